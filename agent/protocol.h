@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * protocol: the wire format between agents and clients.
+ *
+ * Line-delimited JSON both ways over a Unix stream socket. A request is one
+ * object on one line, at most PROTOCOL_MAX_REQUEST bytes including '\n':
+ *
+ *   {"cmd":"hello"}                 who are you, what state are you in
+ *   {"cmd":"snapshot"}              take a fresh sample now and return it
+ *   {"cmd":"snapshot","full":true}  same, with a full-heap wrapper discovery
+ *   {"cmd":"latest"}                the last sample taken, no new scan
+ *
+ * Every request gets exactly one reply line, in order:
+ *   {"ok":true, ...}                       (hello fields, or "sample":{...})
+ *   {"ok":false,"errno":N,"error":"text"}  for anything that went wrong
+ *
+ * This module only parses requests and writes error replies; it knows
+ * nothing about sockets or Python. Never logs. Thread context: none.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "jsonw.h"
+
+/* Longest request line, newline included; longer lines get an error. */
+#define PROTOCOL_MAX_REQUEST 4096
+/* Longest reply line a client accepts. */
+#define PROTOCOL_MAX_REPLY (256u << 20)
+
+enum protocol_cmd {
+    PROTOCOL_HELLO,
+    PROTOCOL_SNAPSHOT,
+    PROTOCOL_LATEST,
+};
+
+struct protocol_request {
+    enum protocol_cmd cmd;
+    bool full; /* snapshot only: force a full-heap discovery */
+};
+
+/*
+ * Parse one request line (without its '\n'). Returns 0 and fills *ret, or
+ * -EINVAL / -ENOMEM with a one-line reason in err (always NUL-terminated).
+ */
+int protocol_parse_request(const char *line, size_t len, struct protocol_request *ret, char *err,
+                           size_t errlen);
+
+/* Append {"ok":false,"errno":E,"error":msg}\n to w. errnum is positive. */
+void protocol_write_error(struct jsonw *w, int errnum, const char *msg);
+
+/* Name of a command, for logs. */
+const char *protocol_cmd_name(enum protocol_cmd cmd);

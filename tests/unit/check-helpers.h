@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The handful of helpers every check-based test file shares. Keep it small:
+ * no framework on top of check. Each test file defines
+ * `Suite *<module>_suite(void)`; meson passes its name to check-main.c,
+ * which runs it with TAP output.
+ */
+#pragma once
+
+#include <check.h>
+
+/* check-main.c calls the suite named by -DTEST_SUITE=<module>_suite. */
+Suite *TEST_SUITE(void);
+
+/* Diagnostics must go to stderr: stdout carries the TAP stream. */
+#define ck_diag(...) fprintf(stderr, __VA_ARGS__)
