@@ -1,0 +1,74 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# bench.sh: the lruleak benchmark, pure-Python scanner vs the agent, in one run.
+#
+# Usage: scripts/bench.sh [bench.py options, e.g. --instances 100000 --entries-per-instance 10]
+#
+# Environment:
+#   BUILD_DIR          meson build directory holding agent/liblruleak.so (default: ./build)
+#   PYTHON             interpreter to benchmark (default: python3)
+#   LRULEAK_INTERVAL   agent sampling interval in seconds for the agent run (default: 0.1)
+#   KEEP               1: keep the temporary directory (results, the agent's recording)
+#
+# It runs scripts/bench.py twice on the same deterministic heap (~1,000,000
+# cache entries): once without the agent (the pure-Python scanner, then the
+# workload) and once under LD_PRELOAD with LRULEAK_RECORD (the agent's
+# samples, the pure-Python counts in that process, then the workload), and
+# prints one side-by-side table. This is a benchmark, not a test: it never
+# fails on a missed target, it reports it.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+cd "$root"
+
+build=${BUILD_DIR:-build}
+python=${PYTHON:-python3}
+interval=${LRULEAK_INTERVAL:-0.1}
+agent="$root/$build/agent/liblruleak.so"
+case $build in /*) agent="$build/agent/liblruleak.so" ;; esac
+
+# Resolve the real interpreter: a wrapper (pyenv shim, venv script) must not
+# be the process the agent is preloaded into.
+exe=$("$python" -c 'import sys; print(sys.executable)')
+version=$("$exe" -c 'import sys; print(sys.version.replace("\n", " "))')
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/lruleak-bench.XXXXXX")
+cleanup() {
+	if [ "${KEEP:-0}" = 1 ]; then
+		echo "bench.sh: kept $tmp" >&2
+	else
+		rm -rf "$tmp"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$tmp/record" "$tmp/sock"
+chmod 700 "$tmp/sock"
+
+echo "== lruleak benchmark"
+echo "interpreter: $exe ($version)"
+echo "command:     BUILD_DIR=$build PYTHON=$python LRULEAK_INTERVAL=$interval scripts/bench.sh $*"
+echo "agent:       $agent"
+echo
+
+echo "-- run 1: without the agent (pure-Python scanner)" >&2
+"$exe" scripts/bench.py --mode pyscan --json "$tmp/pyscan.json" "$@"
+
+: >"$tmp/agent.json"
+if [ -f "$agent" ]; then
+	echo "-- run 2: with the agent (LRULEAK_INTERVAL=$interval)" >&2
+	if ! env LD_PRELOAD="$agent" LRULEAK_RECORD="$tmp/record" LRULEAK_DIR="$tmp/sock" \
+		LRULEAK_INTERVAL="$interval" \
+		"$exe" scripts/bench.py --mode agent --json "$tmp/agent.json" "$@"; then
+		echo "bench.sh: the agent run failed; its recording:" >&2
+		ls -l "$tmp/record" >&2 || :
+		: >"$tmp/agent.json"
+	fi
+else
+	echo "bench.sh: no agent at $agent (build it: meson setup $build && meson compile -C $build)" >&2
+fi
+
+echo
+"$exe" scripts/bench.py --table "$tmp/pyscan.json" "$tmp/agent.json"
