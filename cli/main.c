@@ -1,3 +1,314 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * main: the `lruleak` command line: a table of verbs and one of options,
+ * nothing else. Options are parsed into arg_ globals (declared in cli.h),
+ * each verb declares which options and how many positional arguments it
+ * takes, and a usage error names the exact problem in one line (exit 2)
+ * instead of printing the whole help. The verbs live in cmd-<verb>.c.
+ */
 #include "config.h"
-int main(void) { return 0; }
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "util.h"
+
+double arg_interval;
+const char *arg_interval_str;
+const char *arg_output;
+enum cli_fail_on arg_fail_on = CLI_FAIL_ON_NONE;
+enum cli_format arg_format = CLI_FORMAT_TEXT;
+bool arg_full;
+bool arg_verbose;
+
+/* Options, and the bit each verb uses to accept them. */
+enum {
+    OPT_INTERVAL = 0x100,
+    OPT_OUTPUT = 'o',
+    OPT_FAIL_ON = 0x101,
+    OPT_FORMAT = 0x102,
+    OPT_FULL = 0x103,
+    OPT_VERBOSE = 'v',
+    OPT_HELP = 'h',
+    OPT_VERSION = 'V',
+};
+
+enum {
+    ACCEPT_INTERVAL = 1u << 0,
+    ACCEPT_OUTPUT = 1u << 1,
+    ACCEPT_FAIL_ON = 1u << 2,
+    ACCEPT_FORMAT = 1u << 3,
+    ACCEPT_FULL = 1u << 4,
+    ACCEPT_VERBOSE = 1u << 5,
+};
+
+static const struct option options[] = {
+    {"interval", required_argument, NULL, OPT_INTERVAL},
+    {"output", required_argument, NULL, OPT_OUTPUT},
+    {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"full", no_argument, NULL, OPT_FULL},
+    {"verbose", no_argument, NULL, OPT_VERBOSE},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {0},
+};
+
+struct verb {
+    const char *name;
+    int (*handler)(int argc, char **argv);
+    int min_args;
+    int max_args; /* -1: no limit */
+    unsigned accept;
+    const char *usage;
+    const char *help;
+};
+
+static const struct verb verbs[] = {
+    {"run", cmd_run, 1, -1, ACCEPT_INTERVAL | ACCEPT_OUTPUT | ACCEPT_FAIL_ON | ACCEPT_VERBOSE,
+     "run [--interval S] [--output FILE] [--fail-on leak|bounded] [--verbose] -- CMD [ARGS...]",
+     "run CMD with the agent, record every Python process it starts, report at exit"},
+    {"list", cmd_list, 0, 0, 0, "list", "list the running agents of this user"},
+    {"snapshot", cmd_snapshot, 1, 1, ACCEPT_FORMAT | ACCEPT_FULL | ACCEPT_VERBOSE,
+     "snapshot PID [--format text|json] [--full] [--verbose]",
+     "take a fresh sample in PID now and print it"},
+    {"watch", cmd_watch, 1, 1, ACCEPT_INTERVAL, "watch PID [--interval S]",
+     "live view of the caches of PID, sorted by pinned objects (q quits)"},
+    {"report", cmd_report, 1, 1, ACCEPT_FORMAT | ACCEPT_VERBOSE,
+     "report FILE [--format text|json] [--verbose]", "render a recording (FILE - reads stdin)"},
+};
+
+static void
+help(void)
+{
+    printf("Usage: lruleak COMMAND [OPTIONS] [ARGS]\n\n"
+           "Find Python objects pinned in memory by functools.lru_cache / functools.cache.\n\n"
+           "Commands:\n");
+    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+        printf("  lruleak %s\n      %s\n", verbs[i].usage, verbs[i].help);
+    }
+    printf("\nOptions:\n"
+           "  --interval S       run: seconds between samples (agent default 1.0, min 0.001);\n"
+           "                     watch: seconds between refreshes (default 1.0)\n"
+           "  -o, --output FILE  run: recording file (default lruleak-<pid>.jsonl)\n"
+           "  --fail-on VERDICT  run: exit 10 when CMD succeeded but a cache ends with verdict\n"
+           "                     leak (--fail-on leak) or leak or bounded (--fail-on bounded)\n"
+           "  --format FORMAT    text (default) or json\n"
+           "  --full             snapshot: also run the full-heap wrapper discovery\n"
+           "  -v, --verbose      list every cache, not only those that pin objects\n"
+           "  -h, --help         show this help\n"
+           "  -V, --version      show the version\n"
+           "\nExit status:\n"
+           "  0    success\n"
+           "  1    runtime error\n"
+           "  2    usage error\n"
+           "  3    no agent: no such pid, no agent in that pid, or the agent does not answer\n"
+           "  10   run: CMD succeeded but the --fail-on rule failed\n"
+           "  run otherwise exits with CMD's status: its exit code, 128+N if it died of\n"
+           "  signal N, 127 if it could not be executed.\n"
+           "\nEnvironment:\n"
+           "  LRULEAK_DIR        socket directory (default $XDG_RUNTIME_DIR/lruleak or\n"
+           "                     /tmp/lruleak-<uid>)\n"
+           "  LRULEAK_AGENT      agent library for run (default: next to this program, then\n"
+           "                     %s/%s)\n",
+           LRULEAK_LIBDIR, LRULEAK_AGENT_NAME);
+}
+
+static unsigned
+accept_bit(int opt)
+{
+    switch (opt) {
+    case OPT_INTERVAL:
+        return ACCEPT_INTERVAL;
+    case OPT_OUTPUT:
+        return ACCEPT_OUTPUT;
+    case OPT_FAIL_ON:
+        return ACCEPT_FAIL_ON;
+    case OPT_FORMAT:
+        return ACCEPT_FORMAT;
+    case OPT_FULL:
+        return ACCEPT_FULL;
+    case OPT_VERBOSE:
+        return ACCEPT_VERBOSE;
+    default:
+        return 0;
+    }
+}
+
+/* Returns 0, or -1 after printing a usage error. */
+static int
+parse_value(const struct verb *v, int opt, const char *val)
+{
+    switch (opt) {
+    case OPT_INTERVAL:
+        /* The agent's floor is 1 ms; a watch refresh below 50 ms only burns
+         * the target's GIL. */
+        if (util_parse_seconds(val, strcmp(v->name, "watch") == 0 ? 0.05 : 0.001,
+                               &arg_interval) < 0) {
+            fprintf(stderr, "lruleak: %s: --interval wants seconds from %s to 86400, not '%s'\n",
+                    v->name, strcmp(v->name, "watch") == 0 ? "0.05" : "0.001", val);
+            return -1;
+        }
+        arg_interval_str = val;
+        return 0;
+    case OPT_OUTPUT:
+        if (val[0] == '\0') {
+            fprintf(stderr, "lruleak: %s: --output wants a file name\n", v->name);
+            return -1;
+        }
+        arg_output = val;
+        return 0;
+    case OPT_FAIL_ON:
+        if (strcmp(val, "leak") == 0) {
+            arg_fail_on = CLI_FAIL_ON_LEAK;
+        } else if (strcmp(val, "bounded") == 0) {
+            arg_fail_on = CLI_FAIL_ON_BOUNDED;
+        } else {
+            fprintf(stderr, "lruleak: %s: --fail-on wants leak or bounded, not '%s'\n", v->name,
+                    val);
+            return -1;
+        }
+        return 0;
+    case OPT_FORMAT:
+        if (strcmp(val, "text") == 0) {
+            arg_format = CLI_FORMAT_TEXT;
+        } else if (strcmp(val, "json") == 0) {
+            arg_format = CLI_FORMAT_JSON;
+        } else {
+            fprintf(stderr, "lruleak: %s: --format wants text or json, not '%s'\n", v->name, val);
+            return -1;
+        }
+        return 0;
+    case OPT_FULL:
+        arg_full = true;
+        return 0;
+    case OPT_VERBOSE:
+        arg_verbose = true;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static int
+run_verb(const struct verb *v, int argc, char **argv)
+{
+    char **pos = NULL;
+    int opt, npos, ret = CLI_EXIT_USAGE;
+
+    /* run: stop at CMD, whose own options are not ours ("+"). ":" first:
+     * report a missing value as ':' so the message can say so. */
+    opterr = 0;
+    optind = 1;
+    for (;;) {
+        int longindex = -1;
+        char name[64];
+
+        opt = getopt_long(argc, argv, strcmp(v->name, "run") == 0 ? "+:o:vhV" : ":o:vhV",
+                          options, &longindex);
+        if (opt == -1) {
+            break;
+        }
+        /* The option as the user spelled it, for messages. */
+        if (longindex >= 0) {
+            snprintf(name, sizeof(name), "--%s", options[longindex].name);
+        } else if (opt == '?' || opt == ':') {
+            if (optopt != 0 && optopt < 0x100) {
+                snprintf(name, sizeof(name), "-%c", optopt);
+            } else {
+                snprintf(name, sizeof(name), "%s", argv[optind - 1]);
+            }
+        } else {
+            snprintf(name, sizeof(name), "-%c", opt);
+        }
+
+        if (opt == OPT_HELP) {
+            printf("Usage: lruleak %s\n  %s\n(lruleak --help lists every option and exit "
+                   "code)\n",
+                   v->usage, v->help);
+            ret = CLI_EXIT_OK;
+            goto out;
+        }
+        if (opt == OPT_VERSION) {
+            printf("lruleak %s\n", LRULEAK_VERSION);
+            ret = CLI_EXIT_OK;
+            goto out;
+        }
+        if (opt == '?') {
+            fprintf(stderr, "lruleak: %s: unknown option '%s' (see lruleak --help)\n", v->name,
+                    name);
+            goto out;
+        }
+        if (opt == ':') {
+            fprintf(stderr, "lruleak: %s: option '%s' needs a value\n", v->name, name);
+            goto out;
+        }
+        if ((v->accept & accept_bit(opt)) == 0) {
+            fprintf(stderr, "lruleak: %s: '%s' is not an option of %s (usage: lruleak %s)\n",
+                    v->name, name, v->name, v->usage);
+            goto out;
+        }
+        if (parse_value(v, opt, optarg) < 0) {
+            goto out;
+        }
+    }
+    npos = argc - optind;
+    if (npos < v->min_args || (v->max_args >= 0 && npos > v->max_args)) {
+        if (npos < v->min_args) {
+            fprintf(stderr, "lruleak: %s: missing %s (usage: lruleak %s)\n", v->name,
+                    strcmp(v->name, "run") == 0 ? "CMD"
+                    : strcmp(v->name, "report") == 0 ? "FILE"
+                                                      : "PID",
+                    v->usage);
+        } else {
+            fprintf(stderr, "lruleak: %s: unexpected argument '%s' (usage: lruleak %s)\n",
+                    v->name, argv[optind + v->max_args], v->usage);
+        }
+        goto out;
+    }
+    /* The verb sees argv[0] = its name, then the positional arguments. */
+    pos = calloc((size_t)npos + 2, sizeof(*pos));
+    if (pos == NULL) {
+        fprintf(stderr, "lruleak: out of memory\n");
+        ret = CLI_EXIT_FAILURE;
+        goto out;
+    }
+    pos[0] = argv[0];
+    for (int i = 0; i < npos; i++) {
+        pos[i + 1] = argv[optind + i];
+    }
+    ret = v->handler(npos + 1, pos);
+out:
+    free(pos);
+    return ret;
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *verb = argc > 1 ? argv[1] : NULL;
+
+    if (verb == NULL) {
+        fprintf(stderr, "lruleak: missing command (run, list, snapshot, watch, report; see "
+                        "lruleak --help)\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "help") == 0) {
+        help();
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(verb, "-V") == 0 || strcmp(verb, "--version") == 0) {
+        printf("lruleak %s\n", LRULEAK_VERSION);
+        return CLI_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+        if (strcmp(verb, verbs[i].name) == 0) {
+            return run_verb(&verbs[i], argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "lruleak: unknown command '%s' (see lruleak --help)\n", verb);
+    return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli: what the verbs of the `lruleak` command share: exit codes, the parsed
+ * command-line options (arg_ globals, set by main.c) and the verb entry
+ * points. Every cmd_<verb>() receives the positional arguments only
+ * (argv[0] is the verb), logs its own errors to stderr (one line each) and
+ * returns the process exit status.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+/*
+ * Exit codes (also listed by `lruleak --help`):
+ *   0   success
+ *   1   runtime error (unreadable or corrupt file, agent error reply, ...)
+ *   2   usage error
+ *   3   no agent: no such pid, no agent in that pid, agent not answering
+ *  10   `run`: CMD succeeded but the --fail-on gate failed
+ * `run` otherwise exits with CMD's status: its exit code, 128+N when it died
+ * of signal N, 127 when it could not be executed.
+ */
+enum cli_exit {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FAILURE = 1,
+    CLI_EXIT_USAGE = 2,
+    CLI_EXIT_NO_AGENT = 3,
+    CLI_EXIT_GATE = 10,
+    CLI_EXIT_NOEXEC = 127,
+};
+
+enum cli_format {
+    CLI_FORMAT_TEXT,
+    CLI_FORMAT_JSON,
+};
+
+enum cli_fail_on {
+    CLI_FAIL_ON_NONE,
+    CLI_FAIL_ON_LEAK,    /* a cache with verdict "leak" */
+    CLI_FAIL_ON_BOUNDED, /* a cache with verdict "leak" or "bounded" */
+};
+
+/* Parsed options; defined in main.c. Only meaningful for the verbs that
+ * accept them (main.c rejects the others). */
+extern double arg_interval;          /* --interval S; 0 when not given */
+extern const char *arg_interval_str; /* the text given to --interval, or NULL */
+extern const char *arg_output;       /* run --output FILE, or NULL */
+extern enum cli_fail_on arg_fail_on; /* run --fail-on */
+extern enum cli_format arg_format;   /* --format */
+extern bool arg_full;                /* snapshot --full */
+extern bool arg_verbose;             /* --verbose: list every ok cache */
+
+int cmd_run(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+int cmd_report(int argc, char **argv);

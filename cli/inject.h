@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * inject: how the agent gets into a Python process. Today that is one
+ * mechanism, LD_PRELOAD into a process `lruleak run` starts; attaching to a
+ * running process (sys.remote_exec on 3.14+, a debugger) would be added
+ * here and nowhere else. Never logs: errors come back with a message.
+ */
+#pragma once
+
+#include <stddef.h>
+
+/*
+ * Locate the agent library: $LRULEAK_AGENT when set (and then only it),
+ * else <dir of this executable>/../agent/liblruleak.so (the build tree),
+ * else LRULEAK_LIBDIR/liblruleak.so (the installed copy). Returns 0 with
+ * the canonical absolute path in buf, or -ENOENT with the paths tried
+ * ("a, b, c") in tried, or -EINVAL when the found path cannot be written
+ * into LD_PRELOAD (a space or colon), with a reason in tried.
+ */
+int inject_find_agent(char *buf, size_t size, char *tried, size_t triedlen);
+
+/*
+ * The environment of a child that loads the agent: a copy of envp with
+ * LD_PRELOAD=<existing>:<agent> (the agent is appended, never replacing
+ * what the user preloads, and not added twice), LRULEAK_RECORD=record_dir
+ * when record_dir is not NULL and LRULEAK_INTERVAL=interval when interval
+ * is not NULL. Returns 0 and a NULL-terminated array in *ret_env (free with
+ * inject_env_free), or -ENOMEM.
+ */
+int inject_child_env(char *const *envp, const char *agent, const char *record_dir,
+                     const char *interval, char ***ret_env);
+/* Accepts NULL; returns NULL. */
+char **inject_env_free(char **env);

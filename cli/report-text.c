@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report-text: the human report of a model (`report`, `snapshot`, the end
+ * of `run`).
+ *
+ * Layout, kept within 100 columns: a one-line summary, then per process a
+ * header (pid, ppid, python, argv, samples, duration), then every cache
+ * that pins objects (leak first, then bounded, by pinned) as a block with
+ * its location, counts, retained memory, growth over the run and the fix
+ * that fits its kind, then one compact line per remaining cache (only a
+ * count past OK_LIST_MAX unless verbose). It only reads the model; the
+ * caller owns the stream. Thread context: none.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+#include "util.h"
+
+/* Past this many ok caches, print a count unless verbose. */
+#define OK_LIST_MAX 20
+/* A per-minute growth rate is only shown for rows seen this long. */
+#define RATE_MIN_SECONDS 10.0
+/* Indentation of the lines under a cache's title. */
+#define BODY "           "
+
+static const char *
+plural(int64_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+static void
+format_maxsize(const struct report_cache *c, char *buf, size_t size)
+{
+    if (c->maxsize < 0) {
+        snprintf(buf, size, "None");
+    } else {
+        snprintf(buf, size, "%" PRId64, c->maxsize);
+    }
+}
+
+/* The method name of a qualname ("A.<locals>.B.calc" -> "calc"). */
+static const char *
+method_name(const struct report_cache *c)
+{
+    const char *dot = strrchr(c->qualname, '.');
+
+    return dot != NULL && dot[1] != '\0' ? dot + 1 : c->qualname;
+}
+
+static void
+print_argv(FILE *f, const struct report_process *p)
+{
+    if (p->argc == 0) {
+        fputs("(command line unknown)", f);
+        return;
+    }
+    for (size_t i = 0; i < p->argc; i++) {
+        /* Quote only what a shell would split, to keep it copy-pasteable. */
+        const char *a = p->argv[i];
+        bool quote = a[0] == '\0' || strpbrk(a, " \t\n'\"\\$`*?;&|<>()") != NULL;
+
+        fputs(i > 0 ? " " : "", f);
+        if (!quote) {
+            fputs(a, f);
+            continue;
+        }
+        fputc('\'', f);
+        for (; *a != '\0'; a++) {
+            if (*a == '\'') {
+                fputs("'\\''", f);
+            } else {
+                fputc(*a, f);
+            }
+        }
+        fputc('\'', f);
+    }
+}
+
+/* ---- one leaking cache ------------------------------------------------------ */
+
+static void
+print_fix(FILE *f, const struct report_cache *c)
+{
+    const char *name = method_name(c);
+    bool is_method = strcmp(c->kind, "method") == 0;
+    char maxsize[32];
+
+    format_maxsize(c, maxsize, sizeof(maxsize));
+    if (c->verdict == REPORT_VERDICT_BOUNDED) {
+        fprintf(f, BODY "bounded: it holds up to %s %s alive until they are evicted\n", maxsize,
+                is_method ? "instances" : "objects");
+    }
+    if (is_method && c->self_only) {
+        fprintf(f, BODY "fix: every call keys on self alone: use functools.cached_property,\n");
+        fprintf(f, BODY "     which stores the value on the instance and dies with it:\n");
+        fprintf(f, BODY "         @functools.cached_property\n");
+        fprintf(f, BODY "         def %s(self): ...\n", name);
+        fprintf(f, BODY "     (callers then write obj.%s instead of obj.%s())\n", name, name);
+        return;
+    }
+    if (is_method) {
+        /* A leading underscore keeps the implementation private; never
+         * produce a double underscore, which Python would name-mangle. */
+        const char *prefix = name[0] == '_' ? "" : "_";
+        const char *suffix = name[0] == '_' ? "_impl" : "";
+
+        fprintf(f, BODY "fix: a per-instance cache, created in __init__, %s with the instance:\n",
+                c->verdict == REPORT_VERDICT_BOUNDED ? "releases them" : "dies");
+        fprintf(f, BODY "         self.%s = functools.lru_cache(maxsize=%s)(self.%s%s%s)\n",
+                name, maxsize, prefix, name, suffix);
+        fprintf(f, BODY "     (rename the decorated method to %s%s%s and drop its decorator)\n",
+                prefix, name, suffix);
+        return;
+    }
+    /* function, classmethod, staticmethod, per-instance: the arguments (or
+     * the results) themselves are what the cache holds. */
+    fprintf(f, BODY "fix: the cache holds objects passed to (or returned by) %s: key it on\n",
+            name);
+    if (c->verdict == REPORT_VERDICT_BOUNDED) {
+        fprintf(f, BODY "     plain values (ids, fields) instead of the objects themselves\n");
+    } else {
+        fprintf(f, BODY "     plain values (ids, fields) instead of the objects, or bound it:\n");
+        fprintf(f, BODY "         @functools.lru_cache(maxsize=N)\n");
+    }
+}
+
+static void
+print_growth(FILE *f, const struct report_cache *c)
+{
+    double span = c->last_t - c->first_t;
+    int64_t d = c->pinned - c->first_pinned;
+    char dur[32], b0[32], b1[32];
+
+    if (span <= 0) {
+        fprintf(f, BODY "growth: seen in one sample only (t=%.1f s)\n", c->last_t);
+        return;
+    }
+    util_format_duration(span, dur, sizeof(dur));
+    if (d == 0) {
+        fprintf(f, BODY "growth: none, %" PRId64 " pinned from t=%.1f s to %.1f s\n", c->pinned,
+                c->first_t, c->last_t);
+        return;
+    }
+    util_format_bytes(c->first_retained, b0, sizeof(b0));
+    util_format_bytes(c->retained_bytes, b1, sizeof(b1));
+    fprintf(f, BODY "growth: pinned %" PRId64 " -> %" PRId64 " (%+" PRId64, c->first_pinned,
+            c->pinned, d);
+    if (span >= RATE_MIN_SECONDS) {
+        fprintf(f, ", %+.0f/min", (double)d * 60.0 / span);
+    }
+    fprintf(f, "), retained %s -> %s, over %s\n", b0, b1, dur);
+}
+
+static void
+print_pinning(FILE *f, const struct report_process *p, const struct report_cache *c,
+              const struct report_text_opts *opts)
+{
+    char maxsize[32], bytes[32];
+
+    if (c->maxsize < 0) {
+        snprintf(maxsize, sizeof(maxsize), "unbounded");
+    } else {
+        snprintf(maxsize, sizeof(maxsize), "maxsize %" PRId64, c->maxsize);
+    }
+    util_format_bytes(c->retained_bytes, bytes, sizeof(bytes));
+    fprintf(f, "  %-8s %s  (%s, %s%s)\n",
+            c->verdict == REPORT_VERDICT_LEAK ? "LEAK" : "BOUNDED", c->qualname, c->kind, maxsize,
+            c->typed ? ", typed" : "");
+    fprintf(f, BODY "%s:%" PRId64 "%s%s\n", c->file[0] != '\0' ? c->file : "(unknown file)",
+            c->line, c->module[0] != '\0' ? "  in module " : "", c->module);
+    fprintf(f, BODY "pins %" PRId64 " %s", c->pinned, plural(c->pinned, "object", "objects"));
+    if (c->selves > 0) {
+        fprintf(f, " (%" PRId64 " %s)", c->selves, plural(c->selves, "self", "selves"));
+    }
+    fprintf(f, " in %" PRId64 " %s; retains %s%s\n", c->entries,
+            plural(c->entries, "entry", "entries"), p->truncated ? "at least " : "", bytes);
+    if (c->wrappers > 1) {
+        fprintf(f, BODY "%" PRId64 " wrappers share this definition\n", c->wrappers);
+    }
+    if (!opts->no_growth) {
+        print_growth(f, c);
+    }
+    print_fix(f, c);
+}
+
+/* ---- the rest, one line each ---------------------------------------------- */
+
+static void
+print_compact(FILE *f, const struct report_process *p, const struct report_cache *c, int qw)
+{
+    char size[32], where[64];
+    const char *base = util_basename(c->file);
+
+    if (c->maxsize < 0) {
+        snprintf(size, sizeof(size), "unbounded");
+    } else {
+        snprintf(size, sizeof(size), "maxsize %" PRId64, c->maxsize);
+    }
+    snprintf(where, sizeof(where), "%s:%" PRId64, base[0] != '\0' ? base : "?", c->line);
+    fprintf(f, "    %-*s  %-12s  %-13s  %7" PRId64 " %-7s  %s", qw, c->qualname, c->kind, size,
+            c->entries, plural(c->entries, "entry", "entries"), where);
+    if (c->wrappers > 1) {
+        fprintf(f, "  (%" PRId64 " wrappers)", c->wrappers);
+    }
+    if (c->verdict == REPORT_VERDICT_OK && strcmp(c->verdict_name, "ok") != 0) {
+        fprintf(f, "  [%s]", c->verdict_name);
+    }
+    if (!report_cache_present(p, c)) {
+        fprintf(f, "  (gone since t=%.1f s)", c->last_t);
+    }
+    fputc('\n', f);
+}
+
+static void
+print_rest(FILE *f, const struct report_process *p, struct report_cache **rows, size_t n,
+           const struct report_text_opts *opts)
+{
+    int qw = 0;
+
+    if (n == 0) {
+        return;
+    }
+    fprintf(f, "\n  %zu other %s pin%s nothing%s\n", n, plural((int64_t)n, "cache", "caches"),
+            n == 1 ? "s" : "", n > OK_LIST_MAX && !opts->verbose ? " (--verbose lists them)" : "");
+    if (n > OK_LIST_MAX && !opts->verbose) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int len = (int)strlen(rows[i]->qualname);
+
+        qw = len > qw ? len : qw;
+    }
+    /* Long qualnames push their own line, not the whole column. */
+    qw = qw > 36 ? 36 : qw;
+    for (size_t i = 0; i < n; i++) {
+        print_compact(f, p, rows[i], qw);
+    }
+}
+
+/* ---- processes -------------------------------------------------------------- */
+
+static bool
+is_pinning(const struct report_process *p, const struct report_cache *c)
+{
+    return report_cache_present(p, c) && c->verdict != REPORT_VERDICT_OK;
+}
+
+static int
+print_process(FILE *f, const struct report_process *p, const struct report_text_opts *opts)
+{
+    struct report_cache **rows = NULL;
+    char dur[32];
+    size_t npin = 0;
+    int n;
+
+    fprintf(f, "pid %" PRId64, p->pid);
+    if (p->ppid >= 0) {
+        fprintf(f, " (ppid %" PRId64 ")", p->ppid);
+    }
+    fprintf(f, "  python %s  ", p->python != NULL ? p->python : "?");
+    print_argv(f, p);
+    fputc('\n', f);
+
+    if (p->refused != NULL) {
+        fprintf(f, "  the agent refused this interpreter: %s\n", p->refused);
+        return 0;
+    }
+    if (p->samples == 0) {
+        fprintf(f, "  no sample (the process ended before the agent took one)\n");
+        return 0;
+    }
+    util_format_duration(p->last_t, dur, sizeof(dur));
+    if (p->samples == 1) {
+        fprintf(f, "  1 sample at t=%s%s", dur, p->final ? " (at exit)" : "");
+    } else {
+        fprintf(f, "  %zu samples from t=%.1f s to %s%s", p->samples, p->first_t, dur,
+                p->final ? ", the last at exit" : "");
+    }
+    if (p->state != NULL) {
+        fprintf(f, "; agent %s", p->state);
+    }
+    fprintf(f, "; %" PRId64 " cache %s\n", p->wrappers, plural(p->wrappers, "wrapper",
+                                                                "wrappers"));
+    if (p->truncated) {
+        fprintf(f, "  the retained-graph walk hit its budget: pinned and retained are lower "
+                   "bounds\n");
+    }
+
+    n = report_sorted_caches(p, &rows);
+    if (n < 0) {
+        return n;
+    }
+    while (npin < (size_t)n && is_pinning(p, rows[npin])) {
+        fputc('\n', f);
+        print_pinning(f, p, rows[npin], opts);
+        npin++;
+    }
+    if (npin == 0) {
+        fprintf(f, "\n  no cache pins objects\n");
+    }
+    print_rest(f, p, rows + npin, (size_t)n - npin, opts);
+    free(rows);
+    return 0;
+}
+
+int
+report_write_text(const struct report *r, FILE *f, const struct report_text_opts *opts)
+{
+    static const struct report_text_opts defaults = {0};
+    size_t leak = 0, bounded = 0, caches = 0, procs_pinning = 0;
+    int ret = 0;
+
+    if (opts == NULL) {
+        opts = &defaults;
+    }
+    for (size_t i = 0; i < r->nprocs; i++) {
+        const struct report_process *p = r->procs[i];
+        size_t before = leak + bounded;
+
+        for (size_t k = 0; k < p->ncaches; k++) {
+            const struct report_cache *c = p->caches[k];
+
+            caches++;
+            if (is_pinning(p, c)) {
+                leak += c->verdict == REPORT_VERDICT_LEAK;
+                bounded += c->verdict == REPORT_VERDICT_BOUNDED;
+            }
+        }
+        procs_pinning += leak + bounded > before;
+    }
+
+    if (r->nprocs == 0) {
+        fprintf(f, "no Python process was recorded\n");
+    } else if (leak + bounded == 0) {
+        fprintf(f, "no cache pins objects (%zu %s in %zu %s)\n", caches,
+                plural((int64_t)caches, "cache", "caches"), r->nprocs,
+                plural((int64_t)r->nprocs, "process", "processes"));
+    } else {
+        fprintf(f, "%zu %s %s objects in %zu of %zu %s: %zu %s, %zu bounded\n", leak + bounded,
+                plural((int64_t)(leak + bounded), "cache", "caches"),
+                leak + bounded == 1 ? "pins" : "pin", procs_pinning, r->nprocs,
+                plural((int64_t)r->nprocs, "process", "processes"), leak,
+                plural((int64_t)leak, "leak", "leaks"), bounded);
+    }
+    for (size_t i = 0; i < r->nprocs && ret == 0; i++) {
+        fputc('\n', f);
+        ret = print_process(f, r->procs[i], opts);
+    }
+    errno = 0;
+    if (ret == 0 && (fflush(f) != 0 || ferror(f))) {
+        ret = -(errno != 0 ? errno : EIO);
+    }
+    return ret;
+}
