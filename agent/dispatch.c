@@ -1,2 +1,143 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * dispatch: see dispatch.h. Every failure becomes an {"ok":false} reply
+ * with an errno; nothing here can affect the host.
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "dispatch.h"
+#include "protocol.h"
+
+static const char *
+state_name(enum agent_state s)
+{
+    switch (s) {
+    case AGENT_SAMPLING:
+        return "sampling";
+    case AGENT_REFUSED:
+        return "refused";
+    case AGENT_STOPPED:
+        return "stopped";
+    case AGENT_WAITING:
+        break;
+    }
+    return "waiting";
+}
+
+uint64_t
+dispatch_seq(void)
+{
+    pthread_mutex_lock(&agent.lock);
+    uint64_t seq = agent.seq;
+    pthread_mutex_unlock(&agent.lock);
+    return seq;
+}
+
+static void
+write_hello(struct jsonw *out)
+{
+    pthread_mutex_lock(&agent.lock);
+    jsonw_obj_begin(out);
+    jsonw_kbool(out, "ok", true);
+    jsonw_kstr(out, "lruleak_version", LRULEAK_VERSION);
+    jsonw_kint(out, "pid", agent.pid);
+    jsonw_kint(out, "ppid", getppid());
+    jsonw_kstr(out, "python", agent.python[0] != '\0' ? agent.python : NULL);
+    jsonw_key(out, "argv");
+    if (agent.argv_json != NULL) {
+        jsonw_raw(out, agent.argv_json, strlen(agent.argv_json));
+    } else {
+        jsonw_null(out);
+    }
+    jsonw_kstr(out, "state", state_name(agent.state));
+    if (agent.state == AGENT_REFUSED) {
+        jsonw_kstr(out, "reason", agent.reason);
+    }
+    jsonw_kdouble(out, "interval", agent.interval, 3);
+    jsonw_kint(out, "samples", (int64_t)agent.seq);
+    jsonw_obj_end(out);
+    pthread_mutex_unlock(&agent.lock);
+    jsonw_bytes(out, "\n", 1);
+}
+
+void
+dispatch_write_sample(struct jsonw *out)
+{
+    pthread_mutex_lock(&agent.lock);
+    if (agent.latest == NULL) {
+        pthread_mutex_unlock(&agent.lock);
+        protocol_write_error(out, ENODATA, "no sample has been taken yet");
+        return;
+    }
+    jsonw_obj_begin(out);
+    jsonw_kbool(out, "ok", true);
+    jsonw_key(out, "sample");
+    /* latest ends with '\n'; splice the object without it. */
+    jsonw_raw(out, agent.latest, agent.latest_len - 1);
+    jsonw_obj_end(out);
+    pthread_mutex_unlock(&agent.lock);
+    jsonw_bytes(out, "\n", 1);
+}
+
+void
+dispatch_write_timeout(struct jsonw *out)
+{
+    protocol_write_error(out, ETIMEDOUT,
+                         "no sample within the time limit (is the program holding the GIL?)");
+}
+
+int
+dispatch_request(const char *line, size_t len, struct jsonw *out, uint64_t *ret_after)
+{
+    struct protocol_request req;
+    char err[160];
+    int r;
+
+    r = protocol_parse_request(line, len, &req, err, sizeof(err));
+    if (r < 0) {
+        protocol_write_error(out, -r, err);
+        return 0;
+    }
+    switch (req.cmd) {
+    case PROTOCOL_HELLO:
+        write_hello(out);
+        return 0;
+    case PROTOCOL_LATEST:
+        dispatch_write_sample(out);
+        return 0;
+    case PROTOCOL_SNAPSHOT:
+        break;
+    }
+    pthread_mutex_lock(&agent.lock);
+    enum agent_state state = agent.state;
+    char reason[sizeof(agent.reason) + 64];
+    snprintf(reason, sizeof(reason), "unsupported interpreter: %s", agent.reason);
+    if (state == AGENT_SAMPLING) {
+        agent.want_sample = true;
+        agent.want_full = agent.want_full || req.full;
+        *ret_after = agent.seq;
+        pthread_cond_broadcast(&agent.cond);
+    }
+    pthread_mutex_unlock(&agent.lock);
+    switch (state) {
+    case AGENT_SAMPLING:
+        return 1;
+    case AGENT_STOPPED:
+        dispatch_write_sample(out); /* the final sample */
+        return 0;
+    case AGENT_REFUSED:
+        protocol_write_error(out, ENOTSUP, reason);
+        return 0;
+    case AGENT_WAITING:
+        break;
+    }
+    protocol_write_error(out, EAGAIN,
+                         "not sampling yet: the interpreter has not imported functools");
+    return 0;
+}

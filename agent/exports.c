@@ -1,2 +1,36 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * exports: the agent's entire public interface (also listed in agent.sym;
+ * scripts/check-exports.sh fails the build's tests if they differ). Each
+ * export is a forwarder; the constructor and destructor need no export.
+ */
 #include "config.h"
+
+#include "agent.h"
+#include "export.h"
+#include "pymodule.h"
+
+/* ABI probe: which agent is loaded (dlsym from the CLI and tests). */
+LRULEAK_EXPORT const char *lruleak_agent_version(void);
+/* Start sampling in a process that loaded the agent late (dlopen attach). */
+LRULEAK_EXPORT int lruleak_agent_attach(void);
+/* Python extension module entry: import _lruleak. */
+LRULEAK_EXPORT PyObject *PyInit__lruleak(void);
+
+const char *
+lruleak_agent_version(void)
+{
+    return LRULEAK_VERSION;
+}
+
+int
+lruleak_agent_attach(void)
+{
+    return agent_start();
+}
+
+PyObject *
+PyInit__lruleak(void)
+{
+    return pymodule_init();
+}

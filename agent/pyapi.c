@@ -1,2 +1,86 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * pyapi: run-time resolution of the CPython C API (see pyapi.h).
+ *
+ * Lookup order for every symbol: the global scope (RTLD_DEFAULT), then the
+ * handle of a libpython mapped into the process but loaded RTLD_LOCAL by an
+ * embedding host, which dlsym(RTLD_DEFAULT) cannot see. The fallback handle
+ * is taken with RTLD_NOLOAD, so it never loads a second runtime. Never logs;
+ * no Python call happens here.
+ */
 #include "config.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "pyapi.h"
+
+struct pyapi py;
+
+static void *local_handle;
+
+static int
+find_libpython(struct dl_phdr_info *info, size_t size, void *data)
+{
+    const char *name = info->dlpi_name;
+    const char *base = name != NULL ? strrchr(name, '/') : NULL;
+
+    base = base != NULL ? base + 1 : name;
+    if (base != NULL && strncmp(base, "libpython3", 10) == 0) {
+        *(void **)data = dlopen(name, RTLD_NOW | RTLD_NOLOAD);
+        return *(void **)data != NULL;
+    }
+    return 0;
+}
+
+static void *
+lookup(const char *name)
+{
+    void *p = dlsym(RTLD_DEFAULT, name);
+
+    if (p != NULL) {
+        return p;
+    }
+    if (local_handle == NULL) {
+        dl_iterate_phdr(find_libpython, &local_handle);
+    }
+    return local_handle != NULL ? dlsym(local_handle, name) : NULL;
+}
+
+int (*pyapi_probe(void))(void)
+{
+    int (*fn)(void) = NULL;
+    void *p = lookup("Py_IsInitialized");
+
+    /* ISO C forbids object-to-function pointer casts; POSIX dlsym needs it. */
+    memcpy(&fn, &p, sizeof(fn));
+    return fn;
+}
+
+int
+pyapi_resolve(const char **ret_missing)
+{
+    void *p;
+
+#define PYAPI_FN(req, ret, name, args)                                                         \
+    p = lookup(#name);                                                                         \
+    if (p == NULL && (req)) {                                                                  \
+        *ret_missing = #name;                                                                  \
+        return -ENOENT;                                                                        \
+    }                                                                                          \
+    memcpy(&py.name, &p, sizeof(p));
+#define PYAPI_DATA(req, name)                                                                  \
+    p = lookup(#name);                                                                         \
+    if (p == NULL && (req)) {                                                                  \
+        *ret_missing = #name;                                                                  \
+        return -ENOENT;                                                                        \
+    }                                                                                          \
+    py.name = (PyObject *)p;
+#include "pyapi-list.h"
+#undef PYAPI_FN
+#undef PYAPI_DATA
+    return 0;
+}

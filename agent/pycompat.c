@@ -1,2 +1,302 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * pycompat: the version table and the start-up layout checks (pycompat.h).
+ *
+ * Every `if (version >= 3.x)` of the agent lives in versions[] below, one
+ * row per minor version, with the CPython change behind each fact. Layout
+ * offsets are not trusted until they have been compared with what the
+ * public API says about the same objects; if any comparison fails the
+ * interpreter is refused. Runs on the sampler thread with the GIL held
+ * (pycompat_init) or without Python (pycompat_check_version). Never logs.
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "pycompat.h"
+
+struct pycompat pyc;
+
+struct version_facts {
+    int minor;
+    /* PEP 683 immortal objects (3.12, gh-84436): refcount split into 32-bit
+     * halves; 3.14 moved flags into the upper half (gh-125174), so only the
+     * low 32 bits are the count from 3.12 on. */
+    bool refcnt32;
+    /* lru_cache_tp_traverse visits Py_TYPE(self) first and a type per link,
+     * and the tail gained kwd_mark and lru_list_elem_type with the heap-type
+     * conversion (bpo-40137, GH-23405) and traverse reorder (bpo-42972). */
+    bool lru_tail310;
+    /* __weakref__ slot on lru wrappers: bpo-40504 (GH-19938), 3.9. */
+    bool lru_weakref;
+    /* PyUnstable_GC_VisitObjects: gh-102013, 3.12. */
+    bool gc_visit;
+    /* gc.get_objects/get_referents audit events: bpo-43439, 3.10. */
+    bool gc_audit;
+    /* Pre-header of two pointers before the object, counted by
+     * sys.getsizeof: Py_TPFLAGS_MANAGED_DICT (1 << 4) from 3.11 (gh-89987),
+     * plus Py_TPFLAGS_MANAGED_WEAKREF (1 << 3) from 3.12 (gh-95245). */
+    unsigned long preheader_mask;
+};
+
+static const struct version_facts versions[] = {
+    {8, false, false, false, false, false, 0},
+    {9, false, false, true, false, false, 0},
+    {10, false, true, true, false, true, 0},
+    {11, false, true, true, false, true, 1UL << 4},
+    {12, true, true, true, true, true, (1UL << 3) | (1UL << 4)},
+    {13, true, true, true, true, true, (1UL << 3) | (1UL << 4)},
+    {14, true, true, true, true, true, (1UL << 3) | (1UL << 4)},
+};
+
+int
+pycompat_check_version(const char *version, char *why, size_t whylen)
+{
+    int major = 0, minor = 0, micro = 0;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+    snprintf(why, whylen, "big-endian hosts are not supported");
+    return -ENOTSUP;
+#endif
+    if (version == NULL || sscanf(version, "%d.%d.%d", &major, &minor, &micro) < 2) {
+        snprintf(why, whylen, "cannot parse the interpreter version \"%.40s\"", version ? version : "");
+        return -ENOTSUP;
+    }
+    /* Free-threaded builds say so in sys.version ("experimental
+     * free-threading build" in 3.13, "free-threading build" in 3.14). Their
+     * object header is different and caches need stop-the-world reads. */
+    if (strstr(version, "free-threading") != NULL) {
+        snprintf(why, whylen, "free-threaded CPython %d.%d is not supported yet", major, minor);
+        return -ENOTSUP;
+    }
+    for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+        if (major == 3 && versions[i].minor == minor) {
+            const struct version_facts *v = &versions[i];
+            pyc.minor = minor;
+            snprintf(pyc.version, sizeof(pyc.version), "%d.%d.%d", major, minor, micro);
+            pyc.refcnt32 = v->refcnt32;
+            pyc.immortal = v->refcnt32;
+            pyc.lru_tail310 = v->lru_tail310;
+            pyc.lru_weakref = v->lru_weakref;
+            pyc.lru_subclassable = !v->lru_tail310;
+            pyc.gc_visit = v->gc_visit;
+            pyc.gc_audit = v->gc_audit;
+            pyc.preheader_mask = v->preheader_mask;
+            return 0;
+        }
+    }
+    snprintf(why, whylen, "CPython %d.%d is not a version this agent knows (3.8 to 3.14)", major,
+             minor);
+    return -ENOTSUP;
+}
+
+bool
+pycompat_finalizing(void)
+{
+    if (py.Py_IsFinalizing != NULL) {
+        return py.Py_IsFinalizing() != 0;
+    }
+    if (py._Py_IsFinalizing != NULL) {
+        return py._Py_IsFinalizing() != 0;
+    }
+    return false;
+}
+
+/* Owned int attribute of o as Py_ssize_t, or -1 (exception cleared). */
+static Py_ssize_t
+int_attr(PyObject *o, const char *name)
+{
+    PyObject *v = py.PyObject_GetAttrString(o, name); /* owned */
+    Py_ssize_t r = -1;
+
+    if (v != NULL) {
+        r = py.PyLong_AsSsize_t(v);
+        py.Py_DecRef(v);
+    }
+    if (py.PyErr_Occurred() != NULL) {
+        py.PyErr_Clear();
+        r = -1;
+    }
+    return r;
+}
+
+/* Owned: item name of a type's __dict__ proxy. */
+static PyObject *
+type_dict_item(PyObject *type, const char *name)
+{
+    PyObject *proxy = py.PyObject_GetAttrString(type, "__dict__"); /* owned */
+    PyObject *item = NULL;
+
+    if (proxy != NULL) {
+        item = py.PyMapping_GetItemString(proxy, name);
+        py.Py_DecRef(proxy);
+    }
+    return item;
+}
+
+static int
+check_object_layout(char *why, size_t whylen)
+{
+    PyObject *d = py.PyDict_New(); /* owned */
+    PyObject *mro = NULL;          /* owned */
+    int r = -ENOTSUP;
+
+    if (d == NULL) {
+        snprintf(why, whylen, "out of memory");
+        return -ENOMEM;
+    }
+    /* A new dict has refcount 1; one Py_IncRef makes it 2. */
+    Py_ssize_t before = pycompat_refcnt(d);
+    py.Py_IncRef(d);
+    Py_ssize_t after = pycompat_refcnt(d);
+    py.Py_DecRef(d);
+    if (before != 1 || after != 2) {
+        snprintf(why, whylen, "object header layout not recognised (refcount %zd/%zd)", before, after);
+        goto out;
+    }
+    PyObject *t = py.PyObject_Type(d); /* owned */
+    py.Py_DecRef(t);
+    if (t != pycompat_type(d) || t != py.PyDict_Type) {
+        snprintf(why, whylen, "object header layout not recognised (ob_type)");
+        goto out;
+    }
+    if (py.PyType_GetFlags(py.PyDict_Type) != pycompat_type_flags(py.PyDict_Type) ||
+        py.PyType_GetFlags(py.PyType_Type) != pycompat_type_flags(py.PyType_Type)) {
+        snprintf(why, whylen, "type object layout not recognised (tp_flags)");
+        goto out;
+    }
+    if (int_attr(py.PyDict_Type, "__basicsize__") !=
+            pycompat_ssize_field(py.PyDict_Type, PYCOMPAT_TP_BASICSIZE) ||
+        int_attr(py.PyTuple_Type, "__itemsize__") !=
+            pycompat_ssize_field(py.PyTuple_Type, PYCOMPAT_TP_ITEMSIZE)) {
+        snprintf(why, whylen, "type object layout not recognised (tp_basicsize)");
+        goto out;
+    }
+    mro = py.PyObject_GetAttrString(py.PyType_Type, "__mro__"); /* (type, object) */
+    if (mro == NULL || pycompat_type(mro) != py.PyTuple_Type || py.PyTuple_Size(mro) != 2 ||
+        pycompat_ssize_field(mro, PYCOMPAT_OB_SIZE) != 2 ||
+        pycompat_field(mro, PYCOMPAT_TUPLE_ITEMS) != (void *)py.PyTuple_GetItem(mro, 0) ||
+        pycompat_field(mro, PYCOMPAT_TUPLE_ITEMS + 8) != (void *)py.PyTuple_GetItem(mro, 1)) {
+        snprintf(why, whylen, "tuple layout not recognised");
+        goto out;
+    }
+    r = 0;
+out:
+    py.Py_DecRef(mro);
+    py.Py_DecRef(d);
+    return r;
+}
+
+/* A heap type (functools._CacheInfo, a namedtuple class) checks the slots
+ * that matter for heap types: tp_traverse, tp_base, tp_dict, tp_dictoffset. */
+static int
+check_heap_type_layout(PyObject *functools, char *why, size_t whylen)
+{
+    PyObject *h = py.PyObject_GetAttrString(functools, "_CacheInfo"); /* owned */
+    PyObject *module = NULL;                                          /* owned */
+    PyObject *base = NULL;                                            /* owned */
+    int r = -ENOTSUP;
+
+    if (h == NULL || (pycompat_type_flags(h) & PYAPI_TPFLAGS_HEAPTYPE) == 0 ||
+        (py.PyType_GetFlags(pycompat_type(h)) & PYAPI_TPFLAGS_TYPE_SUBCLASS) == 0) {
+        snprintf(why, whylen, "functools._CacheInfo is not a heap type");
+        goto out;
+    }
+    if (py.PyType_GetSlot(h, PYAPI_SLOT_TP_TRAVERSE) != pycompat_field(h, PYCOMPAT_TP_TRAVERSE)) {
+        snprintf(why, whylen, "type object layout not recognised (tp_traverse)");
+        goto out;
+    }
+    base = py.PyObject_GetAttrString(h, "__base__");
+    if (base == NULL || base != pycompat_field(h, PYCOMPAT_TP_BASE) ||
+        int_attr(h, "__dictoffset__") != pycompat_ssize_field(h, PYCOMPAT_TP_DICTOFFSET)) {
+        snprintf(why, whylen, "type object layout not recognised (tp_base)");
+        goto out;
+    }
+    PyObject *dict = pycompat_type_dict(h); /* borrowed */
+    if (py.PyType_GetDict != NULL) {
+        PyObject *real = py.PyType_GetDict(h); /* owned, 3.12+ */
+        py.Py_DecRef(real);
+        if (real != dict) {
+            snprintf(why, whylen, "type object layout not recognised (tp_dict)");
+            goto out;
+        }
+    }
+    module = type_dict_item(h, "__module__");
+    if (dict == NULL || module == NULL || pycompat_type(dict) != py.PyDict_Type ||
+        py.PyDict_GetItemString(dict, "__module__") != module) {
+        snprintf(why, whylen, "type object layout not recognised (tp_dict)");
+        goto out;
+    }
+    r = 0;
+out:
+    if (py.PyErr_Occurred() != NULL) {
+        py.PyErr_Clear();
+    }
+    py.Py_DecRef(module);
+    py.Py_DecRef(base);
+    py.Py_DecRef(h);
+    return r;
+}
+
+int
+pycompat_init(char *why, size_t whylen)
+{
+    PyObject *functools = NULL; /* owned */
+    PyObject *cfunctools = NULL; /* owned */
+    PyObject *name = NULL;      /* owned */
+    int r;
+
+    r = check_object_layout(why, whylen);
+    if (r < 0) {
+        goto out;
+    }
+    r = -ENOENT;
+    name = py.PyUnicode_FromString("functools");
+    functools = name != NULL ? py.PyImport_GetModule(name) : NULL;
+    py.Py_DecRef(name);
+    name = py.PyUnicode_FromString("_functools");
+    cfunctools = name != NULL ? py.PyImport_GetModule(name) : NULL;
+    if (functools == NULL || cfunctools == NULL) {
+        snprintf(why, whylen, "functools is not imported");
+        goto out;
+    }
+    r = check_heap_type_layout(functools, why, whylen);
+    if (r < 0) {
+        goto out;
+    }
+    r = -ENOTSUP;
+    pyc.lru_type = py.PyObject_GetAttrString(cfunctools, "_lru_cache_wrapper");
+    if (pyc.lru_type == NULL ||
+        (py.PyType_GetFlags(pycompat_type(pyc.lru_type)) & PYAPI_TPFLAGS_TYPE_SUBCLASS) == 0) {
+        snprintf(why, whylen, "_functools._lru_cache_wrapper is missing");
+        goto out;
+    }
+    /* The wrapper's fixed tail (cpython-notes 1.2): __dict__ sits 6 pointers
+     * after `cache` in 3.8/3.9 (cache, hits, func, maxsize, misses,
+     * cache_info_type) and 8 from 3.10 (+ kwd_mark, lru_list_elem_type).
+     * Checked per wrapper against tp_traverse before any use. */
+    pyc.lru_dict_off = pycompat_ssize_field(pyc.lru_type, PYCOMPAT_TP_DICTOFFSET);
+    pyc.lru_cache_off = pyc.lru_dict_off - (pyc.lru_tail310 ? 8 : 6) * 8;
+    if (pyc.lru_dict_off <= 0 || pyc.lru_cache_off < 16 ||
+        pyc.lru_dict_off != int_attr(pyc.lru_type, "__dictoffset__")) {
+        snprintf(why, whylen, "lru_cache wrapper layout not recognised (__dictoffset__)");
+        goto out;
+    }
+    pyc.subclasses = type_dict_item(py.PyType_Type, "__subclasses__");
+    pyc.object_sizeof = type_dict_item(py.PyBaseObject_Type, "__sizeof__");
+    if (pyc.subclasses == NULL || pyc.object_sizeof == NULL) {
+        snprintf(why, whylen, "type.__subclasses__ or object.__sizeof__ missing");
+        goto out;
+    }
+    r = 0;
+out:
+    if (py.PyErr_Occurred() != NULL) {
+        py.PyErr_Clear();
+    }
+    py.Py_DecRef(name);
+    py.Py_DecRef(functools);
+    py.Py_DecRef(cfunctools);
+    return r;
+}

@@ -1,2 +1,159 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * pymodule: see pymodule.h. The module and method tables are declared here
+ * with the stable-ABI layouts of PyModuleDef and PyMethodDef, since the
+ * agent never includes Python.h. Free-threaded and unknown interpreters are
+ * refused with an ImportError-like RuntimeError before any table is
+ * handed over.
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "pycompat.h"
+#include "pymodule.h"
+#include "sampler.h"
+
+#define PYTHON_API_VERSION 1013
+#define METH_VARARGS 0x0001
+
+struct method_def {
+    const char *name;
+    PyObject *(*meth)(PyObject *, PyObject *);
+    int flags;
+    const char *doc;
+};
+
+struct module_def {
+    Py_ssize_t ob_refcnt; /* PyModuleDef_HEAD_INIT: PyObject_HEAD ... */
+    PyObject *ob_type;
+    PyObject *(*m_init)(void);
+    Py_ssize_t m_index;
+    PyObject *m_copy; /* ... */
+    const char *m_name;
+    const char *m_doc;
+    Py_ssize_t m_size;
+    struct method_def *m_methods;
+    void *m_slots, *m_traverse, *m_clear, *m_free;
+};
+
+static PyObject *
+none(void)
+{
+    py.Py_IncRef(py._Py_NoneStruct);
+    return py._Py_NoneStruct;
+}
+
+static PyObject *
+mod_start(PyObject *self, PyObject *unused)
+{
+    int r = agent_start();
+
+    if (r < 0) {
+        py.PyErr_SetString(py.PyExc_RuntimeError, strerror(-r));
+        return NULL;
+    }
+    return none();
+}
+
+static PyObject *
+mod_snapshot(PyObject *self, PyObject *args)
+{
+    char why[256];
+    bool full = false;
+    PyObject *json = NULL, *loads = NULL, *text = NULL, *result = NULL; /* owned */
+    char *copy = NULL;
+
+    if (py.PyTuple_Size(args) > 1) {
+        py.PyErr_SetString(py.PyExc_RuntimeError, "snapshot(full=False) takes one argument");
+        return NULL;
+    }
+    if (py.PyTuple_Size(args) == 1) {
+        int t = py.PyObject_IsTrue(py.PyTuple_GetItem(args, 0));
+        if (t < 0) {
+            return NULL;
+        }
+        full = t != 0;
+    }
+    if (sampler_sample_here(full, why, sizeof(why)) < 0) {
+        py.PyErr_SetString(py.PyExc_RuntimeError, why);
+        return NULL;
+    }
+    pthread_mutex_lock(&agent.lock);
+    copy = agent.latest != NULL ? strdup(agent.latest) : NULL;
+    pthread_mutex_unlock(&agent.lock);
+    if (copy == NULL) {
+        py.PyErr_SetString(py.PyExc_RuntimeError, "no sample available");
+        return NULL;
+    }
+    json = py.PyImport_ImportModule("json");
+    loads = json != NULL ? py.PyObject_GetAttrString(json, "loads") : NULL;
+    text = loads != NULL ? py.PyUnicode_FromString(copy) : NULL;
+    result = text != NULL ? py.PyObject_CallFunctionObjArgs(loads, text, NULL) : NULL;
+    py.Py_DecRef(text);
+    py.Py_DecRef(loads);
+    py.Py_DecRef(json);
+    free(copy);
+    return result;
+}
+
+static struct method_def methods[] = {
+    {"start", mod_start, PYAPI_METH_NOARGS, "Start sampling in this process."},
+    {"snapshot", mod_snapshot, METH_VARARGS,
+     "snapshot(full=False) -> dict: take a sample now (see the lruleak README)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct module_def module = {
+    /* Never freed: an immortal-looking refcount, as PyModuleDef_HEAD_INIT. */
+    .ob_refcnt = 0xFFFFFFFF,
+    .m_name = "_lruleak",
+    .m_doc = "lruleak agent: objects pinned by functools.lru_cache.",
+    .m_size = -1,
+    .m_methods = methods,
+};
+
+PyObject *
+pymodule_init(void)
+{
+    const char *missing = NULL;
+    char why[256];
+    PyObject *m;
+
+    if (pyapi_resolve(&missing) < 0) {
+        return NULL; /* cannot even raise: no Python API */
+    }
+    if (pycompat_check_version(py.Py_GetVersion(), why, sizeof(why)) < 0) {
+        py.PyErr_SetString(py.PyExc_RuntimeError, why);
+        return NULL;
+    }
+    m = py.PyModule_Create2(&module, PYTHON_API_VERSION);
+    if (m != NULL) {
+        PyObject *v = py.PyUnicode_FromString(LRULEAK_VERSION);
+        PyObject *d = py.PyModule_GetDict(m); /* borrowed */
+        if (v == NULL || d == NULL) {
+            py.Py_DecRef(v);
+            py.Py_DecRef(m);
+            return NULL;
+        }
+        /* Module dicts are plain dicts; use the generic attribute path. */
+        PyObject *setattr = py.PyObject_GetAttrString(m, "__setattr__");
+        PyObject *name = py.PyUnicode_FromString("__version__");
+        PyObject *res = setattr != NULL && name != NULL
+                            ? py.PyObject_CallFunctionObjArgs(setattr, name, v, NULL)
+                            : NULL;
+        py.Py_DecRef(res);
+        py.Py_DecRef(name);
+        py.Py_DecRef(setattr);
+        py.Py_DecRef(v);
+        if (res == NULL) {
+            py.Py_DecRef(m);
+            return NULL;
+        }
+    }
+    return m;
+}

@@ -1,2 +1,445 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * sampler: see sampler.h. Locking rule: agent.lock is only ever held for a
+ * few field updates, never across a GIL acquisition; agent.scan_lock is
+ * taken before the GIL, never after.
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "log.h"
+#include "pycompat.h"
+#include "sampler.h"
+#include "scan.h"
+#include "server.h"
+
+/* Full-heap discovery: first sample, then at most this often. */
+#define SAMPLER_FULL_EVERY_S 30.0
+
+static void *tstate;   /* the sampler thread's own Python thread state */
+static bool prepared;  /* pyapi + pycompat ready (guarded by scan_lock) */
+static double last_full = -1e9;
+
+static void
+sleep_s(double s)
+{
+    struct timespec t = {.tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
+    while (nanosleep(&t, &t) < 0 && errno == EINTR) {
+    }
+}
+
+/* ---- recording and identity --------------------------------------------------------- */
+
+static char *
+read_argv_json(void)
+{
+    char buf[16384];
+    struct jsonw w;
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+
+    if (fd >= 0) {
+        close(fd);
+    }
+    jsonw_init(&w);
+    jsonw_arr_begin(&w);
+    for (ssize_t i = 0; i < n;) {
+        size_t len = strnlen(buf + i, (size_t)(n - i));
+        jsonw_strn(&w, buf + i, len);
+        i += (ssize_t)len + 1;
+    }
+    jsonw_arr_end(&w);
+    if (w.err < 0) {
+        jsonw_done(&w);
+        return NULL;
+    }
+    return w.buf;
+}
+
+static void
+open_recording(void)
+{
+    char path[600];
+    int fd;
+
+    if (agent.record_dir[0] == '\0') {
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/%d.jsonl", agent.record_dir, (int)agent.pid);
+    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+    if (fd >= 0 && fd <= 2) {
+        int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        close(fd);
+        fd = high;
+    }
+    if (fd < 0) {
+        log_msg("cannot record to %s: %s", path, strerror(errno));
+    }
+    agent.record_fd = fd;
+}
+
+static void
+record_header(const char *type, const char *reason)
+{
+    struct jsonw w;
+
+    jsonw_init(&w);
+    jsonw_obj_begin(&w);
+    jsonw_kstr(&w, "type", type);
+    jsonw_kint(&w, "pid", agent.pid);
+    jsonw_kint(&w, "ppid", getppid());
+    jsonw_kstr(&w, "python", agent.python[0] != '\0' ? agent.python : NULL);
+    jsonw_key(&w, "argv");
+    if (agent.argv_json != NULL) {
+        jsonw_raw(&w, agent.argv_json, strlen(agent.argv_json));
+    } else {
+        jsonw_null(&w);
+    }
+    jsonw_kdouble(&w, "start", agent.start_wall, 3);
+    jsonw_kstr(&w, "lruleak_version", LRULEAK_VERSION);
+    if (reason != NULL) {
+        jsonw_kstr(&w, "reason", reason);
+    }
+    jsonw_obj_end(&w);
+    jsonw_bytes(&w, "\n", 1);
+    if (w.err == 0 && w.buf != NULL) {
+        agent_record(w.buf, w.len);
+    }
+    jsonw_done(&w);
+}
+
+static void
+refuse(const char *why)
+{
+    log_msg("inert: %s", why);
+    agent_set_state(AGENT_REFUSED, why);
+    open_recording();
+    record_header("refused", why);
+    server_start();
+}
+
+/* ---- preparing Python (GIL held) ------------------------------------------------------------ */
+
+static PyObject *
+exit_hook(PyObject *self, PyObject *unused)
+{
+    if (agent_is_home()) {
+        sampler_final();
+    }
+    py.Py_IncRef(py._Py_NoneStruct);
+    return py._Py_NoneStruct;
+}
+
+/* PyMethodDef (stable ABI layout: name, function, flags, doc). */
+static struct {
+    const char *name;
+    PyObject *(*meth)(PyObject *, PyObject *);
+    int flags;
+    const char *doc;
+} exit_def = {"lruleak_exit", exit_hook, PYAPI_METH_NOARGS, NULL};
+
+static int
+install_atexit(void)
+{
+    PyObject *mod = py.PyImport_ImportModule("atexit"); /* owned; builtin module */
+    PyObject *reg = mod != NULL ? py.PyObject_GetAttrString(mod, "register") : NULL;
+    PyObject *fn = py.PyCFunction_NewEx(&exit_def, NULL, NULL);
+    PyObject *res = reg != NULL && fn != NULL ? py.PyObject_CallFunctionObjArgs(reg, fn, NULL)
+                                              : NULL;
+    int r = res != NULL ? 0 : -EIO;
+
+    py.Py_DecRef(res);
+    py.Py_DecRef(fn);
+    py.Py_DecRef(reg);
+    py.Py_DecRef(mod);
+    scan_clear_error();
+    return r;
+}
+
+/* pyapi + version + layout, once. scan_lock held; GIL held for pycompat_init. */
+static int
+prepare(char *why, size_t whylen)
+{
+    const char *missing = NULL;
+    int r;
+
+    if (prepared) {
+        return 0;
+    }
+    r = pyapi_resolve(&missing);
+    if (r < 0) {
+        snprintf(why, whylen, "CPython symbol %s not found", missing);
+        return r;
+    }
+    r = pycompat_check_version(py.Py_GetVersion(), why, whylen);
+    if (r < 0) {
+        return r;
+    }
+    r = pycompat_init(why, whylen);
+    if (r < 0) {
+        return r;
+    }
+    if (agent.scan == NULL) {
+        agent.scan = scan_new();
+        if (agent.scan == NULL) {
+            snprintf(why, whylen, "out of memory");
+            return -ENOMEM;
+        }
+    }
+    pthread_mutex_lock(&agent.lock);
+    snprintf(agent.python, sizeof(agent.python), "%s", pyc.version);
+    pthread_mutex_unlock(&agent.lock);
+    prepared = true;
+    return 0;
+}
+
+/* ---- sampling -------------------------------------------------------------------------------- */
+
+/* scan_lock and the GIL held. */
+static int
+sample(bool full, bool final, bool main_thread, volatile int *stop)
+{
+    struct scan_options opt = {
+        .full = full,
+        .main_thread = main_thread,
+        .slice_ms = main_thread ? 0 : agent.slice_ms,
+        .max_nodes = agent.max_nodes,
+        .stop = stop,
+    };
+    struct snapshot snap;
+    int r;
+
+    snapshot_init(&snap);
+    r = scan_run(agent.scan, &opt, &snap);
+    scan_clear_error();
+    if (r == 0) {
+        snap.pid = agent.pid;
+        snap.t = agent_uptime();
+        snap.final = final;
+        agent_publish(&snap);
+    }
+    snapshot_done(&snap);
+    if (full) {
+        last_full = agent_uptime();
+    }
+    return r;
+}
+
+int
+sampler_sample_here(bool full, char *why, size_t whylen)
+{
+    void *ts;
+    int r;
+
+    if (!agent_is_home()) {
+        snprintf(why, whylen, "the agent does not follow forked processes yet");
+        return -ECHILD;
+    }
+    /* Order: scan_lock before the GIL, so release the GIL while waiting. */
+    ts = py.PyEval_SaveThread();
+    pthread_mutex_lock(&agent.scan_lock);
+    py.PyEval_RestoreThread(ts);
+    r = prepare(why, whylen);
+    if (r == 0) {
+        r = sample(full, false, true, NULL);
+        if (r < 0) {
+            snprintf(why, whylen, "sample failed: %s", strerror(-r));
+        }
+    }
+    pthread_mutex_unlock(&agent.scan_lock);
+    return r;
+}
+
+static volatile int stop_flag;
+
+void
+sampler_final(void)
+{
+    struct timespec deadline;
+    bool parked;
+    void *ts;
+
+    pthread_mutex_lock(&agent.lock);
+    agent.stopping = true;
+    stop_flag = 1;
+    pthread_cond_broadcast(&agent.cond);
+    pthread_mutex_unlock(&agent.lock);
+
+    /* Let the sampler finish its slice and leave Python: wait without the
+     * GIL (it may be waiting for it), bounded so exit never hangs. */
+    ts = py.PyEval_SaveThread();
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 5;
+    pthread_mutex_lock(&agent.lock);
+    while (!agent.parked && agent.state == AGENT_SAMPLING &&
+           pthread_cond_timedwait(&agent.cond, &agent.lock, &deadline) == 0) {
+    }
+    parked = agent.parked || agent.state != AGENT_SAMPLING;
+    pthread_mutex_unlock(&agent.lock);
+    if (parked) {
+        pthread_mutex_lock(&agent.scan_lock);
+    }
+    py.PyEval_RestoreThread(ts);
+    if (!parked) {
+        log_msg("sampler did not stop in time: no final sample");
+        return;
+    }
+    if (prepared) {
+        sample(true, true, true, NULL);
+    }
+    pthread_mutex_unlock(&agent.scan_lock);
+    agent_set_state(AGENT_STOPPED, NULL);
+}
+
+/* ---- the thread ------------------------------------------------------------------------------ */
+
+/* Take the GIL unless the interpreter is going away. */
+static bool
+enter_python(void)
+{
+    if (stop_flag || !py.Py_IsInitialized() || pycompat_finalizing()) {
+        return false;
+    }
+    py.PyEval_RestoreThread(tstate);
+    return true;
+}
+
+static void
+park(void)
+{
+    pthread_mutex_lock(&agent.lock);
+    agent.parked = true;
+    pthread_cond_broadcast(&agent.cond);
+    /* Stay here for good: the thread state stays valid only as long as
+     * nobody uses it, and finalisation frees it. */
+    for (;;) {
+        pthread_cond_wait(&agent.cond, &agent.lock);
+    }
+}
+
+static bool
+wait_for_functools(void)
+{
+    double delay = 0.002;
+    PyObject *name = NULL;
+
+    for (;;) {
+        if (!enter_python()) {
+            return false;
+        }
+        if (name == NULL) {
+            name = py.PyUnicode_FromString("functools");
+        }
+        PyObject *mod = name != NULL ? py.PyImport_GetModule(name) : NULL; /* owned */
+        bool found = mod != NULL;
+        py.Py_DecRef(mod);
+        scan_clear_error();
+        if (found) {
+            py.Py_DecRef(name);
+        }
+        py.PyEval_SaveThread();
+        if (found) {
+            return true;
+        }
+        sleep_s(delay);
+        delay = delay * 2 < agent.interval ? delay * 2 : agent.interval;
+    }
+}
+
+void *
+sampler_main(void *arg)
+{
+    int (*initialized)(void) = pyapi_probe();
+    char why[256];
+    const char *missing = NULL;
+    double delay = 0.001;
+
+    (void)arg;
+    while (!initialized()) {
+        sleep_s(delay);
+        delay = delay < 0.1 ? delay * 2 : 0.1;
+    }
+    if (pyapi_resolve(&missing) < 0) {
+        snprintf(why, sizeof(why), "CPython symbol %s not found", missing);
+        refuse(why);
+        return NULL;
+    }
+    if (pycompat_check_version(py.Py_GetVersion(), why, sizeof(why)) < 0) {
+        refuse(why);
+        return NULL;
+    }
+    if (pycompat_finalizing()) {
+        return NULL;
+    }
+    /* One thread state for the thread's whole life. */
+    py.PyGILState_Ensure();
+    tstate = py.PyEval_SaveThread();
+    if (!wait_for_functools()) {
+        return NULL;
+    }
+    pthread_mutex_lock(&agent.scan_lock);
+    if (!enter_python()) {
+        pthread_mutex_unlock(&agent.scan_lock);
+        return NULL;
+    }
+    int r = prepare(why, sizeof(why));
+    if (r == 0 && install_atexit() < 0) {
+        snprintf(why, sizeof(why), "cannot register the atexit hook");
+        r = -EIO;
+    }
+    py.PyEval_SaveThread();
+    pthread_mutex_unlock(&agent.scan_lock);
+    if (r < 0) {
+        refuse(why);
+        return NULL;
+    }
+    pthread_mutex_lock(&agent.lock);
+    agent.argv_json = read_argv_json();
+    pthread_mutex_unlock(&agent.lock);
+    open_recording();
+    record_header("process", NULL);
+    agent_set_state(AGENT_SAMPLING, NULL);
+    server_start();
+    log_msg("sampling CPython %s every %gs", pyc.version, agent.interval);
+
+    for (;;) {
+        struct timespec deadline;
+        bool full;
+
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        double until = (double)deadline.tv_nsec / 1e9 + agent.interval;
+        deadline.tv_sec += (time_t)until;
+        deadline.tv_nsec = (long)((until - (double)(time_t)until) * 1e9);
+        pthread_mutex_lock(&agent.lock);
+        while (!agent.stopping && !agent.want_sample &&
+               pthread_cond_timedwait(&agent.cond, &agent.lock, &deadline) == 0) {
+        }
+        full = agent.want_full || agent_uptime() - last_full >= SAMPLER_FULL_EVERY_S;
+        agent.want_sample = false;
+        agent.want_full = false;
+        bool stopping = agent.stopping;
+        pthread_mutex_unlock(&agent.lock);
+        if (stopping) {
+            break;
+        }
+        pthread_mutex_lock(&agent.scan_lock);
+        if (enter_python()) {
+            r = sample(full, false, false, &stop_flag);
+            if (r < 0 && r != -ECANCELED) {
+                log_msg("sample failed: %s", strerror(-r));
+            }
+            py.PyEval_SaveThread();
+        }
+        pthread_mutex_unlock(&agent.scan_lock);
+    }
+    park();
+    return NULL;
+}

@@ -1,2 +1,468 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * scan-cache: read one lru_cache wrapper - its layout, its names, its
+ * counters and every cache entry - into nodes and its row (group).
+ *
+ * The cache dict is found with the wrapper type's own tp_traverse and the
+ * fixed-tail rule (cpython-notes 1.5), and cross-checked against the field
+ * offsets pycompat derived from __dictoffset__; a wrapper that does not
+ * match is skipped, never guessed at. Bounded caches are read from the
+ * traverse itself (key, result per link: results live in the opaque links);
+ * unbounded ones with PyDict_Next in slices, holding the dict strongly
+ * across GIL gaps.
+ *
+ * Per entry: a key tuple holds the call's positional arguments (self
+ * first), then kwd_mark and keyword pairs, then types if typed=True. Every
+ * object in it, and the result, gets a "cache reference"; the first
+ * argument (or the value of the first keyword when called as f(self=x))
+ * becomes a self of the row. A key tuple with more references than the
+ * cache accounts for is in use by a running call: its objects are alive.
+ * Runs with the GIL.
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pycompat.h"
+#include "scan-internal.h"
+
+/* ---- type classification ---------------------------------------------------------- */
+
+static bool
+is_sub(PyObject *t, PyObject *base)
+{
+    return t == base || ((pycompat_type_flags(t) & PYAPI_TPFLAGS_HEAPTYPE) != 0 &&
+                         py.PyType_IsSubtype(t, base));
+}
+
+unsigned
+scan_type_class(struct scan *s, PyObject *type)
+{
+    uint32_t v = objmap_get(&s->type_class, type);
+    unsigned tc;
+
+    if (v != OBJMAP_ABSENT) {
+        return v;
+    }
+    unsigned long f = pycompat_type_flags(type);
+    if (f & (PYAPI_TPFLAGS_TYPE_SUBCLASS | PYAPI_TPFLAGS_LONG_SUBCLASS |
+             PYAPI_TPFLAGS_BYTES_SUBCLASS | PYAPI_TPFLAGS_UNICODE_SUBCLASS)) {
+        tc = 0; /* classes, int/bool, bytes, str */
+    } else if (f & PYAPI_TPFLAGS_TUPLE_SUBCLASS) {
+        tc = TC_RESULT; /* a value type, but a result tuple may hold a self */
+    } else if (type == pycompat_type(py._Py_NoneStruct) || is_sub(type, py.PyFloat_Type) ||
+               is_sub(type, py.PyComplex_Type) || is_sub(type, py.PyModule_Type)) {
+        tc = 0;
+    } else if (is_sub(type, py.PyFrozenSet_Type)) {
+        tc = TC_RESULT;
+    } else {
+        tc = TC_SELF | TC_RESULT;
+    }
+    objmap_put(&s->type_class, type, tc);
+    return tc;
+}
+
+/* ---- traverse collection ------------------------------------------------------------- */
+
+static int
+collect_visit(PyObject *o, void *arg)
+{
+    struct scan *s = arg;
+    /* On ENOMEM stop the traversal; the caller sees a short list and the
+     * layout check fails, so nothing is misread. */
+    return ptrvec_push(&s->visit, o) < 0 ? 1 : 0;
+}
+
+int
+scan_traverse_collect(struct scan *s, PyObject *obj)
+{
+    pyapi_traverseproc_fn traverse = pycompat_type_traverse(pycompat_type(obj));
+
+    s->visit.n = 0;
+    if (traverse == NULL) {
+        return 0;
+    }
+    return traverse(obj, collect_visit, s) == 0 ? 0 : -ENOMEM;
+}
+
+/* ---- rows ---------------------------------------------------------------------------------- */
+
+static uint64_t
+hash_str(uint64_t h, const char *p)
+{
+    for (; p != NULL && *p != '\0'; p++) {
+        h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+    }
+    return (h ^ 0xff) * 0x100000001b3ULL;
+}
+
+static bool
+same_str(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Find or create the row for these names. Returns its index or -ENOMEM. */
+static long
+group_for(struct scan *s, const char *qualname, const char *module, const char *file, long line,
+          enum snapshot_kind kind)
+{
+    uint64_t h = hash_str(hash_str(hash_str(0xcbf29ce484222325ULL, qualname), module), file);
+    h = (h ^ (uint64_t)line) * 0x100000001b3ULL;
+    h = (h ^ (uint64_t)kind) * 0x100000001b3ULL;
+    h |= 1; /* never 0: the map's empty key */
+
+    /* Linear probe on the hash for the (rare) collision of two rows. */
+    for (uint64_t probe = h;; probe += 2) {
+        uint32_t idx = objmap_get(&s->group_index, (const void *)(uintptr_t)probe);
+        if (idx == OBJMAP_ABSENT) {
+            h = probe;
+            break;
+        }
+        struct group *g = &s->groups[idx];
+        if (g->kind == kind && g->line == line && same_str(g->qualname, qualname) &&
+            same_str(g->module, module) && same_str(g->file, file)) {
+            return idx;
+        }
+    }
+    if (s->n_groups == s->cap_groups) {
+        size_t cap = s->cap_groups != 0 ? s->cap_groups * 2 : 64;
+        struct group *p = realloc(s->groups, cap * sizeof(*p));
+        if (p == NULL) {
+            return -ENOMEM;
+        }
+        s->groups = p;
+        s->cap_groups = cap;
+    }
+    struct group *g = &s->groups[s->n_groups];
+    memset(g, 0, sizeof(*g));
+    g->hash = h;
+    g->qualname = strdup(qualname);
+    g->module = strdup(module);
+    g->file = file != NULL ? strdup(file) : NULL;
+    g->line = line;
+    g->kind = kind;
+    g->self_only = true;
+    if (g->qualname == NULL || g->module == NULL || (file != NULL && g->file == NULL) ||
+        objmap_put(&s->group_index, (const void *)(uintptr_t)h, (uint32_t)s->n_groups) ==
+            OBJMAP_ABSENT) {
+        free(g->qualname);
+        free(g->module);
+        free(g->file);
+        return -ENOMEM;
+    }
+    return (long)s->n_groups++;
+}
+
+/* Exact str -> UTF-8 copy into buf; anything else -> dflt. */
+static const char *
+str_of(PyObject *o, char *buf, size_t size, const char *dflt)
+{
+    Py_ssize_t n;
+    const char *p;
+
+    if (o == NULL || pycompat_type(o) != py.PyUnicode_Type) {
+        return dflt;
+    }
+    p = py.PyUnicode_AsUTF8AndSize(o, &n);
+    if (p == NULL) {
+        scan_clear_error();
+        return dflt;
+    }
+    snprintf(buf, size, "%.*s", (int)(n < (Py_ssize_t)size ? n : (Py_ssize_t)size - 1), p);
+    return buf;
+}
+
+/* File and first line of the wrapped function, following bound methods and
+ * functools.wraps' __wrapped__ chains through plain functions only (their
+ * attributes are C getters: no user code). */
+static void
+code_location(PyObject *func, char *file, size_t size, long *ret_line)
+{
+    PyObject *f = func; /* borrowed or owned in `owned` */
+    PyObject *owned = NULL;
+
+    *ret_line = 0;
+    file[0] = '\0';
+    for (int depth = 0; f != NULL && depth < 8; depth++) {
+        PyObject *t = pycompat_type(f);
+        PyObject *next = NULL;
+        if (t == py.PyMethod_Type) {
+            next = py.PyObject_GetAttrString(f, "__func__");
+        } else if (t == py.PyFunction_Type) {
+            PyObject *d = py.PyObject_GetAttrString(f, "__dict__"); /* owned */
+            PyObject *w = d != NULL ? py.PyDict_GetItemString(d, "__wrapped__") : NULL;
+            if (w != NULL) {
+                py.Py_IncRef(w);
+                next = w;
+            } else {
+                PyObject *code = py.PyObject_GetAttrString(f, "__code__");
+                PyObject *fn = code != NULL ? py.PyObject_GetAttrString(code, "co_filename") : NULL;
+                PyObject *ln = code != NULL ? py.PyObject_GetAttrString(code, "co_firstlineno") : NULL;
+                str_of(fn, file, size, NULL);
+                if (ln != NULL) {
+                    *ret_line = (long)py.PyLong_AsSsize_t(ln);
+                }
+                py.Py_DecRef(code);
+                py.Py_DecRef(fn);
+                py.Py_DecRef(ln);
+            }
+            py.Py_DecRef(d);
+        }
+        py.Py_DecRef(owned);
+        owned = next;
+        f = next;
+    }
+    py.Py_DecRef(owned);
+    scan_clear_error();
+}
+
+/* ---- entries --------------------------------------------------------------------------------- */
+
+static int
+add_cache_ref(struct scan *s, PyObject *o, bool external, uint32_t *ret_idx)
+{
+    bool fresh;
+    uint32_t idx = scan_node(s, o, &fresh);
+
+    if (idx == OBJMAP_ABSENT) {
+        return -ENOMEM;
+    }
+    s->nodes[idx].cache_refs++;
+    if (external) {
+        s->nodes[idx].flags |= NODE_EXTERNAL;
+    }
+    *ret_idx = idx;
+    return 0;
+}
+
+static bool
+countable(struct scan *s, PyObject *o, unsigned need)
+{
+    return (scan_type_class(s, pycompat_type(o)) & need) != 0 && !pycompat_is_immortal(o);
+}
+
+static int
+entry(struct scan *s, struct wrapper *w, struct group *g, uint32_t gstamp, PyObject *key,
+      PyObject *result, Py_ssize_t key_refs)
+{
+    uint32_t idx;
+    int r;
+
+    if (pycompat_type(key) == py.PyTuple_Type) {
+        Py_ssize_t n = pycompat_ssize_field(key, PYCOMPAT_OB_SIZE);
+        PyObject **items = (PyObject **)((char *)key + PYCOMPAT_TUPLE_ITEMS);
+        bool external = pycompat_refcnt(key) > key_refs;
+        Py_ssize_t first = 0;
+
+        if (n > 0) {
+            g->any_key = true;
+            /* f(self=x): (kwd_mark, "self", x, ...). 3.8/3.9 keep kwd_mark
+             * in a static we cannot see: recognise a bare object() followed
+             * by a str. */
+            bool kw = w->kwd_mark != NULL
+                          ? items[0] == w->kwd_mark
+                          : (pycompat_type(items[0]) == py.PyBaseObject_Type && n >= 3 &&
+                             pycompat_type(items[1]) == py.PyUnicode_Type);
+            if (kw) {
+                first = n >= 3 ? 2 : -1;
+            }
+            if (n != 1 || kw) {
+                g->self_only = false;
+            }
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *o = items[i];
+            if (!countable(s, o, TC_SELF)) {
+                continue;
+            }
+            r = add_cache_ref(s, o, external, &idx);
+            if (r < 0) {
+                return r;
+            }
+            if (i == first) {
+                struct node *nd = &s->nodes[idx];
+                nd->flags |= NODE_SELF;
+                scan_own(s, nd);
+                /* stamp catches the common repeat within one row; the pair
+                 * map catches a row whose wrappers interleave with others. */
+                if (nd->stamp != gstamp) {
+                    nd->stamp = gstamp;
+                    uintptr_t pair = ((uintptr_t)gstamp << 32) | idx;
+                    if (objmap_get(&s->self_pairs, (const void *)pair) != OBJMAP_ABSENT) {
+                        continue;
+                    }
+                    if (objmap_put(&s->self_pairs, (const void *)pair, 0) == OBJMAP_ABSENT) {
+                        return -ENOMEM;
+                    }
+                    g->selves++;
+                    if (g->n_selfs == g->cap_selfs) {
+                        size_t cap = g->cap_selfs != 0 ? g->cap_selfs * 2 : 16;
+                        uint32_t *p = realloc(g->selfs, cap * sizeof(*p));
+                        if (p == NULL) {
+                            return -ENOMEM;
+                        }
+                        g->selfs = p;
+                        g->cap_selfs = cap;
+                    }
+                    g->selfs[g->n_selfs++] = idx;
+                }
+            }
+        }
+    } else {
+        g->self_only = false;
+    }
+    if (result != NULL && countable(s, result, TC_RESULT)) {
+        r = add_cache_ref(s, result, false, &idx);
+        if (r < 0) {
+            return r;
+        }
+        /* Results that can hold a self (own result, (self, x)) are walked
+         * by the graph phase: keep them alive until then. */
+        scan_own(s, &s->nodes[idx]);
+        s->nodes[idx].flags |= NODE_IN_GRAPH;
+    }
+    return 0;
+}
+
+/* ---- one wrapper ------------------------------------------------------------------------------- */
+
+/* Check the traverse tail against the offset-derived fields. Returns the
+ * number of (key, result) links, or -1 when the layout does not match. */
+static Py_ssize_t
+check_layout(struct scan *s, struct wrapper *w, PyObject *dict)
+{
+    PyObject **v = s->visit.v;
+    size_t n = s->visit.n;
+    size_t tail = (pyc.lru_tail310 ? 5 : 3) + (dict != NULL ? 1 : 0);
+    size_t head = pyc.lru_tail310 ? 1 : 0;
+    size_t per = pyc.lru_tail310 ? 3 : 2;
+    PyObject *cache = pycompat_field(w->obj, (size_t)pyc.lru_cache_off);
+    PyObject *func = pycompat_field(w->obj, (size_t)pyc.lru_cache_off + 16);
+
+    if (n < head + tail || (n - head - tail) % per != 0) {
+        return -1;
+    }
+    size_t links = (n - head - tail) / per;
+    size_t t = head + links * per;
+    /* 3.10+: cache, func, kwd_mark, elem type, info type; 3.8/3.9: func,
+     * cache, info type. */
+    PyObject *c = pyc.lru_tail310 ? v[t] : v[t + 1];
+    PyObject *f = pyc.lru_tail310 ? v[t + 1] : v[t];
+    if (c != cache || f != func || pycompat_type(cache) != py.PyDict_Type ||
+        (dict != NULL && v[n - 1] != dict)) {
+        return -1;
+    }
+    w->kwd_mark = pyc.lru_tail310 ? v[t + 2] : NULL;
+    return (Py_ssize_t)links;
+}
+
+static int
+names(struct scan *s, struct wrapper *w, PyObject *dict, PyObject *func)
+{
+    char qualname[512], module[256], file[1024];
+    const char *q = "?", *m = "?";
+    long line = 0;
+
+    if (dict != NULL && pycompat_type(dict) == py.PyDict_Type) {
+        q = str_of(py.PyDict_GetItemString(dict, "__qualname__"), qualname, sizeof(qualname), "?");
+        m = str_of(py.PyDict_GetItemString(dict, "__module__"), module, sizeof(module), "?");
+    }
+    code_location(func, file, sizeof(file), &line);
+    if (pycompat_type(func) == py.PyMethod_Type) {
+        w->kind = SNAPSHOT_PER_INSTANCE; /* lru_cache()(self._f): bound method */
+    }
+    long gi = group_for(s, q, m, file[0] != '\0' ? file : NULL, line, w->kind);
+    if (gi < 0) {
+        return (int)gi;
+    }
+    w->group = (uint32_t)gi;
+    return 0;
+}
+
+int
+scan_cache(struct scan *s, struct wrapper *w)
+{
+    PyObject *dict = pycompat_field(w->obj, (size_t)pyc.lru_dict_off); /* borrowed */
+    Py_ssize_t links;
+    int r;
+
+    r = scan_traverse_collect(s, w->obj);
+    if (r < 0) {
+        return r;
+    }
+    links = check_layout(s, w, dict);
+    if (links < 0) {
+        return 0; /* not a layout we understand: skip this wrapper */
+    }
+    PyObject *cache = pycompat_field(w->obj, (size_t)pyc.lru_cache_off);
+    PyObject *func = pycompat_field(w->obj, (size_t)pyc.lru_cache_off + 16);
+    /* lru_cache_object after `cache`: hits, func, maxsize, misses; `typed`
+     * (an int) right before it. maxsize -1 = unbounded, 0 = no caching. */
+    Py_ssize_t hits = pycompat_ssize_field(w->obj, (size_t)pyc.lru_cache_off + 8);
+    Py_ssize_t maxsize = pycompat_ssize_field(w->obj, (size_t)pyc.lru_cache_off + 24);
+    Py_ssize_t misses = pycompat_ssize_field(w->obj, (size_t)pyc.lru_cache_off + 32);
+    int typed;
+    memcpy(&typed, (char *)w->obj + pyc.lru_cache_off - 8, sizeof(typed));
+
+    r = names(s, w, dict, func);
+    if (r < 0) {
+        return r;
+    }
+    struct group *g = &s->groups[w->group];
+    uint32_t gstamp = w->group + 1;
+    g->maxsize = maxsize < 0 ? -1 : maxsize;
+    w->maxsize = g->maxsize;
+    g->typed = g->typed || typed != 0;
+    g->hits += hits;
+    g->misses += misses;
+    g->wrappers++;
+    g->entries += py.PyDict_Size(cache);
+    if (objmap_put(&s->stop, cache, 0) == OBJMAP_ABSENT) {
+        return -ENOMEM;
+    }
+
+    if (maxsize > 0) {
+        /* Bounded: read the links from a fresh traverse, then nothing may
+         * call into Python until they are processed. (names() may allocate,
+         * and an allocation can run the garbage collector and with it other
+         * threads, which could change the list we saw before.) The key is
+         * shared by the dict and the link: 2 references. */
+        dict = pycompat_field(w->obj, (size_t)pyc.lru_dict_off);
+        r = scan_traverse_collect(s, w->obj);
+        links = r < 0 ? -1 : check_layout(s, w, dict);
+        if (links < 0) {
+            return r < 0 ? r : 0;
+        }
+        size_t head = pyc.lru_tail310 ? 1 : 0, per = pyc.lru_tail310 ? 3 : 2;
+        for (Py_ssize_t i = 0; i < links; i++) {
+            r = entry(s, w, g, gstamp, s->visit.v[head + (size_t)i * per],
+                      s->visit.v[head + (size_t)i * per + 1], 2);
+            if (r < 0) {
+                return r;
+            }
+        }
+        return 0;
+    }
+    /* Unbounded: dict key -> result, read in slices. */
+    py.Py_IncRef(cache);
+    w->cache = cache;
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    for (unsigned i = 1; py.PyDict_Next(cache, &pos, &k, &v); i++) {
+        r = entry(s, w, &s->groups[w->group], gstamp, k, v, 1);
+        if (r < 0) {
+            return r;
+        }
+        if ((i & 1023) == 0) {
+            r = scan_yield(s);
+            if (r < 0) {
+                return r;
+            }
+        }
+    }
+    return 0;
+}

@@ -1,2 +1,368 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * scan: one sample, start to end (see scan.h for the contract).
+ *
+ *   discover -> read caches -> graph walk -> rows
+ *
+ * This file owns the sample's life cycle: the GIL slicing (scan_yield), the
+ * node table, the strong references taken so objects survive a GIL gap, and
+ * their release. Releasing is where a guest agent can hurt its host: if we
+ * hold the last reference, dropping it would run finalisers (user __del__,
+ * weakref callbacks) on our thread. Such objects go to a graveyard that is
+ * handed to the main thread with Py_AddPendingCall.
+ * Runs on whichever thread calls scan_run, with the GIL.
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pycompat.h"
+#include "scan-internal.h"
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static double
+ms_since(const struct timespec *a)
+{
+    struct timespec b;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    return (double)(b.tv_sec - a->tv_sec) * 1e3 + (double)(b.tv_nsec - a->tv_nsec) / 1e6;
+}
+
+static double
+thread_cpu_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+int
+ptrvec_push(struct ptrvec *v, PyObject *o)
+{
+    if (v->n == v->cap) {
+        size_t cap = v->cap != 0 ? v->cap * 2 : 256;
+        PyObject **p = realloc(v->v, cap * sizeof(*p));
+        if (p == NULL) {
+            return -ENOMEM;
+        }
+        v->v = p;
+        v->cap = cap;
+    }
+    v->v[v->n++] = o;
+    return 0;
+}
+
+bool
+scan_clear_error(void)
+{
+    if (py.PyErr_Occurred() == NULL) {
+        return false;
+    }
+    py.PyErr_Clear();
+    return true;
+}
+
+int
+scan_hold(struct scan *s, PyObject *obj)
+{
+    if (ptrvec_push(&s->held, obj) < 0) {
+        return -ENOMEM;
+    }
+    py.Py_IncRef(obj);
+    return 0;
+}
+
+uint32_t
+scan_node(struct scan *s, PyObject *obj, bool *ret_new)
+{
+    uint32_t idx = objmap_put(&s->node_index, obj, (uint32_t)s->n_nodes);
+
+    if (idx == OBJMAP_ABSENT) {
+        return OBJMAP_ABSENT;
+    }
+    *ret_new = idx == s->n_nodes;
+    if (!*ret_new) {
+        return idx;
+    }
+    if (s->n_nodes == s->cap_nodes) {
+        size_t cap = s->cap_nodes != 0 ? s->cap_nodes * 2 : 4096;
+        struct node *p = realloc(s->nodes, cap * sizeof(*p));
+        if (p == NULL) {
+            /* The map now names an index we cannot back: make it a dead end. */
+            objmap_clear(&s->node_index);
+            return OBJMAP_ABSENT;
+        }
+        s->nodes = p;
+        s->cap_nodes = cap;
+    }
+    memset(&s->nodes[idx], 0, sizeof(s->nodes[idx]));
+    s->nodes[idx].obj = obj;
+    s->n_nodes++;
+    return idx;
+}
+
+void
+scan_own(struct scan *s, struct node *n)
+{
+    if ((n->flags & NODE_OWNED) == 0) {
+        py.Py_IncRef(n->obj);
+        n->flags |= NODE_OWNED;
+    }
+}
+
+/* ---- GIL slicing ---------------------------------------------------------------- */
+
+int
+scan_yield(struct scan *s)
+{
+    double held;
+
+    if (s->opt->slice_ms <= 0) {
+        return 0;
+    }
+    held = ms_since(&s->hold_start);
+    if (held < s->opt->slice_ms) {
+        return 0;
+    }
+    if (held > s->max_hold_ms) {
+        s->max_hold_ms = held;
+    }
+    s->tstate = py.PyEval_SaveThread();
+    /* Other threads run here; everything we keep is a strong reference. */
+    py.PyEval_RestoreThread(s->tstate);
+    s->holds++;
+    clock_gettime(CLOCK_MONOTONIC, &s->hold_start);
+    if (s->opt->stop != NULL && *s->opt->stop) {
+        return -ECANCELED;
+    }
+    return 0;
+}
+
+/* ---- releasing references ------------------------------------------------------- */
+
+struct release_batch {
+    size_t n;
+    PyObject *objs[];
+};
+
+/* Runs on the main thread with the GIL (Py_AddPendingCall). */
+static int
+release_batch_cb(void *arg)
+{
+    struct release_batch *b = arg;
+
+    for (size_t i = 0; i < b->n; i++) {
+        py.Py_DecRef(b->objs[i]);
+    }
+    free(b);
+    return 0;
+}
+
+void
+scan_release(struct scan *s, PyObject *obj)
+{
+    if (s->opt->main_thread || pycompat_refcnt(obj) > 1 || pycompat_is_immortal(obj)) {
+        py.Py_DecRef(obj);
+        return;
+    }
+    if (ptrvec_push(&s->graveyard, obj) < 0) {
+        /* Out of memory: keeping the reference leaks one object; dropping it
+         * here would run its finaliser on our thread. Keep it. */
+        return;
+    }
+}
+
+static void
+flush_graveyard(struct scan *s)
+{
+    struct release_batch *b;
+
+    if (s->graveyard.n == 0) {
+        return;
+    }
+    if (s->opt->main_thread) {
+        for (size_t i = 0; i < s->graveyard.n; i++) {
+            py.Py_DecRef(s->graveyard.v[i]);
+        }
+        s->graveyard.n = 0;
+        return;
+    }
+    b = malloc(sizeof(*b) + s->graveyard.n * sizeof(PyObject *));
+    if (b == NULL) {
+        return; /* retried after the next sample */
+    }
+    b->n = s->graveyard.n;
+    memcpy(b->objs, s->graveyard.v, b->n * sizeof(PyObject *));
+    if (py.Py_AddPendingCall(release_batch_cb, b) != 0) {
+        /* Queue full (32 slots) or interpreter finishing: keep them for the
+         * next sample rather than run finalisers here. */
+        scan_clear_error();
+        free(b);
+        return;
+    }
+    s->graveyard.n = 0;
+}
+
+static void
+release_all(struct scan *s)
+{
+    for (size_t i = 0; i < s->n_nodes; i++) {
+        if (s->nodes[i].flags & NODE_OWNED) {
+            scan_release(s, s->nodes[i].obj);
+        }
+    }
+    for (size_t i = 0; i < s->n_wrappers; i++) {
+        if (s->wrappers[i].cache != NULL) {
+            scan_release(s, s->wrappers[i].cache);
+        }
+        scan_release(s, s->wrappers[i].obj);
+    }
+    for (size_t i = 0; i < s->held.n; i++) {
+        scan_release(s, s->held.v[i]);
+    }
+    s->held.n = 0;
+    s->n_wrappers = 0;
+    s->n_nodes = 0;
+    flush_graveyard(s);
+}
+
+/* ---- life cycle ------------------------------------------------------------------- */
+
+struct scan *
+scan_new(void)
+{
+    return calloc(1, sizeof(struct scan));
+}
+
+static void
+clear_groups(struct scan *s)
+{
+    for (size_t i = 0; i < s->n_groups; i++) {
+        free(s->groups[i].qualname);
+        free(s->groups[i].module);
+        free(s->groups[i].file);
+        free(s->groups[i].selfs);
+    }
+    s->n_groups = 0;
+}
+
+struct scan *
+scan_free(struct scan *s)
+{
+    if (s == NULL) {
+        return NULL;
+    }
+    clear_groups(s);
+    free(s->groups);
+    free(s->nodes);
+    free(s->edges);
+    free(s->wrappers);
+    free(s->held.v);
+    free(s->visit.v);
+    free(s->graveyard.v);
+    free(s->size_descr.v);
+    objmap_done(&s->node_index);
+    objmap_done(&s->wrapper_index);
+    objmap_done(&s->group_index);
+    objmap_done(&s->stop);
+    objmap_done(&s->self_pairs);
+    free(s->queue);
+    objmap_done(&s->type_class);
+    objmap_done(&s->size_mode);
+    free(s);
+    return NULL;
+}
+
+static int64_t
+memory_bytes(const struct scan *s)
+{
+    return (int64_t)(s->cap_nodes * sizeof(struct node) + s->cap_edges * sizeof(uint32_t) +
+                     s->cap_wrappers * sizeof(struct wrapper) + s->cap_groups * sizeof(struct group) +
+                     (s->held.cap + s->visit.cap + s->graveyard.cap) * sizeof(PyObject *) +
+                     objmap_bytes(&s->node_index) + objmap_bytes(&s->wrapper_index) +
+                     objmap_bytes(&s->group_index) + objmap_bytes(&s->stop) +
+                     objmap_bytes(&s->self_pairs) + s->cap_queue * sizeof(uint32_t) +
+                     objmap_bytes(&s->type_class) + objmap_bytes(&s->size_mode));
+}
+
+static int
+fill_snapshot(struct scan *s, struct snapshot *out)
+{
+    for (size_t i = 0; i < s->n_groups; i++) {
+        const struct group *g = &s->groups[i];
+        struct snapshot_cache *c = snapshot_add(out, g->qualname, g->module, g->file);
+        if (c == NULL) {
+            return -ENOMEM;
+        }
+        c->line = g->line;
+        c->kind = g->kind;
+        c->maxsize = g->maxsize;
+        c->typed = g->typed;
+        c->self_only = g->self_only && g->any_key;
+        c->entries = g->entries;
+        c->hits = g->hits;
+        c->misses = g->misses;
+        c->selves = g->selves;
+        c->pinned = g->pinned;
+        c->retained_bytes = g->retained;
+        c->wrappers = g->wrappers;
+    }
+    snapshot_sort(out);
+    return 0;
+}
+
+int
+scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
+{
+    struct timespec start;
+    double cpu0 = thread_cpu_ms();
+    int r;
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    s->opt = opt;
+    s->hold_start = start;
+    s->max_hold_ms = 0;
+    s->holds = 1;
+    s->truncated = false;
+    s->n_edges = 0;
+    clear_groups(s);
+    objmap_clear(&s->node_index);
+    objmap_clear(&s->wrapper_index);
+    objmap_clear(&s->group_index);
+    objmap_clear(&s->stop);
+    objmap_clear(&s->self_pairs);
+    objmap_clear(&s->type_class);
+    snapshot_clear(out);
+
+    r = scan_discover(s, opt->full);
+    for (size_t i = 0; r >= 0 && i < s->n_wrappers; i++) {
+        r = scan_cache(s, &s->wrappers[i]);
+        if (r >= 0) {
+            r = scan_yield(s);
+        }
+    }
+    if (r >= 0) {
+        r = scan_graph(s);
+    }
+    out->wrappers = (int64_t)s->n_wrappers;
+    release_all(s);
+    scan_clear_error();
+    if (r >= 0) {
+        r = fill_snapshot(s, out);
+    }
+    double held = ms_since(&s->hold_start);
+    if (held > s->max_hold_ms) {
+        s->max_hold_ms = held;
+    }
+    out->full = opt->full;
+    out->truncated = s->truncated;
+    out->scan_ms = ms_since(&start);
+    out->scan_cpu_ms = thread_cpu_ms() - cpu0;
+    out->max_gil_hold_ms = s->max_hold_ms;
+    out->gil_holds = s->holds;
+    out->agent_mem_bytes = memory_bytes(s);
+    return r;
+}

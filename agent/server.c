@@ -1,2 +1,381 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * server: see server.h. One poll() loop over the listening socket, an
+ * eventfd the sampler writes when a sample is published, and at most
+ * SERVER_MAX_CLIENTS connections. Every fd is non-blocking and
+ * close-on-exec and lives above 2. Limits: a request line of
+ * PROTOCOL_MAX_REQUEST bytes (longer: one error line, then the connection
+ * is closed), SERVER_MAX_PENDING bytes of unsent replies per client (more:
+ * the client is dropped), SERVER_SAMPLE_TIMEOUT_S for a requested sample.
+ * Runs on the server thread; takes agent.lock only through dispatch.
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "dispatch.h"
+#include "log.h"
+#include "protocol.h"
+#include "server.h"
+#include "sockpath.h"
+
+#define SERVER_MAX_CLIENTS 64
+#define SERVER_MAX_PENDING (64u << 20)
+#define SERVER_SAMPLE_TIMEOUT_S 60.0
+
+struct client {
+    int fd;
+    char in[PROTOCOL_MAX_REQUEST];
+    size_t in_len;
+    struct jsonw out;
+    size_t out_off;
+    bool waiting;      /* for a sample numbered > after */
+    uint64_t after;
+    double deadline;
+    bool closing;      /* close once out is flushed */
+};
+
+static struct client clients[SERVER_MAX_CLIENTS];
+static int listen_fd = -1;
+
+static double
+now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Move fd above the standard streams: the agent must never own 0, 1 or 2. */
+static int
+high_fd(int fd)
+{
+    if (fd < 0 || fd > 2) {
+        return fd;
+    }
+    int h = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    close(fd);
+    return h;
+}
+
+static void
+client_close(struct client *c)
+{
+    close(c->fd);
+    jsonw_done(&c->out);
+    c->fd = -1;
+}
+
+static bool
+peer_allowed(int fd)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+        return false;
+    }
+    return cred.uid == geteuid() || cred.uid == 0;
+}
+
+static void
+accept_clients(void)
+{
+    for (;;) {
+        int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0) {
+            return;
+        }
+        fd = high_fd(fd);
+        if (fd < 0) {
+            continue;
+        }
+        if (!peer_allowed(fd)) {
+            log_msg("refused a client of another user");
+            close(fd);
+            continue;
+        }
+        struct client *slot = NULL;
+        for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
+            if (clients[i].fd < 0) {
+                slot = &clients[i];
+                break;
+            }
+        }
+        if (slot == NULL) {
+            close(fd); /* full: the client sees EOF */
+            continue;
+        }
+        slot->fd = fd;
+        slot->in_len = 0;
+        slot->out_off = 0;
+        slot->waiting = false;
+        slot->closing = false;
+        jsonw_init(&slot->out);
+    }
+}
+
+static void
+handle_lines(struct client *c)
+{
+    size_t start = 0;
+
+    for (size_t i = 0; i < c->in_len && !c->waiting; i++) {
+        if (c->in[i] != '\n') {
+            continue;
+        }
+        size_t len = i - start;
+        if (len > 0 && c->in[start + len - 1] == '\r') {
+            len--;
+        }
+        if (len > 0) {
+            uint64_t after = 0;
+            if (dispatch_request(c->in + start, len, &c->out, &after) == 1) {
+                c->waiting = true;
+                c->after = after;
+                c->deadline = now_s() + SERVER_SAMPLE_TIMEOUT_S;
+            }
+        }
+        start = i + 1;
+    }
+    memmove(c->in, c->in + start, c->in_len - start);
+    c->in_len -= start;
+    if (c->in_len == sizeof(c->in)) {
+        protocol_write_error(&c->out, E2BIG, "request line too long");
+        c->closing = true;
+        c->in_len = 0;
+    }
+}
+
+static void
+read_client(struct client *c)
+{
+    for (;;) {
+        if (c->in_len == sizeof(c->in) || c->closing) {
+            return;
+        }
+        ssize_t n = read(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;
+        }
+        if (n <= 0) {
+            /* EOF or error: finish what was asked, then close. */
+            c->closing = true;
+            return;
+        }
+        c->in_len += (size_t)n;
+        handle_lines(c);
+    }
+}
+
+static void
+write_client(struct client *c)
+{
+    while (c->out_off < c->out.len) {
+        ssize_t n = send(c->fd, c->out.buf + c->out_off, c->out.len - c->out_off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;
+        }
+        if (n <= 0) {
+            client_close(c);
+            return;
+        }
+        c->out_off += (size_t)n;
+    }
+    jsonw_clear(&c->out);
+    c->out_off = 0;
+}
+
+static void
+serve_waiters(void)
+{
+    uint64_t seq = dispatch_seq();
+    double now = now_s();
+
+    for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
+        struct client *c = &clients[i];
+        if (c->fd < 0 || !c->waiting) {
+            continue;
+        }
+        if (seq > c->after) {
+            dispatch_write_sample(&c->out);
+        } else if (now >= c->deadline) {
+            dispatch_write_timeout(&c->out);
+        } else {
+            continue;
+        }
+        c->waiting = false;
+        handle_lines(c); /* requests that arrived behind this one */
+    }
+}
+
+static void *
+server_main(void *arg)
+{
+    struct pollfd pfd[SERVER_MAX_CLIENTS + 2];
+
+    (void)arg;
+    for (;;) {
+        int n = 0;
+        pfd[n++] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
+        pfd[n++] = (struct pollfd){.fd = agent.wake_fd, .events = POLLIN};
+        for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
+            struct client *c = &clients[i];
+            short ev = 0;
+            if (c->fd < 0) {
+                pfd[n++] = (struct pollfd){.fd = -1};
+                continue;
+            }
+            if (!c->closing && c->in_len < sizeof(c->in)) {
+                ev |= POLLIN;
+            }
+            if (c->out.len > c->out_off) {
+                ev |= POLLOUT;
+            }
+            pfd[n++] = (struct pollfd){.fd = c->fd, .events = ev};
+        }
+        if (poll(pfd, (nfds_t)n, 1000) < 0 && errno != EINTR) {
+            log_msg("poll: %s", strerror(errno));
+            sleep(1);
+            continue;
+        }
+        if (pfd[1].revents & POLLIN) {
+            uint64_t v;
+            (void)!read(agent.wake_fd, &v, sizeof(v));
+        }
+        if (pfd[0].revents & POLLIN) {
+            accept_clients();
+        }
+        for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
+            struct client *c = &clients[i];
+            short re = pfd[i + 2].revents;
+            if (c->fd < 0 || pfd[i + 2].fd != c->fd) {
+                continue;
+            }
+            if (re & (POLLIN | POLLHUP | POLLERR)) {
+                read_client(c);
+            }
+        }
+        serve_waiters();
+        for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
+            struct client *c = &clients[i];
+            if (c->fd < 0) {
+                continue;
+            }
+            if (c->out.err < 0 || c->out.len - c->out_off > SERVER_MAX_PENDING) {
+                client_close(c); /* not reading its replies: drop it */
+                continue;
+            }
+            write_client(c);
+            if (c->fd >= 0 && c->closing && !c->waiting && c->out.len == c->out_off) {
+                client_close(c);
+            }
+        }
+    }
+    return NULL;
+}
+
+static int
+open_socket(void)
+{
+    char dir[SOCKPATH_MAX], why[128];
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    int fd, r;
+
+    r = sockpath_dir(dir, sizeof(dir));
+    if (r == 0) {
+        r = sockpath_ensure_dir(dir, why, sizeof(why));
+        if (r < 0) {
+            log_msg("not serving: socket directory %s refused: %s", dir, why);
+            return r;
+        }
+    }
+    if (r == 0) {
+        r = sockpath_for_pid(agent.pid, agent.sock_path, sizeof(agent.sock_path));
+    }
+    if (r < 0) {
+        log_msg("not serving: socket path too long");
+        agent.sock_path[0] = '\0';
+        return r;
+    }
+    snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", agent.sock_path);
+    fd = high_fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (fd < 0) {
+        r = -errno;
+        goto fail;
+    }
+    /* A socket left by a dead process with our pid (pid reuse). */
+    unlink(agent.sock_path);
+    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+        chmod(agent.sock_path, 0600) < 0 || listen(fd, 16) < 0) {
+        r = -errno;
+        close(fd);
+        unlink(agent.sock_path);
+        goto fail;
+    }
+    listen_fd = fd;
+    return 0;
+fail:
+    log_msg("not serving: %s: %s", agent.sock_path, strerror(-r));
+    agent.sock_path[0] = '\0';
+    return r;
+}
+
+int
+server_start(void)
+{
+    pthread_t tid;
+    pthread_attr_t attr;
+    sigset_t all, old;
+    int r;
+
+    if (agent.server_running || !agent_is_home()) {
+        return 0;
+    }
+    r = open_socket();
+    if (r < 0) {
+        return r;
+    }
+    agent.wake_fd = high_fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
+        clients[i].fd = -1;
+    }
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    r = -pthread_create(&tid, &attr, server_main, NULL);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (r < 0) {
+        log_msg("cannot start the server thread: %s", strerror(-r));
+        close(listen_fd);
+        unlink(agent.sock_path);
+        agent.sock_path[0] = '\0';
+        return r;
+    }
+    agent.server_running = true;
+    return 0;
+}

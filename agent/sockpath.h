@@ -15,13 +15,15 @@
 
 /* Write the socket directory into buf. Returns 0, or -ENAMETOOLONG. */
 int sockpath_dir(char *buf, size_t size);
-/* Write <dir>/<pid>.sock into buf. Returns 0, or -ENAMETOOLONG. */
+/* Write <dir>/<pid>.sock into buf. Returns 0, -EINVAL (pid <= 0), or
+ * -ENAMETOOLONG (buf too small, or the path does not fit SOCKPATH_MAX). */
 int sockpath_for_pid(pid_t pid, char *buf, size_t size);
 /*
  * Create the directory (mode 0700) if missing, then verify it: a real
- * directory (not a symlink), owned by our euid, not accessible by group or
+ * directory (not a symlink), owned by our euid, not writable by group or
  * others. Returns 0, or -errno with a human reason in why (may be NULL):
- * -ELOOP symlink, -EPERM wrong owner, -EACCES too permissive, -ENOTDIR.
+ * -ELOOP symlink, -EPERM wrong owner, -EACCES too permissive, -ENOTDIR,
+ * or the errno of mkdir/lstat (e.g. -ENOENT for a missing parent).
  */
 int sockpath_ensure_dir(const char *dir, char *why, size_t whylen);
 /* Parse "<pid>.sock" (a directory entry name). Returns pid > 0 or -EINVAL. */

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * agent: the agent's one state object and its life cycle.
+ *
+ * Threads: the sampler thread (sampler.c) is the only one that takes the
+ * GIL on its own; the server thread (server.c) never touches Python; the
+ * host's main thread enters through the atexit hook and the _lruleak module
+ * (pymodule.c). Shared fields are guarded by agent.lock, which is never held
+ * while waiting for the GIL. agent.scan_lock serialises samples; its order
+ * is always scan_lock first, GIL second.
+ */
+#pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "snapshot.h"
+#include "sockpath.h"
+
+enum agent_state {
+    AGENT_WAITING,  /* Python not initialised or functools not imported yet */
+    AGENT_SAMPLING,
+    AGENT_REFUSED,  /* unsupported interpreter: see reason */
+    AGENT_STOPPED,  /* the interpreter is exiting; the final sample stays */
+};
+
+struct agent {
+    /* set once before the threads start */
+    pid_t pid;
+    double interval;     /* seconds */
+    double slice_ms;     /* longest GIL stretch per slice */
+    size_t max_nodes;
+    bool autostart;      /* preloaded before Python initialised */
+    char record_dir[512];
+    char sock_path[SOCKPATH_MAX];
+    double start_boot;   /* process start, CLOCK_BOOTTIME seconds */
+    double start_wall;   /* process start, Unix time */
+
+    /* guarded by lock */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    enum agent_state state;
+    char reason[256];
+    char python[32];
+    char *argv_json;      /* JSON array of /proc/self/cmdline */
+    char *latest;         /* JSON text of the last sample, NUL-terminated */
+    size_t latest_len;
+    uint64_t seq;         /* samples published */
+    bool want_sample;     /* a client asked for a fresh sample */
+    bool want_full;
+    bool stopping;        /* atexit: the sampler must leave Python for good */
+    bool parked;          /* the sampler has left Python for good */
+    bool server_running;
+    int wake_fd;          /* eventfd: a sample was published */
+
+    /* one sample at a time */
+    pthread_mutex_t scan_lock;
+    struct scan *scan;
+    int record_fd;
+};
+
+extern struct agent agent;
+
+/* Start the sampler thread once (thread-safe). Returns 0 or -errno. */
+int agent_start(void);
+/* Are we still the process the agent was started in? (false after fork) */
+bool agent_is_home(void);
+/* CLOCK_BOOTTIME in seconds. */
+double agent_boottime(void);
+/* Seconds since the process started. */
+double agent_uptime(void);
+/*
+ * Publish a finished sample: keep its JSON as the latest, append it to the
+ * recording, wake the server. Called with scan_lock held, GIL not needed.
+ */
+void agent_publish(struct snapshot *snap);
+/* Set state (and reason, may be NULL) under the lock and wake waiters. */
+void agent_set_state(enum agent_state state, const char *reason);
+/* Append one line (must end in '\n') to the recording, if recording. */
+void agent_record(const char *line, size_t len);

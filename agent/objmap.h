@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * objmap: an open-addressing hash map from object addresses to 32-bit
+ * indexes, the identity set behind every count the scanner makes.
+ *
+ * Keys are compared by address only and never dereferenced, so a map may
+ * outlive the objects whose addresses it holds. Index UINT32_MAX is
+ * reserved ("absent"). Linear probing, load factor at most 1/2, no
+ * deletion (maps are cleared and reused per sample). Pure C, no Python;
+ * one thread at a time.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define OBJMAP_ABSENT UINT32_MAX
+
+struct objmap_slot {
+    const void *key;
+    uint32_t value;
+};
+
+struct objmap {
+    struct objmap_slot *slots;
+    size_t cap; /* power of two, or 0 */
+    size_t len;
+};
+
+void objmap_init(struct objmap *m);
+void objmap_done(struct objmap *m);
+/* Forget every key; keep the memory. */
+void objmap_clear(struct objmap *m);
+
+/* The value for key, or OBJMAP_ABSENT. */
+uint32_t objmap_get(const struct objmap *m, const void *key);
+/*
+ * Find key; if absent insert it with value new_value. Returns the stored
+ * value (existing or new), or OBJMAP_ABSENT when growing failed (ENOMEM).
+ */
+uint32_t objmap_put(struct objmap *m, const void *key, uint32_t new_value);
+/* Bytes of memory the map holds. */
+size_t objmap_bytes(const struct objmap *m);

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pyapi: the only place that knows how CPython's entry points are found.
+ *
+ * The agent never includes Python.h and never links libpython: it declares
+ * PyObject as an opaque type and resolves every function and data symbol of
+ * pyapi-list.h at run time, first through the global scope
+ * (dlsym(RTLD_DEFAULT)) - which covers a static python executable built
+ * with -export-dynamic and an --enable-shared libpython - then through a
+ * libpython that the host loaded with RTLD_LOCAL (found with
+ * dl_iterate_phdr and reopened with RTLD_NOLOAD).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct pyobject_opaque PyObject;
+typedef ssize_t Py_ssize_t;
+
+/* The stable Py_tp_* slot numbers and tp_flags bits the agent uses. */
+#define PYAPI_SLOT_TP_TRAVERSE 71
+#define PYAPI_TPFLAGS_HEAPTYPE (1UL << 9)
+#define PYAPI_TPFLAGS_BASETYPE (1UL << 10)
+#define PYAPI_TPFLAGS_HAVE_GC (1UL << 14)
+#define PYAPI_TPFLAGS_LONG_SUBCLASS (1UL << 24)
+#define PYAPI_TPFLAGS_TUPLE_SUBCLASS (1UL << 26)
+#define PYAPI_TPFLAGS_BYTES_SUBCLASS (1UL << 27)
+#define PYAPI_TPFLAGS_UNICODE_SUBCLASS (1UL << 28)
+#define PYAPI_TPFLAGS_DICT_SUBCLASS (1UL << 29)
+#define PYAPI_TPFLAGS_TYPE_SUBCLASS (1UL << 31)
+#define PYAPI_METH_NOARGS 0x0004
+
+typedef int (*pyapi_visitproc_fn)(PyObject *obj, void *arg);
+typedef int (*pyapi_traverseproc_fn)(PyObject *self, pyapi_visitproc_fn visit, void *arg);
+
+struct pyapi {
+#define PYAPI_FN(req, ret, name, args) ret(*name) args;
+#define PYAPI_DATA(req, name) PyObject *name;
+#include "pyapi-list.h"
+#undef PYAPI_FN
+#undef PYAPI_DATA
+};
+
+/* The resolved table; valid after pyapi_resolve() returned 0. */
+extern struct pyapi py;
+
+/*
+ * Cheap probe used by the constructor: does this process contain a CPython
+ * runtime at all? Resolves only Py_IsInitialized. Async-signal-unsafe
+ * (dlsym), no Python call. Returns the function or NULL.
+ */
+int (*pyapi_probe(void))(void);
+
+/*
+ * Resolve the whole table. Returns 0, or -ENOENT with the first missing
+ * required symbol's name in *ret_missing. Idempotent; call it from one
+ * thread only (the sampler, or a caller holding the GIL).
+ */
+int pyapi_resolve(const char **ret_missing);

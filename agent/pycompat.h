@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pycompat: every CPython version difference the agent depends on, and the
+ * few object-layout facts it reads directly (refcount, type, type slots,
+ * tuple items, lru wrapper fields). Each fact is checked at start-up
+ * against the documented API (sys.getrefcount-equivalent increments,
+ * PyObject_Type, PyType_GetFlags, PyType_GetSlot, __basicsize__, ...):
+ * an interpreter that does not match is refused, never guessed at.
+ *
+ * pycompat_init() needs the GIL; the inline readers need the GIL and an
+ * object the caller keeps alive.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pyapi.h"
+
+struct pycompat {
+    int minor;             /* 3.<minor> */
+    char version[32];      /* "3.11.2" */
+    bool refcnt32;         /* 3.12+: the refcount is the low 32 bits of the first word */
+    bool immortal;         /* 3.12+: refcounts >= 2^31 mean immortal (PEP 683) */
+    bool lru_tail310;      /* 3.10+: lru traverse order type, (key,result,type)*, 5-item tail */
+    bool lru_weakref;      /* 3.9+: lru wrappers accept weak references */
+    bool lru_subclassable; /* 3.8/3.9: static lru type with Py_TPFLAGS_BASETYPE */
+    bool gc_visit;         /* 3.12+: PyUnstable_GC_VisitObjects (no audit event, no list) */
+    bool gc_audit;         /* 3.10+: gc.get_objects() raises an audit event */
+    unsigned long preheader_mask; /* tp_flags bits that put 2 pointers before the object */
+
+    PyObject *lru_type;    /* strong: functools._lru_cache_wrapper of the main interpreter */
+    Py_ssize_t lru_dict_off;  /* wrapper->dict, from the type's __dictoffset__ */
+    Py_ssize_t lru_cache_off; /* wrapper->cache; hits, func, maxsize, misses follow */
+    PyObject *subclasses;  /* strong: type.__dict__['__subclasses__'] */
+    PyObject *object_sizeof; /* strong: object.__dict__['__sizeof__'] */
+};
+
+/* Offsets in PyObject / PyVarObject / PyTypeObject, identical on every
+ * supported default (non-free-threaded, non-trace-refs) 64-bit build
+ * 3.8 .. 3.14; verified at start-up by pycompat_init. */
+#define PYCOMPAT_OB_TYPE 8
+#define PYCOMPAT_OB_SIZE 16
+#define PYCOMPAT_TUPLE_ITEMS 24
+#define PYCOMPAT_TP_BASICSIZE 32
+#define PYCOMPAT_TP_ITEMSIZE 40
+#define PYCOMPAT_TP_FLAGS 168
+#define PYCOMPAT_TP_TRAVERSE 184
+#define PYCOMPAT_TP_BASE 256
+#define PYCOMPAT_TP_DICT 264
+#define PYCOMPAT_TP_DICTOFFSET 288
+
+extern struct pycompat pyc;
+
+/*
+ * Check the version string only (no GIL needed, no Python object touched).
+ * Returns 0, or -ENOTSUP with the reason in why (free-threaded build,
+ * version outside the table, big-endian host).
+ */
+int pycompat_check_version(const char *version, char *why, size_t whylen);
+
+/*
+ * With the GIL held and functools imported: fill pyc (version facts, the lru
+ * type and its field offsets) and verify every layout assumption. Returns 0,
+ * or -ENOTSUP / -ENOENT / -ENOMEM with the reason in why. Leaves no Python
+ * exception set.
+ */
+int pycompat_init(char *why, size_t whylen);
+
+/* Is the interpreter finalizing? (_Py_IsFinalizing <= 3.12, Py_IsFinalizing 3.13+) */
+bool pycompat_finalizing(void);
+
+static inline void *
+pycompat_field(PyObject *o, size_t off)
+{
+    void *v;
+    memcpy(&v, (const char *)o + off, sizeof(v));
+    return v;
+}
+
+static inline PyObject *
+pycompat_type(PyObject *o)
+{
+    return (PyObject *)pycompat_field(o, PYCOMPAT_OB_TYPE);
+}
+
+static inline Py_ssize_t
+pycompat_refcnt(PyObject *o)
+{
+    if (pyc.refcnt32) {
+        uint32_t r;
+        memcpy(&r, o, sizeof(r));
+        return (Py_ssize_t)r;
+    }
+    Py_ssize_t r;
+    memcpy(&r, o, sizeof(r));
+    return r;
+}
+
+static inline bool
+pycompat_is_immortal(PyObject *o)
+{
+    return pyc.immortal && pycompat_refcnt(o) >= ((Py_ssize_t)1 << 31);
+}
+
+static inline unsigned long
+pycompat_type_flags(PyObject *type)
+{
+    unsigned long f;
+    memcpy(&f, (const char *)type + PYCOMPAT_TP_FLAGS, sizeof(f));
+    return f;
+}
+
+static inline pyapi_traverseproc_fn
+pycompat_type_traverse(PyObject *type)
+{
+    pyapi_traverseproc_fn fn;
+    memcpy(&fn, (const char *)type + PYCOMPAT_TP_TRAVERSE, sizeof(fn));
+    return fn;
+}
+
+static inline Py_ssize_t
+pycompat_ssize_field(PyObject *o, size_t off)
+{
+    Py_ssize_t v;
+    memcpy(&v, (const char *)o + off, sizeof(v));
+    return v;
+}
+
+/* Borrowed: the dict of a heap type (tp_dict; NULL for static types on 3.12+). */
+static inline PyObject *
+pycompat_type_dict(PyObject *type)
+{
+    return (PyObject *)pycompat_field(type, PYCOMPAT_TP_DICT);
+}
+
+static inline bool
+pycompat_is_lru(PyObject *o)
+{
+    PyObject *t = pycompat_type(o);
+    if (t == pyc.lru_type) {
+        return true;
+    }
+    /* 3.8/3.9: the static type is subclassable. */
+    return pyc.lru_subclassable &&
+           (pycompat_type_flags(t) & PYAPI_TPFLAGS_HEAPTYPE) != 0 &&
+           py.PyType_IsSubtype(t, pyc.lru_type);
+}

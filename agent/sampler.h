@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sampler: the agent's own thread and every way into a sample.
+ *
+ * The thread waits (without the GIL) for Py_IsInitialized, then for the
+ * program to import functools, checks the interpreter (pycompat), installs
+ * an atexit hook, starts the server and samples every agent.interval
+ * seconds or when a client asks. It keeps one Python thread state for its
+ * whole life (never PyGILState_Release: that would run thread-state
+ * destructors) and, once the atexit hook asked it to stop, never touches
+ * Python again.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "pyapi.h"
+
+/* Thread entry (started by agent_start). */
+void *sampler_main(void *arg);
+
+/*
+ * Take one sample on the calling thread, which holds the GIL (the _lruleak
+ * module). Prepares pyapi/pycompat on first use. Returns 0 or -errno with a
+ * reason in why.
+ */
+int sampler_sample_here(bool full, char *why, size_t whylen);
+
+/* The atexit hook's work: stop the thread, take the final sample. GIL held. */
+void sampler_final(void);

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * scan-internal: state shared by scan.c (orchestration and GIL slicing),
+ * scan-discover.c (finding wrappers), scan-cache.c (reading caches) and
+ * scan-graph.c (pinned objects and retained memory). Not for other modules.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "objmap.h"
+#include "pyapi.h"
+#include "scan.h"
+#include "snapshot.h"
+
+/* ---- nodes: one per Python object the sample reasons about ------------- */
+enum node_flag {
+    NODE_SELF = 1 << 0,     /* first argument of some cache key */
+    NODE_OWNED = 1 << 1,    /* we hold a strong reference */
+    NODE_IN_GRAPH = 1 << 2, /* queued for the retained-graph walk */
+    NODE_EXPANDED = 1 << 3, /* its references were followed */
+    NODE_ALIVE = 1 << 4,    /* reachable from outside the caches */
+    NODE_EXTERNAL = 1 << 5, /* sits in a key tuple that something else holds */
+    NODE_SIZED = 1 << 6,
+};
+
+struct node {
+    PyObject *obj;
+    Py_ssize_t refcnt;   /* read when the graph walk reaches it, minus our own */
+    int64_t size;        /* bytes, when NODE_SIZED */
+    uint32_t cache_refs; /* references from cache entries: key tuples, results */
+    uint32_t internal;   /* references from expanded nodes */
+    uint32_t edge_start;
+    uint32_t edge_count;
+    uint32_t stamp; /* group-local marks: distinct selves, retained walk */
+    uint32_t flags;
+};
+
+/* ---- wrappers and the rows (groups) they aggregate into ------------------ */
+struct wrapper {
+    PyObject *obj;   /* strong */
+    PyObject *cache; /* strong: the cache dict */
+    PyObject *kwd_mark; /* borrowed via obj; NULL on 3.8/3.9 */
+    enum snapshot_kind kind;
+    uint32_t group;
+    int64_t maxsize;
+};
+
+struct group {
+    uint64_t hash;
+    char *qualname, *module, *file; /* owned */
+    long line;
+    enum snapshot_kind kind;
+    int64_t maxsize;
+    bool typed;
+    bool self_only;
+    bool any_key;
+    int64_t entries, hits, misses, wrappers;
+    int64_t selves, pinned, retained;
+    uint32_t *selfs; /* node indexes */
+    size_t n_selfs, cap_selfs;
+};
+
+struct ptrvec {
+    PyObject **v;
+    size_t n, cap;
+};
+
+struct scan {
+    const struct scan_options *opt;
+    /* per sample */
+    struct node *nodes;
+    size_t n_nodes, cap_nodes;
+    struct objmap node_index;
+    uint32_t *edges;
+    size_t n_edges, cap_edges;
+    struct wrapper *wrappers;
+    size_t n_wrappers, cap_wrappers;
+    struct objmap wrapper_index;
+    struct group *groups;
+    size_t n_groups, cap_groups;
+    struct objmap group_index; /* key: hash value (never dereferenced) */
+    struct objmap stop;        /* module dicts, cache dicts: never expanded */
+    struct objmap self_pairs;  /* (group, node) pairs already counted as selves */
+    uint32_t *queue;           /* graph walk order */
+    size_t n_queue, cap_queue;
+    struct objmap type_class;  /* type -> TC_* bits + 1 */
+    struct objmap size_mode;   /* type -> index into size_descr, + 1 */
+    struct ptrvec size_descr;  /* strong: size functions of static types (persistent) */
+    struct ptrvec held;        /* strong refs that are not nodes */
+    struct ptrvec visit;       /* scratch: objects a tp_traverse visited */
+    struct ptrvec graveyard;   /* strong refs to hand to the main thread */
+    bool truncated;
+    /* persistent across samples */
+    PyObject *known; /* strong list of weakrefs to wrappers found by a full walk */
+    /* GIL accounting for the current sample */
+    void *tstate;
+    struct timespec hold_start;
+    double max_hold_ms;
+    int64_t holds;
+};
+
+/* Type classification bits (scan-cache.c). */
+enum {
+    TC_SELF = 1 << 0,   /* may count as a self (not a class/module/value type) */
+    TC_RESULT = 1 << 1, /* worth following as a cache result */
+};
+
+/* ---- scan.c ---------------------------------------------------------------- */
+/* Give the GIL up for a moment if this stretch lasted slice_ms. Returns 0 or
+ * -ECANCELED (stop requested; the GIL is held either way). */
+int scan_yield(struct scan *s);
+int scan_hold(struct scan *s, PyObject *obj); /* keep a strong ref until the end */
+/* Drop a strong reference without ever running a finaliser off the main
+ * thread (see scan.c). */
+void scan_release(struct scan *s, PyObject *obj);
+int ptrvec_push(struct ptrvec *v, PyObject *o);
+/* Index of obj's node, created (zeroed) when new; OBJMAP_ABSENT on ENOMEM. */
+uint32_t scan_node(struct scan *s, PyObject *obj, bool *ret_new);
+/* Take a strong reference on a node's object once. */
+void scan_own(struct scan *s, struct node *n);
+
+/* ---- scan-discover.c -------------------------------------------------------- */
+/* Fill s->wrappers (strong refs) from classes, modules, known weakrefs and,
+ * when full, the GC heap. Adds module dicts to s->stop. */
+int scan_discover(struct scan *s, bool full);
+
+/* ---- scan-cache.c ------------------------------------------------------------ */
+unsigned scan_type_class(struct scan *s, PyObject *type);
+/* Read one wrapper's cache into nodes and its group. */
+int scan_cache(struct scan *s, struct wrapper *w);
+/* Collect what tp_traverse of obj visits into s->visit (cleared first). */
+int scan_traverse_collect(struct scan *s, PyObject *obj);
+
+/* ---- scan-graph.c ---------------------------------------------------------------- */
+/* Walk from the selves and result containers, decide pinned, sum retained. */
+int scan_graph(struct scan *s);

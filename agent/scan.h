@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * scan: the only code that touches Python objects. One call of scan_run()
+ * takes one sample: it finds every lru_cache wrapper, reads its cache,
+ * counts the distinct first arguments (selves), works out which of them
+ * nothing but lru caches keeps alive (pinned) and how much memory that
+ * holds, and fills a snapshot.
+ *
+ * GIL contract: the caller holds the GIL (through its own thread state) when
+ * it calls scan_run, and holds it again when scan_run returns. In between,
+ * scan_run releases and re-takes the GIL whenever one stretch of work has
+ * lasted opt->slice_ms, so the host's threads keep running; everything it
+ * keeps across such a gap is a strong reference, released at the end (on
+ * the main thread directly, elsewhere through Py_AddPendingCall when the
+ * agent holds the last reference, so no finaliser ever runs on the agent's
+ * thread). It never runs user Python code (no __eq__, __hash__, __repr__,
+ * __sizeof__, __getattr__ of user classes) and leaves no exception set.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "snapshot.h"
+
+struct scan;
+
+struct scan_options {
+    bool full;           /* also walk every GC object (gc.get_objects / GC visit) */
+    bool main_thread;    /* running on the interpreter's main thread (atexit, _lruleak) */
+    double slice_ms;     /* longest single GIL stretch to aim for; <= 0: never yield */
+    size_t max_nodes;    /* budget for the retained-graph walk */
+    volatile int *stop;  /* when non-NULL and set, abandon at the next yield */
+};
+
+/* Returns a scanner (buffers are reused between samples) or NULL (ENOMEM).
+ * No Python needed. */
+struct scan *scan_new(void);
+/* Needs the GIL when the scanner still holds deferred references. NULL ok. */
+struct scan *scan_free(struct scan *s);
+
+/*
+ * Take one sample into out (cleared first; pid/seq/t are the caller's).
+ * Returns 0, -ECANCELED when *opt->stop was set, or -ENOMEM.
+ * The GIL must be held on entry; it is held on return.
+ */
+int scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out);
+
+/* Clear the pending Python exception, if any; true if there was one. GIL held. */
+bool scan_clear_error(void);

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * server: the agent's Unix socket, on its own thread, with no Python
+ * knowledge (the anet model). Creates <dir>/<pid>.sock in a private
+ * directory (sockpath), serves only peers with our uid or root
+ * (SO_PEERCRED), reads bounded request lines, hands them to dispatch and
+ * writes replies without ever blocking: a slow or stuck client only loses
+ * its own connection.
+ */
+#pragma once
+
+/* Create the socket and start the server thread once. Returns 0 or -errno
+ * (logged; the agent keeps sampling without a socket). */
+int server_start(void);

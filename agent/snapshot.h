@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snapshot: the result of one sample as plain C data, its verdicts and its
+ * JSON form (the "sample" object of README.md). Produced by scan, published
+ * by the sampler, serialised for the socket and the recording. No Python;
+ * unit-testable. One thread at a time per snapshot.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "jsonw.h"
+
+enum snapshot_kind {
+    SNAPSHOT_FUNCTION,
+    SNAPSHOT_METHOD,
+    SNAPSHOT_CLASSMETHOD,
+    SNAPSHOT_STATICMETHOD,
+    SNAPSHOT_PER_INSTANCE,
+};
+
+struct snapshot_cache {
+    char *qualname; /* owned; never NULL */
+    char *module;   /* owned; never NULL */
+    char *file;     /* owned; NULL when unknown */
+    long line;      /* 0 when unknown */
+    enum snapshot_kind kind;
+    int64_t maxsize; /* -1: unbounded */
+    bool typed;
+    bool self_only;
+    int64_t entries, hits, misses;
+    int64_t selves, pinned, retained_bytes;
+    int64_t wrappers;
+};
+
+struct snapshot {
+    pid_t pid;
+    uint64_t seq;
+    double t;
+    bool final;
+    bool full;
+    bool truncated;
+    double scan_ms, scan_cpu_ms, max_gil_hold_ms;
+    int64_t gil_holds;
+    int64_t agent_mem_bytes;
+    int64_t wrappers;
+    struct snapshot_cache *caches;
+    size_t n_caches, cap_caches;
+};
+
+void snapshot_init(struct snapshot *s);
+/* Free every cache row and the array. */
+void snapshot_done(struct snapshot *s);
+/* Drop the rows, keep the array. */
+void snapshot_clear(struct snapshot *s);
+/*
+ * Append a zeroed row whose strings are copies of the arguments (file may
+ * be NULL). Returns the row, or NULL on ENOMEM.
+ */
+struct snapshot_cache *snapshot_add(struct snapshot *s, const char *qualname, const char *module,
+                                    const char *file);
+/* "leak", "bounded" or "ok" (README: pinned > 0 and unbounded / capped). */
+const char *snapshot_verdict(const struct snapshot_cache *c);
+const char *snapshot_kind_name(enum snapshot_kind kind);
+/* Order rows: pinned desc, then entries desc, then qualname. */
+void snapshot_sort(struct snapshot *s);
+/* Write the sample object (no trailing newline). Rows with entries == 0 are
+ * left out. */
+void snapshot_write_json(const struct snapshot *s, struct jsonw *w);
