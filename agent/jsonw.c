@@ -59,19 +59,13 @@ jsonw_clear(struct jsonw *w)
 
 /* ---- buffer ---------------------------------------------------------------- */
 
-/* Make room for n more bytes plus the terminating NUL. */
+/* Grow the buffer (doubling) to hold n more bytes plus the NUL. */
 static bool
-reserve(struct jsonw *w, size_t n)
+grow(struct jsonw *w, size_t n)
 {
     size_t need, cap;
     char *buf;
 
-    if (w->err != 0) {
-        return false;
-    }
-    if (n < w->cap - w->len) {
-        return true;
-    }
     if (n > SIZE_MAX - 1 - w->len) {
         w->err = -ENOMEM;
         return false;
@@ -93,6 +87,19 @@ reserve(struct jsonw *w, size_t n)
     w->buf = buf;
     w->cap = cap;
     return true;
+}
+
+/* Make room for n more bytes plus the terminating NUL. */
+static inline bool
+reserve(struct jsonw *w, size_t n)
+{
+    if (w->err != 0) {
+        return false;
+    }
+    if (n < w->cap - w->len) {
+        return true;
+    }
+    return grow(w, n);
 }
 
 static void
@@ -244,44 +251,62 @@ utf8_valid_len(const unsigned char *s, size_t n)
     return k;
 }
 
+/*
+ * Write str[0..n) as a JSON string. The common case (nothing to escape)
+ * needs exactly n + 2 bytes, reserved once up front; an escape reserves
+ * its own worst case (6 bytes) plus the rest of the string again, so the
+ * loop never checks the capacity per byte.
+ */
 static void
 put_string(struct jsonw *w, const char *str, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0, run = 0;
+    size_t i = 0, k;
+    char *d;
 
-    append_c(w, '"');
-    while (i < n && w->err == 0) {
+    if (n > SIZE_MAX - 2 || !reserve(w, n + 2)) {
+        w->err = w->err != 0 ? w->err : -ENOMEM;
+        return;
+    }
+    d = w->buf + w->len;
+    *d++ = '"';
+    while (i < n) {
         unsigned char c = s[i];
         if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            *d++ = (char)c;
             i++;
             continue;
         }
-        if (c >= 0x80) {
-            size_t k = utf8_valid_len(s + i, n - i);
-            if (k > 0) {
-                i += k;
-                continue;
-            }
+        if (c >= 0x80 && (k = utf8_valid_len(s + i, n - i)) > 0) {
+            memcpy(d, s + i, k);
+            d += k;
+            i += k;
+            continue;
         }
-        /* Flush the run of plain bytes, then write this byte escaped. */
-        append(w, str + run, i - run);
+        w->len = (size_t)(d - w->buf);
+        if (!reserve(w, 6 + (n - i - 1) + 1)) {
+            return;
+        }
+        d = w->buf + w->len;
         if (c == '"' || c == '\\') {
-            char esc[2] = {'\\', (char)c};
-            append(w, esc, sizeof(esc));
+            *d++ = '\\';
+            *d++ = (char)c;
         } else if (c < 0x20) {
-            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
-            append(w, esc, sizeof(esc));
+            memcpy(d, "\\u00", 4);
+            d[4] = hex[c >> 4];
+            d[5] = hex[c & 0xF];
+            d += 6;
         } else {
             /* One replacement character per invalid byte. */
-            append(w, "\\ufffd", 6);
+            memcpy(d, "\\ufffd", 6);
+            d += 6;
         }
         i++;
-        run = i;
     }
-    append(w, str + run, i - run);
-    append_c(w, '"');
+    *d++ = '"';
+    *d = '\0';
+    w->len = (size_t)(d - w->buf);
 }
 
 void

@@ -199,7 +199,13 @@ check_heap_type_layout(PyObject *functools, char *why, size_t whylen)
     PyObject *base = NULL;                                            /* owned */
     int r = -ENOTSUP;
 
-    if (h == NULL || (pycompat_type_flags(h) & PYAPI_TPFLAGS_HEAPTYPE) == 0 ||
+    if (h == NULL) {
+        /* functools is in sys.modules while it is still executing. */
+        snprintf(why, whylen, "functools is still being imported");
+        r = -ENOENT;
+        goto out;
+    }
+    if ((pycompat_type_flags(h) & PYAPI_TPFLAGS_HEAPTYPE) == 0 ||
         (py.PyType_GetFlags(pycompat_type(h)) & PYAPI_TPFLAGS_TYPE_SUBCLASS) == 0) {
         snprintf(why, whylen, "functools._CacheInfo is not a heap type");
         goto out;
@@ -266,9 +272,14 @@ pycompat_init(char *why, size_t whylen)
     if (r < 0) {
         goto out;
     }
-    r = -ENOTSUP;
     pyc.lru_type = py.PyObject_GetAttrString(cfunctools, "_lru_cache_wrapper");
-    if (pyc.lru_type == NULL ||
+    if (pyc.lru_type == NULL) {
+        snprintf(why, whylen, "functools is still being imported");
+        r = -ENOENT;
+        goto out;
+    }
+    r = -ENOTSUP;
+    if (
         (py.PyType_GetFlags(pycompat_type(pyc.lru_type)) & PYAPI_TPFLAGS_TYPE_SUBCLASS) == 0) {
         snprintf(why, whylen, "_functools._lru_cache_wrapper is missing");
         goto out;

@@ -63,8 +63,8 @@ int pycompat_check_version(const char *version, char *why, size_t whylen);
 /*
  * With the GIL held and functools imported: fill pyc (version facts, the lru
  * type and its field offsets) and verify every layout assumption. Returns 0,
- * or -ENOTSUP / -ENOENT / -ENOMEM with the reason in why. Leaves no Python
- * exception set.
+ * or -ENOTSUP / -ENOMEM with the reason in why, or -ENOENT while functools
+ * is still being imported (try again later). Leaves no Python exception set.
  */
 int pycompat_init(char *why, size_t whylen);
 

@@ -382,21 +382,27 @@ sampler_main(void *arg)
     /* One thread state for the thread's whole life. */
     py.PyGILState_Ensure();
     tstate = py.PyEval_SaveThread();
-    if (!wait_for_functools()) {
-        return NULL;
-    }
-    pthread_mutex_lock(&agent.scan_lock);
-    if (!enter_python()) {
+    int r = -ENOENT;
+    while (r == -ENOENT) {
+        if (!wait_for_functools()) {
+            return NULL;
+        }
+        pthread_mutex_lock(&agent.scan_lock);
+        if (!enter_python()) {
+            pthread_mutex_unlock(&agent.scan_lock);
+            return NULL;
+        }
+        r = prepare(why, sizeof(why));
+        if (r == 0 && install_atexit() < 0) {
+            snprintf(why, sizeof(why), "cannot register the atexit hook");
+            r = -EIO;
+        }
+        py.PyEval_SaveThread();
         pthread_mutex_unlock(&agent.scan_lock);
-        return NULL;
+        if (r == -ENOENT) {
+            sleep_s(0.005);
+        }
     }
-    int r = prepare(why, sizeof(why));
-    if (r == 0 && install_atexit() < 0) {
-        snprintf(why, sizeof(why), "cannot register the atexit hook");
-        r = -EIO;
-    }
-    py.PyEval_SaveThread();
-    pthread_mutex_unlock(&agent.scan_lock);
     if (r < 0) {
         refuse(why);
         return NULL;
