@@ -1,0 +1,1029 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * e2e-helpers: processes, sockets and ground-truth checks for the e2e tests
+ * (see e2e-helpers.h for the contract).
+ *
+ * Each check test runs in its own forked process, so the strings, parsed
+ * JSON trees and process records made here live until the test ends and
+ * are deliberately not freed one by one. What must not outlive a test, the
+ * processes and the private directory, is cleaned up by e2e_teardown().
+ */
+#include "config.h"
+
+#include "e2e-helpers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+struct e2e_config e2e_cfg;
+char e2e_dir[256];
+char e2e_sockdir[300];
+char e2e_recdir[300];
+char e2e_log[300];
+
+#define MAX_PROCS 32
+static struct e2e_proc *procs[MAX_PROCS];
+static size_t nprocs;
+
+/* ---- time ------------------------------------------------------------------ */
+
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+remaining_ms(int64_t deadline)
+{
+    int64_t left = deadline - now_ms();
+    return left < 0 ? 0 : (int)left;
+}
+
+static void
+sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* ---- strings and buffers ----------------------------------------------------- */
+
+char *
+e2e_strdupf(const char *fmt, ...)
+{
+    va_list ap;
+    char *s = NULL;
+
+    va_start(ap, fmt);
+    int r = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    ck_assert_msg(r >= 0, "out of memory");
+    return s;
+}
+
+void
+e2e_buf_append(struct e2e_buf *b, const char *p, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1) {
+            cap *= 2;
+        }
+        char *d = realloc(b->data, cap);
+        ck_assert_msg(d != NULL, "out of memory");
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void
+e2e_buf_done(struct e2e_buf *b)
+{
+    free(b->data);
+    *b = (struct e2e_buf){0};
+}
+
+const char *
+e2e_buf_str(const struct e2e_buf *b)
+{
+    return b->data != NULL ? b->data : "";
+}
+
+/* The last `max` bytes of s, for failure messages. */
+static const char *
+tail(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    return n > max ? s + n - max : s;
+}
+
+/* ---- fixture ---------------------------------------------------------------- */
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+void
+e2e_setup(void)
+{
+    const char *base = getenv("TMPDIR");
+
+    nprocs = 0;
+    snprintf(e2e_dir, sizeof(e2e_dir), "%s/lruleak-e2e-XXXXXX",
+             base != NULL && base[0] != '\0' ? base : "/tmp");
+    ck_assert_msg(mkdtemp(e2e_dir) != NULL, "mkdtemp %s: %s", e2e_dir, strerror(errno));
+    snprintf(e2e_sockdir, sizeof(e2e_sockdir), "%s/sock", e2e_dir);
+    snprintf(e2e_recdir, sizeof(e2e_recdir), "%s/rec", e2e_dir);
+    snprintf(e2e_log, sizeof(e2e_log), "%s/agent.log", e2e_dir);
+    ck_assert_msg(mkdir(e2e_sockdir, 0700) == 0, "mkdir %s: %s", e2e_sockdir, strerror(errno));
+    ck_assert_msg(mkdir(e2e_recdir, 0700) == 0, "mkdir %s: %s", e2e_recdir, strerror(errno));
+}
+
+void
+e2e_teardown(void)
+{
+    for (size_t i = 0; i < nprocs; i++) {
+        e2e_proc_kill(procs[i]);
+    }
+    nprocs = 0;
+    if (e2e_dir[0] == '\0') {
+        return;
+    }
+    const char *keep = getenv("E2E_KEEP");
+    if (keep != NULL && strcmp(keep, "1") == 0) {
+        fprintf(stderr, "e2e: kept %s\n", e2e_dir);
+    } else {
+        nftw(e2e_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    e2e_dir[0] = '\0';
+}
+
+TCase *
+e2e_tcase(const char *name)
+{
+    TCase *tc = tcase_create(name);
+    tcase_add_checked_fixture(tc, e2e_setup, e2e_teardown);
+    tcase_set_timeout(tc, E2E_TCASE_TIMEOUT);
+    return tc;
+}
+
+static const char *
+env_or_null(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+int
+e2e_main(Suite *(*make_suite)(void))
+{
+    e2e_cfg.python = env_or_null("PYTHON");
+    if (e2e_cfg.python == NULL) {
+        fprintf(stderr, "e2e: PYTHON is not set (no interpreter for this run): skipping\n");
+        return 77;
+    }
+    if (access(e2e_cfg.python, X_OK) != 0) {
+        fprintf(stderr, "e2e: PYTHON=%s is not executable: skipping\n", e2e_cfg.python);
+        return 77;
+    }
+    e2e_cfg.agent = env_or_null("LRULEAK_AGENT");
+    e2e_cfg.cli = env_or_null("LRULEAK_CLI");
+    e2e_cfg.targets = env_or_null("E2E_TARGETS");
+    e2e_cfg.inert = env_or_null("E2E_INERT");
+    if (e2e_cfg.agent == NULL || e2e_cfg.cli == NULL || e2e_cfg.targets == NULL ||
+        e2e_cfg.inert == NULL) {
+        fprintf(stderr, "e2e: LRULEAK_AGENT, LRULEAK_CLI, E2E_TARGETS and E2E_INERT must be "
+                        "set (meson test sets them)\n");
+        return 1;
+    }
+    /* A victim waiting on a pipe we closed must not kill us with SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
+    SRunner *sr = srunner_create(make_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* ---- environments ------------------------------------------------------------ */
+
+static bool
+dropped_var(const char *entry)
+{
+    static const char *const drop[] = {"LD_PRELOAD=", "PYTHONDONTWRITEBYTECODE=",
+                                       "LRULEAK_INTERVAL=", "LRULEAK_DIR=", "LRULEAK_LOG=",
+                                       "LRULEAK_RECORD=", "LRULEAK_DISABLE="};
+    for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++) {
+        if (strncmp(entry, drop[i], strlen(drop[i])) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+char **
+e2e_env(const char *const *extra)
+{
+    size_t n = 0, nextra = 0, k = 0;
+
+    while (environ[n] != NULL) {
+        n++;
+    }
+    while (extra != NULL && extra[nextra] != NULL) {
+        nextra++;
+    }
+    /* Stop at the first NULL of extra: callers use trailing NULL slots. */
+    char **env = calloc(n + nextra + 2, sizeof(*env));
+    ck_assert_msg(env != NULL, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (!dropped_var(environ[i])) {
+            env[k++] = environ[i];
+        }
+    }
+    env[k++] = (char *)"PYTHONDONTWRITEBYTECODE=1";
+    for (size_t i = 0; i < nextra; i++) {
+        env[k++] = (char *)extra[i];
+    }
+    env[k] = NULL;
+    return env;
+}
+
+char **
+e2e_env_agent(const char *interval, const char *const *extra)
+{
+    const char *vars[16];
+    size_t k = 0;
+
+    vars[k++] = e2e_strdupf("LD_PRELOAD=%s", e2e_cfg.agent);
+    vars[k++] = e2e_strdupf("LRULEAK_DIR=%s", e2e_sockdir);
+    vars[k++] = e2e_strdupf("LRULEAK_LOG=%s", e2e_log);
+    vars[k++] = e2e_strdupf("LRULEAK_INTERVAL=%s", interval);
+    for (size_t i = 0; extra != NULL && extra[i] != NULL && k < 15; i++) {
+        vars[k++] = extra[i];
+    }
+    vars[k] = NULL;
+    return e2e_env(vars);
+}
+
+char **
+e2e_env_cli(const char *const *extra)
+{
+    const char *vars[16];
+    size_t k = 0;
+
+    vars[k++] = e2e_strdupf("LRULEAK_DIR=%s", e2e_sockdir);
+    for (size_t i = 0; extra != NULL && extra[i] != NULL && k < 15; i++) {
+        vars[k++] = extra[i];
+    }
+    vars[k] = NULL;
+    return e2e_env(vars);
+}
+
+/* ---- processes --------------------------------------------------------------- */
+
+static void
+register_proc(struct e2e_proc *p)
+{
+    ck_assert_msg(nprocs < MAX_PROCS, "too many processes in one test");
+    procs[nprocs++] = p;
+}
+
+struct e2e_proc *
+e2e_spawn(char *const argv[], char *const envp[])
+{
+    int in[2], out[2], err[2];
+    posix_spawn_file_actions_t fa;
+    struct e2e_proc *p = calloc(1, sizeof(*p));
+
+    ck_assert_msg(p != NULL, "out of memory");
+    ck_assert_msg(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0 &&
+                      pipe2(err, O_CLOEXEC) == 0,
+                  "pipe2: %s", strerror(errno));
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+    /* check's own files must not leak into the child (inert counts fds) */
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    int r = posix_spawn(&p->pid, argv[0], &fa, NULL, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    close(in[0]);
+    close(out[1]);
+    close(err[1]);
+    ck_assert_msg(r == 0, "posix_spawn %s: %s", argv[0], strerror(r));
+    p->in_fd = in[1];
+    p->out_fd = out[0];
+    p->err_fd = err[0];
+    p->name = argv[0];
+    for (size_t i = 1; argv[i] != NULL; i++) {
+        if (strstr(argv[i], ".py") != NULL) {
+            p->name = argv[i];
+            break;
+        }
+    }
+    register_proc(p);
+    return p;
+}
+
+/* Read what is available on fd into b; returns false at EOF (fd closed). */
+static bool
+drain(int *fd, struct e2e_buf *b)
+{
+    char chunk[65536];
+    ssize_t n = read(*fd, chunk, sizeof(chunk));
+    if (n > 0) {
+        e2e_buf_append(b, chunk, (size_t)n);
+        return true;
+    }
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+        return true;
+    }
+    close(*fd);
+    *fd = -1;
+    return false;
+}
+
+/* Wait up to timeout_ms for output on stdout/stderr and read it. Returns
+ * false when both are at EOF or the time is up. */
+static bool
+pump(struct e2e_proc *p, int timeout_ms)
+{
+    struct pollfd pfd[2];
+    int n = 0;
+
+    if (p->out_fd >= 0) {
+        pfd[n++] = (struct pollfd){.fd = p->out_fd, .events = POLLIN};
+    }
+    if (p->err_fd >= 0) {
+        pfd[n++] = (struct pollfd){.fd = p->err_fd, .events = POLLIN};
+    }
+    if (n == 0) {
+        return false;
+    }
+    int r = poll(pfd, (nfds_t)n, timeout_ms);
+    if (r < 0 && errno == EINTR) {
+        return true;
+    }
+    if (r <= 0) {
+        return false;
+    }
+    for (int i = 0; i < n; i++) {
+        if (pfd[i].revents == 0) {
+            continue;
+        }
+        if (pfd[i].fd == p->out_fd) {
+            drain(&p->out_fd, &p->out);
+        } else {
+            drain(&p->err_fd, &p->err);
+        }
+    }
+    return true;
+}
+
+const char *
+e2e_proc_read_line(struct e2e_proc *p, int timeout_ms)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+
+    for (;;) {
+        const char *start = e2e_buf_str(&p->out) + p->out_pos;
+        const char *nl = strchr(start, '\n');
+        if (nl != NULL) {
+            size_t len = (size_t)(nl - start);
+            char *copy = strndup(start, len);
+            ck_assert_msg(copy != NULL, "out of memory");
+            p->out_pos += len + 1;
+            return copy;
+        }
+        if (p->out_fd < 0 || remaining_ms(deadline) == 0) {
+            return NULL;
+        }
+        pump(p, remaining_ms(deadline));
+    }
+}
+
+void
+e2e_proc_write(struct e2e_proc *p, const char *s)
+{
+    size_t len = strlen(s);
+    ck_assert_msg(p->in_fd >= 0, "%s: stdin already closed", p->name);
+    while (len > 0) {
+        ssize_t n = write(p->in_fd, s, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        ck_assert_msg(n > 0, "%s: write to stdin: %s (stderr: %s)", p->name, strerror(errno),
+                      tail(e2e_buf_str(&p->err), 2000));
+        s += n;
+        len -= (size_t)n;
+    }
+}
+
+static void
+set_status(struct e2e_proc *p, int wstatus)
+{
+    p->reaped = true;
+    p->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+}
+
+bool
+e2e_proc_wait(struct e2e_proc *p, int timeout_ms)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+
+    if (p->in_fd >= 0) {
+        close(p->in_fd);
+        p->in_fd = -1;
+    }
+    while ((p->out_fd >= 0 || p->err_fd >= 0) && remaining_ms(deadline) > 0) {
+        pump(p, remaining_ms(deadline));
+    }
+    while (!p->reaped) {
+        int wstatus;
+        pid_t r = waitpid(p->pid, &wstatus, WNOHANG);
+        if (r == p->pid) {
+            set_status(p, wstatus);
+            break;
+        }
+        if (remaining_ms(deadline) == 0) {
+            e2e_proc_kill(p);
+            return false;
+        }
+        sleep_ms(5);
+    }
+    return p->out_fd < 0 && p->err_fd < 0;
+}
+
+void
+e2e_proc_kill(struct e2e_proc *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    if (!p->reaped) {
+        int wstatus;
+        kill(p->pid, SIGKILL);
+        if (waitpid(p->pid, &wstatus, 0) == p->pid) {
+            set_status(p, wstatus);
+        }
+        p->reaped = true;
+    }
+    if (p->in_fd >= 0) {
+        close(p->in_fd);
+        p->in_fd = -1;
+    }
+    if (p->out_fd >= 0) {
+        close(p->out_fd);
+        p->out_fd = -1;
+    }
+    if (p->err_fd >= 0) {
+        close(p->err_fd);
+        p->err_fd = -1;
+    }
+}
+
+static char *
+argv_text(char *const argv[])
+{
+    struct e2e_buf b = {0};
+    for (size_t i = 0; argv[i] != NULL; i++) {
+        if (i > 0) {
+            e2e_buf_append(&b, " ", 1);
+        }
+        e2e_buf_append(&b, argv[i], strlen(argv[i]));
+    }
+    return b.data;
+}
+
+struct e2e_proc *
+e2e_run(char *const argv[], char *const envp[], const char *input, int timeout_ms)
+{
+    struct e2e_proc *p = e2e_spawn(argv, envp);
+    if (input != NULL) {
+        e2e_proc_write(p, input);
+    }
+    bool done = e2e_proc_wait(p, timeout_ms);
+    ck_assert_msg(done, "`%s` did not finish within %d ms (stdout: %s; stderr: %s)",
+                  argv_text(argv), timeout_ms, tail(e2e_buf_str(&p->out), 1000),
+                  tail(e2e_buf_str(&p->err), 1000));
+    return p;
+}
+
+struct e2e_proc *
+e2e_cli(char *const envp[], const char *arg, ...)
+{
+    char *argv[32];
+    size_t n = 0;
+    va_list ap;
+
+    argv[n++] = (char *)e2e_cfg.cli;
+    va_start(ap, arg);
+    for (const char *a = arg; a != NULL && n < 31; a = va_arg(ap, const char *)) {
+        argv[n++] = (char *)a;
+    }
+    va_end(ap);
+    argv[n] = NULL;
+    return e2e_run(argv, envp, NULL, E2E_CLI_MS);
+}
+
+/* ---- victims ------------------------------------------------------------------- */
+
+struct e2e_proc *
+e2e_victim_v(char *const envp[], const char *script, char *const args[])
+{
+    char *argv[32];
+    size_t n = 0;
+
+    argv[n++] = (char *)e2e_cfg.python;
+    argv[n++] = e2e_strdupf("%s/%s", e2e_cfg.targets, script);
+    for (size_t i = 0; args != NULL && args[i] != NULL && n < 31; i++) {
+        argv[n++] = args[i];
+    }
+    argv[n] = NULL;
+    struct e2e_proc *v = e2e_spawn(argv, envp);
+    for (;;) {
+        const char *line = e2e_proc_read_line(v, E2E_READY_MS);
+        if (line == NULL) {
+            e2e_proc_wait(v, 2000);
+            ck_abort_msg("%s: no READY within %d ms (exit status %d; stdout: %s; stderr: %s)",
+                         script, E2E_READY_MS, v->reaped ? v->status : -1,
+                         tail(e2e_buf_str(&v->out), 1000), tail(e2e_buf_str(&v->err), 3000));
+        }
+        if (strcmp(line, "READY") == 0) {
+            break;
+        }
+    }
+    return v;
+}
+
+struct e2e_proc *
+e2e_victim(char *const envp[], const char *script, ...)
+{
+    char *args[24];
+    size_t n = 0;
+    va_list ap;
+
+    va_start(ap, script);
+    for (char *a = va_arg(ap, char *); a != NULL && n < 23; a = va_arg(ap, char *)) {
+        args[n++] = a;
+    }
+    va_end(ap);
+    args[n] = NULL;
+    return e2e_victim_v(envp, script, args);
+}
+
+const struct jsonv *
+e2e_victim_truth(struct e2e_proc *v)
+{
+    e2e_proc_write(v, "go\n");
+    const char *line = e2e_proc_read_line(v, E2E_EXIT_MS);
+    bool done = e2e_proc_wait(v, E2E_EXIT_MS);
+    ck_assert_msg(line != NULL, "%s: no truth line after go (stderr: %s)", v->name,
+                  tail(e2e_buf_str(&v->err), 3000));
+    ck_assert_msg(done && v->status == 0,
+                  "%s: exit status %d after the truth line, expected 0 (stderr: %s)", v->name,
+                  v->status, tail(e2e_buf_str(&v->err), 3000));
+    const struct jsonv *truth = e2e_json(line, strlen(line), "the victim's truth line");
+    ck_assert_msg(jsonv_is(truth, JSONV_OBJECT) && truth->u.obj.n > 0,
+                  "%s: truth is not a non-empty object: %s", v->name, line);
+    return truth;
+}
+
+const char *
+e2e_sock_path(pid_t pid)
+{
+    return e2e_strdupf("%s/%d.sock", e2e_sockdir, (int)pid);
+}
+
+/* Connect without failing the test; -errno on error. */
+static int
+try_connect(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        return -ENAMETOOLONG;
+    }
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return -errno;
+    }
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        int r = -errno;
+        close(fd);
+        return r;
+    }
+    return fd;
+}
+
+int
+e2e_connect(const char *path)
+{
+    int fd = try_connect(path);
+    ck_assert_msg(fd >= 0, "connect %s: %s", path, strerror(-fd));
+    return fd;
+}
+
+void
+e2e_send(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        ck_assert_msg(n > 0, "send on the agent socket: %s", strerror(errno));
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Like e2e_send but reports errors instead of failing (EPIPE is allowed
+ * when the agent closes a connection it rejected). */
+static int
+try_send(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+char *
+e2e_recv_line(int fd, int timeout_ms, bool *ret_eof)
+{
+    struct e2e_buf b = {0};
+    int64_t deadline = now_ms() + timeout_ms;
+
+    *ret_eof = false;
+    /* Byte-wise reads would be slow for big samples: peek, then consume up
+     * to the newline, so bytes after it stay for the next call. */
+    for (;;) {
+        char chunk[65536];
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int r = poll(&pfd, 1, remaining_ms(deadline));
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            e2e_buf_done(&b);
+            return NULL;
+        }
+        ssize_t n = recv(fd, chunk, sizeof(chunk), MSG_PEEK);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            *ret_eof = true;
+            e2e_buf_done(&b);
+            return NULL;
+        }
+        char *nl = memchr(chunk, '\n', (size_t)n);
+        size_t take = nl != NULL ? (size_t)(nl - chunk) + 1 : (size_t)n;
+        n = recv(fd, chunk, take, 0);
+        if (n <= 0) {
+            *ret_eof = true;
+            e2e_buf_done(&b);
+            return NULL;
+        }
+        e2e_buf_append(&b, chunk, (size_t)n);
+        if (b.data[b.len - 1] == '\n') {
+            b.data[--b.len] = '\0';
+            return b.data;
+        }
+    }
+}
+
+const struct jsonv *
+e2e_request(int fd, const char *req)
+{
+    char *line = e2e_strdupf("%s\n", req);
+    bool eof;
+
+    e2e_send(fd, line, strlen(line));
+    char *reply = e2e_recv_line(fd, E2E_REPLY_MS, &eof);
+    ck_assert_msg(reply != NULL, "agent request %s: %s", req,
+                  eof ? "connection closed without a reply" : "no reply in time");
+    return e2e_json(reply, strlen(reply), "an agent reply");
+}
+
+const struct jsonv *
+e2e_wait_agent(struct e2e_proc *v)
+{
+    const char *path = e2e_sock_path(v->pid);
+    int64_t deadline = now_ms() + E2E_AGENT_MS;
+    const char *last = "no socket";
+
+    for (;;) {
+        int fd = try_connect(path);
+        if (fd >= 0) {
+            static const char hello[] = "{\"cmd\":\"hello\"}\n";
+            bool eof;
+            char *reply = NULL;
+            if (try_send(fd, hello, sizeof(hello) - 1) == 0) {
+                reply = e2e_recv_line(fd, remaining_ms(deadline), &eof);
+            }
+            close(fd);
+            if (reply != NULL) {
+                const struct jsonv *h = e2e_json(reply, strlen(reply), "the hello reply");
+                const char *state = jsonv_get_str(h, "state");
+                bool ok = false;
+                if (jsonv_get_bool(h, "ok", &ok) && ok && state != NULL &&
+                    strcmp(state, "sampling") == 0) {
+                    return h;
+                }
+                last = reply;
+            } else {
+                last = "connected, but no hello reply";
+            }
+        } else {
+            last = e2e_strdupf("connect: %s", strerror(-fd));
+        }
+        int wstatus;
+        if (!v->reaped && waitpid(v->pid, &wstatus, WNOHANG) == v->pid) {
+            set_status(v, wstatus);
+        }
+        if (v->reaped || remaining_ms(deadline) == 0) {
+            e2e_proc_wait(v, 1000);
+            ck_abort_msg("%s: the agent did not answer hello in state sampling on %s within "
+                         "%d ms (last: %s; victim %s; its stderr: %s)",
+                         v->name, path, E2E_AGENT_MS, last,
+                         v->reaped ? "exited" : "still running",
+                         tail(e2e_buf_str(&v->err), 2000));
+        }
+        sleep_ms(10);
+    }
+}
+
+const struct jsonv *
+e2e_agent_snapshot(pid_t pid)
+{
+    int fd = e2e_connect(e2e_sock_path(pid));
+    const struct jsonv *reply = e2e_request(fd, "{\"cmd\":\"snapshot\"}");
+    close(fd);
+    bool ok = false;
+    ck_assert_msg(jsonv_get_bool(reply, "ok", &ok) && ok, "snapshot request refused: %s",
+                  jsonv_get_str(reply, "error") ? jsonv_get_str(reply, "error") : "?");
+    const struct jsonv *sample = jsonv_get(reply, "sample");
+    ck_assert_msg(jsonv_is(sample, JSONV_OBJECT), "snapshot reply without a sample object");
+    return sample;
+}
+
+/* ---- JSON --------------------------------------------------------------------- */
+
+const struct jsonv *
+e2e_json(const char *text, size_t len, const char *what)
+{
+    const struct jsonv *root = NULL;
+    char err[256] = "";
+    int r = jsonv_parse(text, len, &root, err, sizeof(err));
+    ck_assert_msg(r == 0, "%s is not valid JSON (%s): %.500s", what, err, text);
+    return root;
+}
+
+size_t
+e2e_json_lines(const char *text, const struct jsonv ***ret, const char *what)
+{
+    size_t n = 0, cap = 16;
+    const struct jsonv **v = malloc(cap * sizeof(*v));
+    ck_assert_msg(v != NULL, "out of memory");
+    while (*text != '\0') {
+        const char *nl = strchr(text, '\n');
+        size_t len = nl != NULL ? (size_t)(nl - text) : strlen(text);
+        ck_assert_msg(nl != NULL, "%s: line %zu is incomplete (no newline)", what, n + 1);
+        if (n == cap) {
+            cap *= 2;
+            v = realloc(v, cap * sizeof(*v));
+            ck_assert_msg(v != NULL, "out of memory");
+        }
+        const char *name = e2e_strdupf("%s line %zu", what, n + 1);
+        v[n++] = e2e_json(text, len, name);
+        text += len + 1;
+    }
+    *ret = v;
+    return n;
+}
+
+int64_t
+e2e_int(const struct jsonv *o, const char *key, const char *what)
+{
+    int64_t v = 0;
+    ck_assert_msg(jsonv_get_int(o, key, &v), "%s: no integer member \"%s\"", what, key);
+    return v;
+}
+
+const char *
+e2e_str(const struct jsonv *o, const char *key, const char *what)
+{
+    const char *s = jsonv_get_str(o, key);
+    ck_assert_msg(s != NULL, "%s: no string member \"%s\"", what, key);
+    return s;
+}
+
+bool
+e2e_bool(const struct jsonv *o, const char *key, const char *what)
+{
+    bool b = false;
+    ck_assert_msg(jsonv_get_bool(o, key, &b), "%s: no boolean member \"%s\"", what, key);
+    return b;
+}
+
+const struct jsonv *
+e2e_caches_of(const struct jsonv *doc, pid_t pid, const char *what)
+{
+    const struct jsonv *procs_v = jsonv_get(doc, "processes");
+    if (jsonv_is(procs_v, JSONV_ARRAY)) {
+        for (size_t i = 0; i < procs_v->u.arr.n; i++) {
+            const struct jsonv *p = &procs_v->u.arr.items[i];
+            int64_t ppid;
+            if (jsonv_get_int(p, "pid", &ppid) && ppid == pid) {
+                const struct jsonv *c = jsonv_get(p, "caches");
+                ck_assert_msg(jsonv_is(c, JSONV_ARRAY), "%s: process %d has no caches array",
+                              what, (int)pid);
+                return c;
+            }
+        }
+        ck_abort_msg("%s: no process with pid %d", what, (int)pid);
+    }
+    const struct jsonv *sample = jsonv_get(doc, "sample");
+    if (sample == NULL) {
+        sample = doc;
+    }
+    const struct jsonv *c = jsonv_get(sample, "caches");
+    ck_assert_msg(jsonv_is(c, JSONV_ARRAY), "%s: neither processes[] nor a sample's caches[]",
+                  what);
+    return c;
+}
+
+const struct jsonv *
+e2e_find_row(const struct jsonv *caches, const char *module, const char *qualname,
+             const char *what)
+{
+    const struct jsonv *found = NULL;
+    for (size_t i = 0; i < caches->u.arr.n; i++) {
+        const struct jsonv *row = &caches->u.arr.items[i];
+        const char *m = jsonv_get_str(row, "module");
+        const char *q = jsonv_get_str(row, "qualname");
+        bool present = true;
+        jsonv_get_bool(row, "present", &present);
+        if (!present || m == NULL || q == NULL || strcmp(m, module) != 0 ||
+            strcmp(q, qualname) != 0) {
+            continue;
+        }
+        ck_assert_msg(found == NULL, "%s: two rows for %s.%s (kinds %s and %s)", what, module,
+                      qualname, jsonv_get_str(found, "kind"), jsonv_get_str(row, "kind"));
+        found = row;
+    }
+    return found;
+}
+
+/* ---- ground truth ------------------------------------------------------------- */
+
+static const char *
+expected_verdict(int64_t pinned, bool bounded)
+{
+    if (pinned == 0) {
+        return "ok";
+    }
+    return bounded ? "bounded" : "leak";
+}
+
+static void
+expect_str(const struct jsonv *row, const struct jsonv *t, const char *key, const char *w)
+{
+    const char *got = e2e_str(row, key, w), *want = e2e_str(t, key, "truth");
+    ck_assert_msg(strcmp(got, want) == 0, "%s: %s is \"%s\", expected \"%s\"", w, key, got,
+                  want);
+}
+
+static void
+check_row(const struct jsonv *row, const char *qualname, const struct jsonv *t, const char *what)
+{
+    const char *w = e2e_strdupf("%s, cache %s", what, qualname);
+    const char *fields[] = {"entries", "hits", "misses", "selves", "pinned", "wrappers"};
+
+    expect_str(row, t, "kind", w);
+    expect_str(row, t, "file", w);
+    int64_t line = e2e_int(row, "line", w);
+    int64_t first = e2e_int(t, "line", "truth"), def = e2e_int(t, "def_line", "truth");
+    ck_assert_msg(line >= first && line <= def,
+                  "%s: line %lld, expected the first decorator's (%lld) or the def's (%lld)", w,
+                  (long long)line, (long long)first, (long long)def);
+
+    const struct jsonv *tmax = jsonv_get(t, "maxsize");
+    const struct jsonv *rmax = jsonv_get(row, "maxsize");
+    bool bounded = !jsonv_is(tmax, JSONV_NULL);
+    ck_assert_msg(rmax != NULL, "%s: no maxsize member", w);
+    if (bounded) {
+        ck_assert_msg(jsonv_is(rmax, JSONV_NUMBER) && rmax->u.num.is_int &&
+                          rmax->u.num.i == tmax->u.num.i,
+                      "%s: maxsize should be %lld", w, (long long)tmax->u.num.i);
+    } else {
+        ck_assert_msg(jsonv_is(rmax, JSONV_NULL), "%s: maxsize should be null (unbounded)", w);
+    }
+    ck_assert_msg(e2e_bool(row, "typed", w) == e2e_bool(t, "typed", "truth"), "%s: typed should "
+                  "be %s", w, e2e_bool(t, "typed", "truth") ? "true" : "false");
+
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        int64_t got = e2e_int(row, fields[i], w), want = e2e_int(t, fields[i], "truth");
+        ck_assert_msg(got == want, "%s: %s is %lld, the program's truth is %lld", w, fields[i],
+                      (long long)got, (long long)want);
+    }
+
+    int64_t pinned = e2e_int(t, "pinned", "truth");
+    if (bounded) {
+        ck_assert_msg(e2e_int(row, "selves", w) <= tmax->u.num.i,
+                      "%s: more selves than maxsize", w);
+    }
+    const char *verdict = e2e_str(row, "verdict", w);
+    ck_assert_msg(strcmp(verdict, expected_verdict(pinned, bounded)) == 0,
+                  "%s: verdict \"%s\", expected \"%s\" (pinned %lld, %s)", w, verdict,
+                  expected_verdict(pinned, bounded), (long long)pinned,
+                  bounded ? "bounded" : "unbounded");
+
+    int64_t retained = e2e_int(row, "retained_bytes", w);
+    int64_t payload = e2e_int(t, "pinned_bytes", "truth");
+    if (pinned == 0) {
+        ck_assert_msg(retained == 0, "%s: retained_bytes %lld with nothing pinned", w,
+                      (long long)retained);
+    } else if (payload > 0) {
+        ck_assert_msg(retained >= payload && retained <= payload + payload / 2,
+                      "%s: retained_bytes %lld outside [%lld, %lld] (the pinned objects' "
+                      "payloads total %lld bytes)",
+                      w, (long long)retained, (long long)payload,
+                      (long long)(payload + payload / 2), (long long)payload);
+    } else {
+        ck_assert_msg(retained > 0, "%s: retained_bytes 0 with %lld objects pinned", w,
+                      (long long)pinned);
+    }
+}
+
+void
+e2e_check_truth(const struct jsonv *caches, const struct jsonv *truth, const char *what)
+{
+    for (size_t i = 0; i < truth->u.obj.n; i++) {
+        const char *qualname = truth->u.obj.members[i].key;
+        const struct jsonv *t = &truth->u.obj.members[i].value;
+        const char *module = e2e_str(t, "module", "truth");
+        const struct jsonv *row = e2e_find_row(caches, module, qualname, what);
+
+        if (e2e_int(t, "entries", "truth") == 0) {
+            ck_assert_msg(row == NULL, "%s: %s.%s is listed but its cache is empty", what,
+                          module, qualname);
+            continue;
+        }
+        ck_assert_msg(row != NULL, "%s: no row for %s.%s (the program has %lld entries in it)",
+                      what, module, qualname, (long long)e2e_int(t, "entries", "truth"));
+        check_row(row, qualname, t, what);
+    }
+}
+
+const struct jsonv *
+e2e_truth_scenario(const char *script, char *const args[])
+{
+    char **env = e2e_env_agent("0.05", NULL);
+    struct e2e_proc *v = e2e_victim_v(env, script, args);
+    e2e_wait_agent(v);
+    return e2e_truth_check(v);
+}
+
+const struct jsonv *
+e2e_truth_check(struct e2e_proc *v)
+{
+    const char *script = strrchr(v->name, '/') != NULL ? strrchr(v->name, '/') + 1 : v->name;
+    char **env = e2e_env_cli(NULL);
+
+    const struct jsonv *sample = e2e_agent_snapshot(v->pid);
+    const struct jsonv *socket_caches = e2e_caches_of(sample, v->pid, "agent snapshot");
+
+    char *pid = e2e_strdupf("%d", (int)v->pid);
+    struct e2e_proc *cli = e2e_cli(env, "snapshot", pid, "--format", "json", NULL);
+    ck_assert_msg(cli->status == 0, "lruleak snapshot %s exited %d: %s", pid, cli->status,
+                  e2e_buf_str(&cli->err));
+    const struct jsonv *doc = e2e_json(e2e_buf_str(&cli->out), cli->out.len,
+                                       "lruleak snapshot --format json");
+    const struct jsonv *cli_caches = e2e_caches_of(doc, v->pid, "lruleak snapshot");
+
+    const struct jsonv *truth = e2e_victim_truth(v);
+    e2e_check_truth(socket_caches, truth, e2e_strdupf("%s via the agent socket", script));
+    e2e_check_truth(cli_caches, truth, e2e_strdupf("%s via lruleak snapshot", script));
+    return truth;
+}

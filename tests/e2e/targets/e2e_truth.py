@@ -1,0 +1,182 @@
+# SPDX-License-Identifier: MIT
+"""Ground truth for the e2e victims (imported by every targets/*.py victim).
+
+A victim builds its state, registers every lru_cache wrapper it cares about
+with Truth.cache() and every object that may end up as a cache key's first
+argument with Truth.track(), then calls Truth.ready_and_wait(): it prints
+READY and blocks on stdin. The test takes its snapshot, writes "go", and the
+victim prints Truth.compute() as one JSON line:
+
+  {"<qualname>": {"module", "kind", "file", "line", "maxsize", "typed",
+                  "wrappers", "entries", "hits", "misses", "selves", "pinned",
+                  "pinned_bytes"}, ...}
+
+How the numbers are obtained, without trusting the agent's algorithm:
+- file/line: co_filename and co_firstlineno of the cached function (for a
+  decorated function that is the line of its first decorator); def_line is
+  the line of the `def` below the decorators (README's example shows it);
+- entries/hits/misses come from cache_info() of the live wrappers;
+- selves: the cache dict is read through gc.get_referents(wrapper) (the C
+  lru_cache traverses it); the first argument of each key is taken the way
+  README defines it (key[0], or the first keyword value when the key starts
+  with the keyword marker), excluding classes, modules, None, bool, int,
+  float, complex, str, bytes, tuple and frozenset; counted by identity;
+- pinned: every registered cache is cleared together, gc.collect() runs, and
+  the tracked objects that died are exactly those that only the caches kept
+  alive. A cache's pinned count is |its selves & died| (an object counts for
+  every cache that holds it). pinned_bytes sums sys.getsizeof(obj.payload)
+  over those objects (a lower bound for retained_bytes).
+
+Objects are remembered through weak references only, and per-instance
+wrappers too, so the bookkeeping itself pins nothing. A victim that sees an
+object it did not track as a first argument raises: its truth would be
+incomplete. If stdin reaches EOF instead of "go" (the test died), the victim
+exits quietly with status 2.
+"""
+import functools
+import gc
+import json
+import linecache
+import sys
+import types
+import weakref
+
+NOT_SELF = (type, types.ModuleType, type(None), bool, int, float, complex,
+            str, bytes, tuple, frozenset)
+
+
+def _find_kwd_mark():
+    """The marker lru_cache puts between positional and keyword arguments."""
+    probe = functools.lru_cache(maxsize=None)(lambda **kw: 0)
+    probe(k=1)
+    (key,) = _cache_dict(probe).keys()
+    probe.cache_clear()
+    return key[0]
+
+
+def _cache_dict(wrapper):
+    attrs = wrapper.__dict__
+    dicts = [r for r in gc.get_referents(wrapper) if type(r) is dict and r is not attrs]
+    if len(dicts) != 1:
+        raise RuntimeError("cannot find the cache dict of %r" % (wrapper,))
+    return dicts[0]
+
+
+def _code_of(wrapper):
+    """Code object of the function a wrapper caches (a bound method's too)."""
+    func = wrapper.__wrapped__
+    return getattr(func, "__func__", func).__code__
+
+
+def _def_line(code):
+    """Line of the `def` itself (co_firstlineno is the first decorator's)."""
+    line = code.co_firstlineno
+    while True:
+        text = linecache.getline(code.co_filename, line).lstrip()
+        if not text or text.startswith(("def ", "async def ")) or not text.startswith("@"):
+            return line
+        line += 1
+
+
+KWD_MARK = _find_kwd_mark()
+
+
+def first_arg(key):
+    """First argument of a cache key, or None when there is none."""
+    if type(key) is not tuple:
+        return key          # single str/int argument: the key is the argument
+    if not key:
+        return None
+    if key[0] is KWD_MARK:  # no positional arguments: first keyword value
+        return key[2] if len(key) > 2 else None
+    return key[0]
+
+
+def is_self_candidate(obj):
+    return obj is not None and not isinstance(obj, NOT_SELF)
+
+
+class Truth:
+    def __init__(self):
+        self.refs = {}        # id -> weakref to a tracked object
+        self.payload = {}     # id -> sys.getsizeof(obj.payload)
+        self.wrappers = []    # (weakref to wrapper, kind)
+
+    def track(self, obj):
+        self.refs[id(obj)] = weakref.ref(obj)
+        payload = getattr(obj, "payload", None)
+        if isinstance(payload, (bytes, bytearray)):
+            self.payload[id(obj)] = sys.getsizeof(payload)
+        return obj
+
+    def cache(self, wrapper, kind):
+        self.wrappers.append((weakref.ref(wrapper), kind))
+        return wrapper
+
+    def ready_and_wait(self):
+        gc.collect()  # no unreachable garbage may survive into the snapshot
+        print("READY", flush=True)
+        line = sys.stdin.readline()
+        if line.strip() != "go":
+            sys.exit(2)
+
+    def _rows(self):
+        rows = {}
+        firsts = {}
+        for ref, kind in self.wrappers:
+            w = ref()
+            if w is None:
+                continue
+            qualname = w.__qualname__
+            row = rows.get(qualname)
+            if row is None:
+                params = w.cache_parameters()
+                code = _code_of(w)
+                row = rows[qualname] = {
+                    "module": w.__module__, "kind": kind,
+                    "file": code.co_filename, "line": code.co_firstlineno,
+                    "def_line": _def_line(code),
+                    "maxsize": params["maxsize"], "typed": params["typed"],
+                    "wrappers": 0, "entries": 0, "hits": 0, "misses": 0}
+                firsts[qualname] = set()
+            elif row["kind"] != kind:
+                raise RuntimeError("%s registered with two kinds" % qualname)
+            info = w.cache_info()
+            row["wrappers"] += 1
+            row["entries"] += info.currsize
+            row["hits"] += info.hits
+            row["misses"] += info.misses
+            for key in list(_cache_dict(w)):
+                obj = first_arg(key)
+                if not is_self_candidate(obj):
+                    continue
+                ref_obj = self.refs.get(id(obj))
+                if ref_obj is None or ref_obj() is not obj:
+                    raise RuntimeError("untracked first argument %r in %s" % (obj, qualname))
+                firsts[qualname].add(id(obj))
+            w = key = obj = None  # hold no object past this iteration
+        return rows, firsts
+
+    def compute(self):
+        gc.collect()
+        rows, firsts = self._rows()
+        alive = {i for i, r in self.refs.items() if r() is not None}
+        for ref, _ in self.wrappers:
+            w = ref()
+            if w is not None:
+                w.cache_clear()
+            w = None
+        gc.collect()
+        died = {i for i in alive if self.refs[i]() is None}
+        for qualname, row in rows.items():
+            mine = firsts[qualname]
+            row["selves"] = len(mine)
+            row["pinned"] = len(mine & died)
+            row["pinned_bytes"] = sum(self.payload.get(i, 0) for i in mine & died)
+        return rows
+
+    def finish(self, *keep):
+        """Print the truth line; `keep` are the program's live references,
+        held across compute() so they stay alive while it counts."""
+        print(json.dumps(self.compute(), sort_keys=True), flush=True)
+        return keep

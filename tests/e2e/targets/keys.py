@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: MIT
+"""Victim: keys whose first argument is not plainly key[0] of a positional call.
+
+- Account.balance is called as Account.balance(self=acct, day=n) (self by
+  keyword: the key starts with lru_cache's keyword marker) and as
+  acct.balance(day=n);
+- Account.rate is typed=True (the key ends with the argument types, classes
+  that must not count as selves), called with 1 and 1.0.
+"""
+import functools
+
+from e2e_truth import Truth
+
+
+class Account:
+    def __init__(self, n):
+        self.n = n
+
+    @functools.lru_cache(maxsize=None)
+    def balance(self, day):
+        return self.n * day
+
+    @functools.lru_cache(maxsize=None, typed=True)
+    def rate(self, x):
+        return self.n + x
+
+
+def build(truth):
+    kept = []
+    for i in range(30):
+        acct = truth.track(Account(i))
+        Account.balance(self=acct, day=i)
+        if i % 2:
+            acct.balance(day=i + 1)
+        acct.rate(1)
+        acct.rate(1.0)
+        if i % 6 == 0:
+            kept.append(acct)
+    truth.cache(Account.balance, "method")
+    truth.cache(Account.rate, "method")
+    return kept
+
+
+def main():
+    truth = Truth()
+    kept = build(truth)
+    truth.ready_and_wait()
+    truth.finish(kept)
+
+
+if __name__ == "__main__":
+    main()

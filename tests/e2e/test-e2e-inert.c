@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-e2e-inert: the agent changes nothing where it must stay inert.
+ *
+ * LD_PRELOAD is inherited by every child of a traced program, so the agent
+ * lands in shells and C programs: there it must leave output and exit status
+ * unchanged and create no socket (style.md 8.4, 8.10). The same holds for a
+ * Python process with LRULEAK_DISABLE=1. Each case runs the program with and
+ * without the agent and compares stdout, stderr and the exit status, then
+ * checks that the private LRULEAK_DIR is still empty.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <string.h>
+#include <time.h>
+
+#include "e2e-helpers.h"
+
+/* Names in the socket directory, "" when it is empty. */
+static const char *
+sockdir_entries(void)
+{
+    DIR *d = opendir(e2e_sockdir);
+    struct e2e_buf b = {0};
+    struct dirent *e;
+
+    if (d == NULL) {
+        return ""; /* removed or never there: nothing in it either */
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            e2e_buf_append(&b, e->d_name, strlen(e->d_name));
+            e2e_buf_append(&b, " ", 1);
+        }
+    }
+    closedir(d);
+    return e2e_buf_str(&b);
+}
+
+static void
+assert_same(const struct e2e_proc *with, const struct e2e_proc *without, const char *what)
+{
+    ck_assert_msg(with->status == without->status,
+                  "%s: exit status %d with the agent, %d without", what, with->status,
+                  without->status);
+    ck_assert_msg(strcmp(e2e_buf_str(&with->out), e2e_buf_str(&without->out)) == 0,
+                  "%s: stdout differs.\nwith the agent:\n%s\nwithout:\n%s", what,
+                  e2e_buf_str(&with->out), e2e_buf_str(&without->out));
+    ck_assert_msg(strcmp(e2e_buf_str(&with->err), e2e_buf_str(&without->err)) == 0,
+                  "%s: stderr differs.\nwith the agent:\n%s\nwithout:\n%s", what,
+                  e2e_buf_str(&with->err), e2e_buf_str(&without->err));
+}
+
+static void
+assert_no_socket(const char *what)
+{
+    const char *names = sockdir_entries();
+    ck_assert_msg(names[0] == '\0', "%s: the agent created %s in %s", what, names, e2e_sockdir);
+}
+
+/* Run argv with the agent (interval 0.05) and without; compare. */
+static void
+check_inert(char *const argv[], const char *what)
+{
+    struct e2e_proc *with = e2e_run(argv, e2e_env_agent("0.05", NULL), NULL, E2E_CLI_MS);
+    struct e2e_proc *without = e2e_run(argv, e2e_env_cli(NULL), NULL, E2E_CLI_MS);
+
+    assert_same(with, without, what);
+    assert_no_socket(what);
+}
+
+START_TEST(inert_in_shell)
+{
+    /* The sleep leaves a lazily started agent thread time to misbehave. */
+    char *argv[] = {"/bin/sh", "-c",
+                    "echo \"out $0 $#\"; sleep 0.3; echo err >&2; printf 'x%s\\n' \"$1\"; exit 7",
+                    "sh", "arg", NULL};
+    check_inert(argv, "/bin/sh");
+}
+END_TEST
+
+START_TEST(inert_in_c_program)
+{
+    char *argv[] = {(char *)e2e_cfg.inert, "5", "two words", NULL};
+    check_inert(argv, "targets/inert");
+}
+END_TEST
+
+START_TEST(inert_in_python_when_disabled)
+{
+    const char *disable[] = {"LRULEAK_DISABLE=1", NULL};
+    struct e2e_proc *with = e2e_victim(e2e_env_agent("0.05", disable), "bounded.py", NULL);
+    /* An enabled agent answers within a few intervals (see e2e_wait_agent). */
+    struct timespec ts = {0, 500 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    assert_no_socket("python with LRULEAK_DISABLE=1, after READY");
+    e2e_proc_write(with, "go\n");
+    ck_assert(e2e_proc_wait(with, E2E_EXIT_MS));
+
+    char *script = e2e_strdupf("%s/bounded.py", e2e_cfg.targets);
+    char *argv[] = {(char *)e2e_cfg.python, script, NULL};
+    struct e2e_proc *without = e2e_run(argv, e2e_env_cli(NULL), "go\n", E2E_CLI_MS);
+    assert_same(with, without, "python with LRULEAK_DISABLE=1");
+    ck_assert_int_eq(with->status, 0);
+    assert_no_socket("python with LRULEAK_DISABLE=1, after exit");
+}
+END_TEST
+
+static Suite *
+inert_suite(void)
+{
+    Suite *s = suite_create("e2e-inert");
+    TCase *tc = e2e_tcase("inert");
+
+    tcase_add_test(tc, inert_in_shell);
+    tcase_add_test(tc, inert_in_c_program);
+    tcase_add_test(tc, inert_in_python_when_disabled);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    return e2e_main(inert_suite);
+}
