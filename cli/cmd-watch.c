@@ -243,7 +243,7 @@ draw(struct watch *w)
     if (w->tty) {
         put_line(cols, "lruleak watch  pid %d  python %s  %s  every %.1f s  %s", (int)w->pid,
                  p != NULL && p->python != NULL ? p->python : "?",
-                 p != NULL && p->samples > 0 ? "" : "(no sample yet)", w->interval,
+                 p != NULL && p->state != NULL ? p->state : "?", w->interval,
                  w->keys ? "(q quits)" : "(Ctrl-C quits)");
         put_line(cols, "%s", argv);
     } else {

@@ -138,13 +138,15 @@ print_growth(FILE *f, const struct report_cache *c)
     char dur[32], b0[32], b1[32];
 
     if (span <= 0) {
-        fprintf(f, BODY "growth: seen in one sample only (t=%.1f s)\n", c->last_t);
+        util_format_duration(c->last_t, b1, sizeof(b1));
+        fprintf(f, BODY "growth: seen in one sample only (t=%s)\n", b1);
         return;
     }
     util_format_duration(span, dur, sizeof(dur));
     if (d == 0) {
-        fprintf(f, BODY "growth: none, %" PRId64 " pinned from t=%.1f s to %.1f s\n", c->pinned,
-                c->first_t, c->last_t);
+        util_format_duration(c->first_t, b0, sizeof(b0));
+        util_format_duration(c->last_t, b1, sizeof(b1));
+        fprintf(f, BODY "growth: none, %" PRId64 " pinned from t=%s to t=%s\n", c->pinned, b0, b1);
         return;
     }
     util_format_bytes(c->first_retained, b0, sizeof(b0));
@@ -200,10 +202,10 @@ print_compact(FILE *f, const struct report_process *p, const struct report_cache
     if (c->maxsize < 0) {
         snprintf(size, sizeof(size), "unbounded");
     } else {
-        snprintf(size, sizeof(size), "maxsize %" PRId64, c->maxsize);
+        snprintf(size, sizeof(size), "max %" PRId64, c->maxsize);
     }
     snprintf(where, sizeof(where), "%s:%" PRId64, base[0] != '\0' ? base : "?", c->line);
-    fprintf(f, "    %-*s  %-12s  %-13s  %7" PRId64 " %-7s  %s", qw, c->qualname, c->kind, size,
+    fprintf(f, "    %-*s  %-12s  %-9s %6" PRId64 " %-7s  %s", qw, c->qualname, c->kind, size,
             c->entries, plural(c->entries, "entry", "entries"), where);
     if (c->wrappers > 1) {
         fprintf(f, "  (%" PRId64 " wrappers)", c->wrappers);
@@ -212,7 +214,7 @@ print_compact(FILE *f, const struct report_process *p, const struct report_cache
         fprintf(f, "  [%s]", c->verdict_name);
     }
     if (!report_cache_present(p, c)) {
-        fprintf(f, "  (gone since t=%.1f s)", c->last_t);
+        fprintf(f, "  (emptied since t=%.1f s)", c->last_t);
     }
     fputc('\n', f);
 }
@@ -237,7 +239,7 @@ print_rest(FILE *f, const struct report_process *p, struct report_cache **rows, 
         qw = len > qw ? len : qw;
     }
     /* Long qualnames push their own line, not the whole column. */
-    qw = qw > 36 ? 36 : qw;
+    qw = qw > 32 ? 32 : qw;
     for (size_t i = 0; i < n; i++) {
         print_compact(f, p, rows[i], qw);
     }
@@ -279,7 +281,10 @@ print_process(FILE *f, const struct report_process *p, const struct report_text_
     if (p->samples == 1) {
         fprintf(f, "  1 sample at t=%s%s", dur, p->final ? " (at exit)" : "");
     } else {
-        fprintf(f, "  %zu samples from t=%.1f s to %s%s", p->samples, p->first_t, dur,
+        char first[32];
+
+        util_format_duration(p->first_t, first, sizeof(first));
+        fprintf(f, "  %zu samples from t=%s to t=%s%s", p->samples, first, dur,
                 p->final ? ", the last at exit" : "");
     }
     if (p->state != NULL) {

@@ -84,6 +84,10 @@ util_format_duration(double seconds, char *buf, size_t size)
     if (!isfinite(seconds) || seconds < 0) {
         seconds = 0;
     }
+    if (seconds < 1.0) {
+        snprintf(buf, size, "%.2f s", seconds);
+        return;
+    }
     if (seconds < 10.0) {
         snprintf(buf, size, "%.1f s", seconds);
         return;

@@ -20,7 +20,7 @@ int util_parse_seconds(const char *s, double min, double *ret);
 /* "512 B", "10.0 KiB", "2.1 MiB"... into buf (always NUL-terminated). */
 void util_format_bytes(int64_t bytes, char *buf, size_t size);
 
-/* "0.4 s", "12 s", "3 min 05 s", "2 h 07 min" into buf. */
+/* "0.42 s", "4.2 s", "12 s", "3 min 05 s", "2 h 07 min" into buf. */
 void util_format_duration(double seconds, char *buf, size_t size);
 
 /* Seconds on the monotonic clock. */
