@@ -639,8 +639,8 @@ parse_literal(struct parser *ps, const char *word, struct jsonv *out)
 static int
 parse_array(struct parser *ps, unsigned depth, struct jsonv *out)
 {
-    size_t base = ps->sp, n = 0;
-    struct jsonv *items = NULL;
+    size_t base = ps->sp, n;
+    struct jsonv *items;
     int r;
 
     if (depth >= JSONV_MAX_DEPTH) {
@@ -650,7 +650,10 @@ parse_array(struct parser *ps, unsigned depth, struct jsonv *out)
     skip_ws(ps);
     if (at(ps, ']')) {
         ps->pos++;
-        goto done;
+        out->type = JSONV_ARRAY;
+        out->u.arr.items = NULL;
+        out->u.arr.n = 0;
+        return 0;
     }
     for (;;) {
         struct jsonv v;
@@ -682,7 +685,6 @@ parse_array(struct parser *ps, unsigned depth, struct jsonv *out)
         items[k] = ps->stack[base + k].value;
     }
     ps->sp = base;
-done:
     out->type = JSONV_ARRAY;
     out->u.arr.items = items;
     out->u.arr.n = n;
@@ -692,8 +694,8 @@ done:
 static int
 parse_object(struct parser *ps, unsigned depth, struct jsonv *out)
 {
-    size_t base = ps->sp, n = 0;
-    struct jsonv_member *members = NULL;
+    size_t base = ps->sp, n;
+    struct jsonv_member *members;
     int r;
 
     if (depth >= JSONV_MAX_DEPTH) {
@@ -703,7 +705,10 @@ parse_object(struct parser *ps, unsigned depth, struct jsonv *out)
     skip_ws(ps);
     if (at(ps, '}')) {
         ps->pos++;
-        goto done;
+        out->type = JSONV_OBJECT;
+        out->u.obj.members = NULL;
+        out->u.obj.n = 0;
+        return 0;
     }
     for (;;) {
         struct jsonv v;
@@ -749,7 +754,6 @@ parse_object(struct parser *ps, unsigned depth, struct jsonv *out)
     }
     memcpy(members, ps->stack + base, n * sizeof(*members));
     ps->sp = base;
-done:
     out->type = JSONV_OBJECT;
     out->u.obj.members = members;
     out->u.obj.n = n;

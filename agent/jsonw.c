@@ -265,8 +265,14 @@ put_string(struct jsonw *w, const char *str, size_t n)
     size_t i = 0, k;
     char *d;
 
-    if (n > SIZE_MAX - 2 || !reserve(w, n + 2)) {
-        w->err = w->err != 0 ? w->err : -ENOMEM;
+    if (n > SIZE_MAX / 2) {
+        /* Cannot exist in memory along with its escaped copy. */
+        if (w->err == 0) {
+            w->err = -ENOMEM;
+        }
+        return;
+    }
+    if (!reserve(w, n + 2)) {
         return;
     }
     d = w->buf + w->len;
