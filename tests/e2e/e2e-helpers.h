@@ -181,8 +181,9 @@ void e2e_send(int fd, const void *data, size_t len);
 char *e2e_recv_line(int fd, int timeout_ms, bool *ret_eof);
 /* One request line ("\n" appended) and its parsed reply; fails on error. */
 const struct jsonv *e2e_request(int fd, const char *req);
-/* Connect to pid's agent, ask for a fresh snapshot, return the sample. */
-const struct jsonv *e2e_agent_snapshot(pid_t pid);
+/* Connect to pid's agent, ask for a fresh snapshot (with a full-heap
+ * discovery when `full`), return the sample. */
+const struct jsonv *e2e_agent_snapshot(pid_t pid, bool full);
 
 /* ---- JSON ----------------------------------------------------------------- */
 
@@ -219,11 +220,15 @@ void e2e_check_truth(const struct jsonv *caches, const struct jsonv *truth, cons
 
 /*
  * The standard ground-truth scenario: start the victim under the agent
- * (LRULEAK_INTERVAL=0.05), wait for READY and the agent, compare the agent's
- * socket snapshot and `lruleak snapshot PID --format json` with the truth
- * the victim prints after "go". Returns the truth.
+ * (LRULEAK_INTERVAL=0.05), wait for READY and the agent, then
+ * e2e_truth_check(v, true). Returns the truth.
  */
 const struct jsonv *e2e_truth_scenario(const char *script, char *const args[]);
-/* The second half of it, for a victim v that printed READY and whose agent
- * answers: both snapshots, "go", the comparison. */
-const struct jsonv *e2e_truth_check(struct e2e_proc *v);
+/*
+ * For a victim v that printed READY and whose agent answers: take the
+ * agent's socket snapshot and `lruleak snapshot PID --format json` (both
+ * with a full discovery when `full`, and then also a plain socket snapshot,
+ * which must see the wrappers the full one found), write "go", and compare
+ * each with the truth the victim prints.
+ */
+const struct jsonv *e2e_truth_check(struct e2e_proc *v, bool full);

@@ -2,9 +2,9 @@
 /*
  * test-e2e-counts: the agent's numbers against each program's own truth.
  *
- * Every test starts one victim from targets/ under the agent, takes a
- * snapshot through the socket and through `lruleak snapshot --format json`
- * after READY, then lets the victim compute its truth (e2e_truth.py: it
+ * Every test starts one victim from targets/ under the agent, takes
+ * snapshots through the socket and through `lruleak snapshot --format json`
+ * after READY (full ones, then a plain one; see e2e_truth_check), then lets the victim compute its truth (e2e_truth.py: it
  * clears its caches and counts which of its weakly referenced objects die)
  * and compares every row (e2e_check_truth). No expected number is written
  * here: the assertions on the truth below only make sure each scenario
@@ -117,6 +117,24 @@ START_TEST(counts_keyword_self_and_typed)
     assert_partly_pinned(truth, "Account.balance");
     assert_partly_pinned(truth, "Account.rate");
     ck_assert(e2e_bool(truth_row(truth, "Account.rate"), "typed", "truth"));
+    assert_partly_pinned(truth, "Same.tag");
+}
+END_TEST
+
+START_TEST(counts_object_graph)
+{
+    const struct jsonv *truth = e2e_truth_scenario("graph.py", NULL);
+
+    assert_partly_pinned(truth, "Part.spec");
+    assert_partly_pinned(truth, "compile_handler");
+    ck_assert_int_gt(truth_int(truth, "Slotted.weight", "pinned"), 0);
+    ck_assert_int_gt(truth_int(truth, "Factory.make", "selves"), 0);
+    ck_assert_int_eq(truth_int(truth, "Factory.make", "pinned"), 0);
+    assert_partly_pinned(truth, "Part.area");
+    assert_partly_pinned(truth, "Part.parse");
+    assert_partly_pinned(truth, "Index._find");
+    ck_assert_int_gt(truth_int(truth, "Part.variant", "entries"), 0);
+    ck_assert_int_eq(truth_int(truth, "Part.variant", "selves"), 0);
 }
 END_TEST
 
@@ -129,6 +147,18 @@ START_TEST(counts_after_gc_freeze)
 }
 END_TEST
 
+/* Frozen wrappers that are not in a class or module dict. */
+START_TEST(counts_after_gc_freeze_heap_wrappers)
+{
+    char *args[] = {"heap", NULL};
+    const struct jsonv *truth = e2e_truth_scenario("frozen.py", args);
+
+    assert_partly_pinned(truth, "Session.token");
+    assert_partly_pinned(truth, "make_router.<locals>.route");
+    ck_assert_int_gt(truth_int(truth, "Handler._handle", "wrappers"), 1);
+}
+END_TEST
+
 START_TEST(counts_retained_bytes)
 {
     const struct jsonv *truth = e2e_truth_scenario("retained.py", NULL);
@@ -136,6 +166,23 @@ START_TEST(counts_retained_bytes)
     assert_partly_pinned(truth, "Blob.digest");
     ck_assert_int_gt(truth_int(truth, "Blob.digest", "pinned_bytes"),
                      truth_int(truth, "Blob.digest", "pinned") * 100000 - 1);
+}
+END_TEST
+
+/*
+ * `lruleak snapshot PID` without --full, the way a user runs it, on caches
+ * that only a heap walk finds (per-instance and closure caches created
+ * after the agent's first sample).
+ */
+START_TEST(counts_plain_snapshot_finds_late_wrappers)
+{
+    char **env = e2e_env_agent("0.05", NULL);
+    struct e2e_proc *v = e2e_victim(env, "late.py", NULL);
+    e2e_wait_agent(v);
+    const struct jsonv *truth = e2e_truth_check(v, false);
+
+    assert_partly_pinned(truth, "make_cache.<locals>.lookup");
+    ck_assert_int_gt(truth_int(truth, "Widget._render", "wrappers"), 1);
 }
 END_TEST
 
@@ -152,8 +199,14 @@ counts_suite(void)
     tcase_add_test(tc, counts_cycles_and_own_results);
     tcase_add_test(tc, counts_several_caches_one_instance);
     tcase_add_test(tc, counts_keyword_self_and_typed);
+    tcase_add_test(tc, counts_object_graph);
     tcase_add_test(tc, counts_after_gc_freeze);
+    tcase_add_test(tc, counts_after_gc_freeze_heap_wrappers);
     tcase_add_test(tc, counts_retained_bytes);
+    suite_add_tcase(s, tc);
+
+    tc = e2e_tcase("plain-snapshot");
+    tcase_add_test(tc, counts_plain_snapshot_finds_late_wrappers);
     suite_add_tcase(s, tc);
     return s;
 }

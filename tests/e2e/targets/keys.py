@@ -5,7 +5,9 @@
   keyword: the key starts with lru_cache's keyword marker) and as
   acct.balance(day=n);
 - Account.rate is typed=True (the key ends with the argument types, classes
-  that must not count as selves), called with 1 and 1.0.
+  that must not count as selves), called with 1 and 1.0;
+- Same.tag: all Same objects are equal and hash alike, but selves are
+  counted by identity (keys differ in their second argument).
 """
 import functools
 
@@ -25,6 +27,18 @@ class Account:
         return self.n + x
 
 
+class Same:
+    def __eq__(self, other):
+        return isinstance(other, Same)
+
+    def __hash__(self):
+        return 7
+
+    @functools.lru_cache(maxsize=None)
+    def tag(self, n):
+        return n
+
+
 def build(truth):
     kept = []
     for i in range(30):
@@ -36,6 +50,12 @@ def build(truth):
         acct.rate(1.0)
         if i % 6 == 0:
             kept.append(acct)
+    for i in range(12):
+        same = truth.track(Same())
+        same.tag(i)
+        if i % 3 == 0:
+            kept.append(same)
+    truth.cache(Same.tag, "method")
     truth.cache(Account.balance, "method")
     truth.cache(Account.rate, "method")
     return kept
