@@ -262,6 +262,23 @@ def read_records(path):
     return out
 
 
+def wait_next_sample(path, timeout=30.0):
+    """Return (seconds waited) once a new complete sample line is in path."""
+    t0 = time.monotonic()
+    size = os.stat(path).st_size
+    while time.monotonic() - t0 < timeout:
+        time.sleep(0.001)
+        now = os.stat(path).st_size
+        if now != size:
+            with open(path, "rb") as f:
+                f.seek(size)
+                tail = f.read()
+            if tail.endswith(b"\n") and b'"sample"' in tail:
+                time.sleep(0.002)    # let the agent drop its references
+                return time.monotonic() - t0
+    return time.monotonic() - t0
+
+
 def sample_entries(s):
     return sum(c.get("entries", 0) for c in s.get("caches", []))
 
@@ -398,7 +415,14 @@ def run(args):
     # The pure-Python scanner (timed in the pyscan run; in the agent run it
     # is there for the counts, compared with the last sample above).
     gc.collect()
-    ps = pyscan.scan()
+    hook = None
+    if args.mode == "agent":
+        # The agent holds a reference to every object it walks until its
+        # sample ends: read the refcounts right after a sample was written,
+        # in the idle gap before the next one.
+        def hook():
+            res["pyscan_gap_wait_ms"] = round(wait_next_sample(path) * 1e3, 1)
+    ps = pyscan.scan(before_refcounts=hook)
     res["pyscan"] = {k: v for k, v in ps.items() if k != "caches"}
     res["pyscan_caches"] = ps["caches"]
     pyscan.format_report(ps, file=sys.stderr)
@@ -443,8 +467,22 @@ def fmt(v, spec="%.2f"):
     return spec % v
 
 
-def table(a, b, out=sys.stdout):
-    """Side-by-side: a = pyscan run (no agent), b = agent run."""
+def final_sample(record_dir):
+    """The agent's final (atexit) sample in record_dir, or None."""
+    if not record_dir or not os.path.isdir(record_dir):
+        return None
+    final = None
+    for name in sorted(os.listdir(record_dir)):
+        if name.endswith(".jsonl"):
+            for r in read_records(os.path.join(record_dir, name)):
+                if r.get("type") == "sample" and r.get("final"):
+                    final = r
+    return final
+
+
+def table(a, b, record_dir=None, out=sys.stdout):
+    """Side-by-side: a = pyscan run (no agent), b = agent run; record_dir
+    holds the agent run's recording (for its final sample)."""
     p = functools.partial(print, file=out)
     ps, ag = a["pyscan"], b.get("agent") or {}
     mib = 2**20
@@ -493,6 +531,12 @@ def table(a, b, out=sys.stdout):
     p(line)
     for r in work:
         p("%-*s%-*s%s" % (w0, r[0], w1, r[1], r[2]))
+    try:
+        with open("/proc/loadavg") as f:
+            p("load average after the runs: %s (other processes inflate wall times and GIL holds)"
+              % " ".join(f.read().split()[:3]))
+    except OSError:
+        pass
     p("")
     if has_agent:
         p("samples used: %s (seq %s, %s full); agent samples during the whole run: %s; "
@@ -531,6 +575,22 @@ def table(a, b, out=sys.stdout):
             for n in exp_diff:
                 p("  vs construction: %s expected=%s agent=%s"
                   % (n, exp[n], bench_rows.get("__main__:" + n)))
+        if b.get("pyscan"):
+            q = b["pyscan"]
+            p("pure-Python scanner in the agent's process (refcounts read %s ms after a sample "
+              "ended): entries %d, selves %d, pinned %d"
+              % (b.get("pyscan_gap_wait_ms"), q["entries"], q["selves"], q["pinned"]))
+        fin = final_sample(record_dir)
+        if fin:
+            fd = compare_rows(a["pyscan_caches"], fin.get("caches", []))
+            p("agent's final sample at exit (full=%s): scan %s ms, CPU %s ms, longest GIL hold "
+              "%s ms in %s holds, %s wrappers, entries %d, selves %d, pinned %d: %s"
+              % (fin.get("full"), fmt(fin.get("scan_ms")), fmt(fin.get("scan_cpu_ms")),
+                 fmt(fin.get("max_gil_hold_ms")), fin.get("gil_holds"), fin.get("wrappers"),
+                 sample_entries(fin), sum(c.get("selves", 0) for c in fin.get("caches", [])),
+                 sum(c.get("pinned", 0) for c in fin.get("caches", [])),
+                 "counts agree with the pure-Python scanner" if not fd else
+                 "counts DIFFER: " + "; ".join("%s pyscan=%s agent=%s" % d for d in fd)))
     else:
         p("agent: no figures (no agent, or its run failed)")
 
@@ -552,6 +612,8 @@ def main(argv):
     ap.add_argument("--json", metavar="FILE", help="write the results there")
     ap.add_argument("--table", nargs=2, metavar=("PYSCAN_JSON", "AGENT_JSON"),
                     help="print the side-by-side table of two runs and exit")
+    ap.add_argument("--record", metavar="DIR",
+                    help="with --table: the agent run's LRULEAK_RECORD directory")
     args = ap.parse_args(argv)
     if args.table:
         with open(args.table[0]) as f:
@@ -560,7 +622,7 @@ def main(argv):
         if os.path.exists(args.table[1]) and os.path.getsize(args.table[1]):
             with open(args.table[1]) as f:
                 b = json.load(f)
-        table(a, b)
+        table(a, b, args.record)
         return 0 if b.get("agent") else 1
     res = run(args)
     if args.json:

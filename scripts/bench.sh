@@ -51,6 +51,7 @@ echo "== lruleak benchmark"
 echo "interpreter: $exe ($version)"
 echo "command:     BUILD_DIR=$build PYTHON=$python LRULEAK_INTERVAL=$interval scripts/bench.sh $*"
 echo "agent:       $agent"
+echo "machine:     $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?') CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?') at start"
 echo
 
 echo "-- run 1: without the agent (pure-Python scanner)" >&2
@@ -71,4 +72,4 @@ else
 fi
 
 echo
-"$exe" scripts/bench.py --table "$tmp/pyscan.json" "$tmp/agent.json"
+"$exe" scripts/bench.py --table "$tmp/pyscan.json" "$tmp/agent.json" --record "$tmp/record"

@@ -195,7 +195,7 @@ def _refcounts(objs, occ):
     return extra
 
 
-def _analyse(wrappers, overhead):
+def _analyse(wrappers, overhead, before_refcounts=None):
     """The scan proper, shared by scan() and calibrate().
 
     Returns (rows, totals_distinct, extra) where extra maps id(self) to its
@@ -217,6 +217,8 @@ def _analyse(wrappers, overhead):
         selves = _collect_keys(cache, kwd, objs, occ, kwd_marks) if entries else set()
         per_wrapper.append((w, entries, selves, True))
         del cache, kwd
+    if before_refcounts is not None:
+        before_refcounts()
     extra = _refcounts(objs, occ)
     objs.clear()
     del objs
@@ -302,8 +304,13 @@ def calibrate():
 
 # ---- the scan -------------------------------------------------------------------
 
-def scan():
+def scan(before_refcounts=None):
     """Scan the whole process; return a dict shaped like an agent sample.
+
+    before_refcounts, if given, is called (with no arguments) right before the
+    refcounts are read: a caller sharing the process with another scanner
+    that holds references while it works (the agent) can wait there for it
+    to be idle.
 
     Figures: scan_ms (wall), scan_cpu_ms (this thread's CPU time),
     max_gil_hold_ms (= scan_ms: the scan never releases the GIL on purpose),
@@ -320,9 +327,16 @@ def scan():
     n_objects = len(everything)
     rss1 = rss_bytes()
     del everything          # it holds every GC-tracked self: drop it first
-    rows, distinct, _extra = _analyse(wrappers, overhead)
+    rows, distinct, extra = _analyse(wrappers, overhead, before_refcounts)
+    # How many selves have k references beyond the caches' and ours: k = 0
+    # is pinned; a crowd at k = 1 means someone else held every self.
+    hist = {}
+    for v in extra.values():
+        k = v - overhead
+        hist[k] = hist.get(k, 0) + 1
+    extra_hist = sorted(hist.items(), key=lambda kv: -kv[1])[:5]
     rss2 = rss_bytes()
-    del wrappers, _extra
+    del wrappers, extra
     c1 = time.thread_time()
     t1 = time.perf_counter()
     scan_ms = (t1 - t0) * 1e3
@@ -337,6 +351,7 @@ def scan():
         "mem_bytes": max(rss1, rss2) - rss0,
         "gc_objects": n_objects, "wrappers": distinct["wrappers_found"],
         "refcount_overhead": overhead,
+        "extra_refs_histogram": [[k, n] for k, n in extra_hist],
         "entries": entries,
         "selves": sum(r["selves"] for r in rows),
         "pinned": sum(r["pinned"] for r in rows),
@@ -353,9 +368,11 @@ def format_report(res, file=sys.stdout):
     p("  scan %.1f ms wall, %.1f ms CPU, %s ns/entry, longest GIL hold %.1f ms, "
       "RSS +%.1f MiB" % (res["scan_ms"], res["scan_cpu_ms"], res["ns_per_entry"],
                          res["max_gil_hold_ms"], res["mem_bytes"] / 2**20))
-    p("  entries %d, selves %d, pinned %d (distinct selves %d, pinned %d)"
+    p("  entries %d, selves %d, pinned %d (distinct selves %d, pinned %d); selves by "
+      "references beyond the caches': %s"
       % (res["entries"], res["selves"], res["pinned"], res["distinct_selves"],
-         res["distinct_pinned"]))
+         res["distinct_pinned"],
+         ", ".join("%+d: %d" % (k, n) for k, n in res["extra_refs_histogram"])))
     for r in res["caches"]:
         p("  %8d entries %7d selves %7d pinned  %-13s %s:%s (%s)"
           % (r["entries"], r["selves"], r["pinned"], r["kind"], r["module"],
