@@ -218,9 +218,9 @@ e2e_main(Suite *(*make_suite)(void))
 static bool
 dropped_var(const char *entry)
 {
-    static const char *const drop[] = {"LD_PRELOAD=", "PYTHONDONTWRITEBYTECODE=",
-                                       "LRULEAK_INTERVAL=", "LRULEAK_DIR=", "LRULEAK_LOG=",
-                                       "LRULEAK_RECORD=", "LRULEAK_DISABLE="};
+    static const char *const drop[] = {
+        "LD_PRELOAD=",  "PYTHONDONTWRITEBYTECODE=", "LRULEAK_INTERVAL=", "LRULEAK_DIR=",
+        "LRULEAK_LOG=", "LRULEAK_RECORD=",          "LRULEAK_DISABLE="};
     for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++) {
         if (strncmp(entry, drop[i], strlen(drop[i])) == 0) {
             return true;
@@ -765,8 +765,7 @@ e2e_wait_agent(struct e2e_proc *v)
             e2e_proc_wait(v, 1000);
             ck_abort_msg("%s: the agent did not answer hello in state sampling on %s within "
                          "%d ms (last: %s; victim %s; its stderr: %s)",
-                         v->name, path, E2E_AGENT_MS, last,
-                         v->reaped ? "exited" : "still running",
+                         v->name, path, E2E_AGENT_MS, last, v->reaped ? "exited" : "still running",
                          tail(e2e_buf_str(&v->err), 2000));
         }
         sleep_ms(10);
@@ -857,8 +856,8 @@ e2e_caches_of(const struct jsonv *doc, pid_t pid, const char *what)
             int64_t ppid;
             if (jsonv_get_int(p, "pid", &ppid) && ppid == pid) {
                 const struct jsonv *c = jsonv_get(p, "caches");
-                ck_assert_msg(jsonv_is(c, JSONV_ARRAY), "%s: process %d has no caches array",
-                              what, (int)pid);
+                ck_assert_msg(jsonv_is(c, JSONV_ARRAY), "%s: process %d has no caches array", what,
+                              (int)pid);
                 return c;
             }
         }
@@ -875,8 +874,7 @@ e2e_caches_of(const struct jsonv *doc, pid_t pid, const char *what)
 }
 
 const struct jsonv *
-e2e_find_row(const struct jsonv *caches, const char *module, const char *qualname,
-             const char *what)
+e2e_find_row(const struct jsonv *caches, const char *module, const char *qualname, const char *what)
 {
     const struct jsonv *found = NULL;
     for (size_t i = 0; i < caches->u.arr.n; i++) {
@@ -909,8 +907,7 @@ expected_verdict(int64_t pinned, bool bounded)
 
 /* Problems are collected, not asserted one by one, so that one failure
  * message shows every wrong number of a sample. */
-static void __attribute__((format(printf, 2, 3)))
-problem(struct e2e_buf *b, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) problem(struct e2e_buf *b, const char *fmt, ...)
 {
     char line[1024];
     va_list ap;
@@ -937,8 +934,8 @@ compare_str(struct e2e_buf *b, const char *q, const struct jsonv *row, const str
 static void
 check_row(struct e2e_buf *b, const struct jsonv *row, const char *q, const struct jsonv *t)
 {
-    static const char *const fields[] = {"entries", "hits", "misses", "selves", "pinned",
-                                         "wrappers"};
+    static const char *const fields[] = {"entries", "hits",   "misses",
+                                         "selves",  "pinned", "wrappers"};
     int64_t got, want;
 
     compare_str(b, q, row, t, "kind");
@@ -952,8 +949,8 @@ check_row(struct e2e_buf *b, const struct jsonv *row, const char *q, const struc
     const struct jsonv *tmax = jsonv_get(t, "maxsize");
     const struct jsonv *rmax = jsonv_get(row, "maxsize");
     bool bounded = !jsonv_is(tmax, JSONV_NULL);
-    if (bounded && !(jsonv_is(rmax, JSONV_NUMBER) && rmax->u.num.is_int &&
-                     rmax->u.num.i == tmax->u.num.i)) {
+    if (bounded &&
+        !(jsonv_is(rmax, JSONV_NUMBER) && rmax->u.num.is_int && rmax->u.num.i == tmax->u.num.i)) {
         problem(b, "%s: maxsize should be %lld", q, (long long)tmax->u.num.i);
     } else if (!bounded && !jsonv_is(rmax, JSONV_NULL)) {
         problem(b, "%s: maxsize should be null (unbounded)", q);
@@ -968,8 +965,8 @@ check_row(struct e2e_buf *b, const struct jsonv *row, const char *q, const struc
         if (!jsonv_get_int(row, fields[i], &got)) {
             problem(b, "%s: no integer %s", q, fields[i]);
         } else if (got != want) {
-            problem(b, "%s: %s is %lld, the program's truth is %lld", q, fields[i],
-                    (long long)got, (long long)want);
+            problem(b, "%s: %s is %lld, the program's truth is %lld", q, fields[i], (long long)got,
+                    (long long)want);
         }
     }
 
@@ -994,9 +991,11 @@ check_row(struct e2e_buf *b, const struct jsonv *row, const char *q, const struc
         problem(b, "%s: retained_bytes %lld with nothing pinned", q, (long long)retained);
     } else if (pinned > 0 && payload > 0 &&
                (retained < payload || retained > payload + payload / 2)) {
-        problem(b, "%s: retained_bytes %lld outside [%lld, %lld] (the pinned objects' payloads "
-                "total %lld bytes)", q, (long long)retained, (long long)payload,
-                (long long)(payload + payload / 2), (long long)payload);
+        problem(b,
+                "%s: retained_bytes %lld outside [%lld, %lld] (the pinned objects' payloads "
+                "total %lld bytes)",
+                q, (long long)retained, (long long)payload, (long long)(payload + payload / 2),
+                (long long)payload);
     } else if (pinned > 0 && retained <= 0) {
         problem(b, "%s: retained_bytes %lld with %lld objects pinned", q, (long long)retained,
                 (long long)pinned);
@@ -1020,8 +1019,8 @@ e2e_check_truth(const struct jsonv *caches, const struct jsonv *truth, const cha
                 problem(&b, "%s.%s is listed but its cache is empty", module, qualname);
             }
         } else if (row == NULL) {
-            problem(&b, "no row for %s.%s (the program has %lld entries in it)", module,
-                    qualname, (long long)entries);
+            problem(&b, "no row for %s.%s (the program has %lld entries in it)", module, qualname,
+                    (long long)entries);
         } else {
             check_row(&b, row, qualname, t);
         }
@@ -1050,15 +1049,15 @@ e2e_truth_check(struct e2e_proc *v, bool full)
 
     const struct jsonv *sample = e2e_agent_snapshot(v->pid, full);
     caches[n] = e2e_caches_of(sample, v->pid, "agent snapshot");
-    what[n++] = e2e_strdupf("%s via the agent socket (%s snapshot)", script,
-                            full ? "full" : "plain");
+    what[n++] =
+        e2e_strdupf("%s via the agent socket (%s snapshot)", script, full ? "full" : "plain");
 
     struct e2e_proc *cli = full ? e2e_cli(env, "snapshot", pid, "--full", "--format", "json", NULL)
                                 : e2e_cli(env, "snapshot", pid, "--format", "json", NULL);
     ck_assert_msg(cli->status == 0, "lruleak snapshot %s exited %d: %s", pid, cli->status,
                   e2e_buf_str(&cli->err));
-    const struct jsonv *doc = e2e_json(e2e_buf_str(&cli->out), cli->out.len,
-                                       "lruleak snapshot --format json");
+    const struct jsonv *doc =
+        e2e_json(e2e_buf_str(&cli->out), cli->out.len, "lruleak snapshot --format json");
     caches[n] = e2e_caches_of(doc, v->pid, "lruleak snapshot");
     what[n++] = e2e_strdupf("%s via lruleak snapshot%s", script, full ? " --full" : "");
 
@@ -1066,8 +1065,8 @@ e2e_truth_check(struct e2e_proc *v, bool full)
         /* Wrappers found by a full discovery are remembered: a plain sample
          * taken afterwards must see the same. */
         caches[n] = e2e_caches_of(e2e_agent_snapshot(v->pid, false), v->pid, "agent snapshot");
-        what[n++] = e2e_strdupf("%s via the agent socket (plain snapshot after a full one)",
-                                script);
+        what[n++] =
+            e2e_strdupf("%s via the agent socket (plain snapshot after a full one)", script);
     }
 
     const struct jsonv *truth = e2e_victim_truth(v);

@@ -142,8 +142,7 @@ void e2e_proc_kill(struct e2e_proc *p);
  * test when it takes longer than timeout_ms. The result stays valid until
  * the test ends; read ->out, ->err, ->status.
  */
-struct e2e_proc *e2e_run(char *const argv[], char *const envp[], const char *input,
-                         int timeout_ms);
+struct e2e_proc *e2e_run(char *const argv[], char *const envp[], const char *input, int timeout_ms);
 
 /* Run the CLI with the arguments (NULL-terminated) and envp. */
 struct e2e_proc *e2e_cli(char *const envp[], const char *arg, ...) __attribute__((sentinel));
@@ -155,8 +154,7 @@ struct e2e_proc *e2e_cli(char *const envp[], const char *arg, ...) __attribute__
  * wait for its READY line (lines before it are kept in ->out). Fails the
  * test, with the victim's stderr, when it exits or times out first.
  */
-struct e2e_proc *e2e_victim(char *const envp[], const char *script, ...)
-    __attribute__((sentinel));
+struct e2e_proc *e2e_victim(char *const envp[], const char *script, ...) __attribute__((sentinel));
 /* Same with an argument vector (args NULL-terminated). */
 struct e2e_proc *e2e_victim_v(char *const envp[], const char *script, char *const args[]);
 /* Write "go", read the truth line, and require exit status 0. The truth is

@@ -78,8 +78,8 @@ verify_short_truth(const char *mode)
     char *script = e2e_strdupf("%s/short.py", e2e_cfg.targets);
     char *argv[] = {(char *)e2e_cfg.python, script, (char *)mode, "0", path, "--verify", NULL};
     struct e2e_proc *p = e2e_run(argv, e2e_env(NULL), NULL, E2E_CLI_MS);
-    ck_assert_msg(p->status == 0, "short.py %s --verify: its own truth is inconsistent: %s",
-                  mode, e2e_buf_str(&p->err));
+    ck_assert_msg(p->status == 0, "short.py %s --verify: its own truth is inconsistent: %s", mode,
+                  e2e_buf_str(&p->err));
 }
 
 /* lruleak run [extra...] --output F -- python short.py MODE STATUS T */
@@ -90,19 +90,19 @@ run_short(const char *mode, const char *status, const char *fail_on, const char 
     char *script = e2e_strdupf("%s/short.py", e2e_cfg.targets);
     char **env = e2e_env_cli(NULL);
     if (fail_on != NULL) {
-        return e2e_cli(env, "run", "--output", out, "--fail-on", fail_on, "--",
-                       e2e_cfg.python, script, mode, status, truth, NULL);
+        return e2e_cli(env, "run", "--output", out, "--fail-on", fail_on, "--", e2e_cfg.python,
+                       script, mode, status, truth, NULL);
     }
-    return e2e_cli(env, "run", "--output", out, "--", e2e_cfg.python, script, mode, status,
-                   truth, NULL);
+    return e2e_cli(env, "run", "--output", out, "--", e2e_cfg.python, script, mode, status, truth,
+                   NULL);
 }
 
 /* Compare a Task.plan row (sample or report) with short.py's truth row. */
 static void
 check_task_row(const struct jsonv *caches, const struct jsonv *t, const char *what)
 {
-    const struct jsonv *row = e2e_find_row(caches, e2e_str(t, "module", "truth"), "Task.plan",
-                                           what);
+    const struct jsonv *row =
+        e2e_find_row(caches, e2e_str(t, "module", "truth"), "Task.plan", what);
     static const char *const fields[] = {"entries", "selves", "pinned"};
     int64_t pinned = e2e_int(t, "pinned", "truth");
 
@@ -182,8 +182,8 @@ START_TEST(cli_run_short_script_final_sample)
     struct e2e_proc *rep = e2e_cli(e2e_env_cli(NULL), "report", out, "--format", "json", NULL);
     ck_assert_msg(rep->status == 0, "lruleak report exited %d: %s", rep->status,
                   e2e_buf_str(&rep->err));
-    const struct jsonv *doc = e2e_json(e2e_buf_str(&rep->out), rep->out.len,
-                                       "lruleak report --format json");
+    const struct jsonv *doc =
+        e2e_json(e2e_buf_str(&rep->out), rep->out.len, "lruleak report --format json");
     check_task_row(e2e_caches_of(doc, (pid_t)pid, "report"), t, "lruleak report");
 }
 END_TEST
@@ -262,8 +262,8 @@ START_TEST(cli_run_follows_python_child)
     char *pids = e2e_strdupf("%s/pids.json", e2e_recdir);
     char *script = e2e_strdupf("%s/family.py", e2e_cfg.targets);
 
-    struct e2e_proc *run = e2e_cli(e2e_env_cli(NULL), "run", "--output", out, "--",
-                                   e2e_cfg.python, script, pids, NULL);
+    struct e2e_proc *run = e2e_cli(e2e_env_cli(NULL), "run", "--output", out, "--", e2e_cfg.python,
+                                   script, pids, NULL);
     ck_assert_msg(run->status == 0, "lruleak run exited %d (stderr: %s)", run->status,
                   e2e_buf_str(&run->err));
     char *text = read_file(pids);
@@ -277,11 +277,83 @@ START_TEST(cli_run_follows_python_child)
         const char *role = i == 0 ? "parent" : "child";
         ck_assert_msg(pl.process != NULL, "no process line for the %s (pid %lld)", role,
                       (long long)who[i]);
-        ck_assert_msg(pl.finals == 1, "the %s (pid %lld) has %zu final samples, expected 1",
-                      role, (long long)who[i], pl.finals);
+        ck_assert_msg(pl.finals == 1, "the %s (pid %lld) has %zu final samples, expected 1", role,
+                      (long long)who[i], pl.finals);
         if (i == 1) {
             ck_assert_int_eq(e2e_int(pl.process, "ppid", "child process line"), who[0]);
         }
+    }
+}
+END_TEST
+
+/* ---- list and LRULEAK_RECORD ------------------------------------------------- */
+
+/* Some line of text starts (after blanks) with the token `word`. */
+static bool
+has_row(const char *text, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *l = text; l != NULL && *l != '\0';
+         l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        while (*l == ' ' || *l == '\t') {
+            l++;
+        }
+        if (strncmp(l, word, n) == 0 && (l[n] == ' ' || l[n] == '\t' || l[n] == '\n')) {
+            return true;
+        }
+    }
+    return false;
+}
+
+START_TEST(cli_list_shows_running_agent)
+{
+    struct e2e_proc *v = e2e_victim(e2e_env_agent("0.05", NULL), "several.py", NULL);
+    e2e_wait_agent(v);
+    char *pid = e2e_strdupf("%d", (int)v->pid);
+
+    struct e2e_proc *p = e2e_cli(e2e_env_cli(NULL), "list", NULL);
+    ck_assert_msg(p->status == 0, "lruleak list exited %d: %s", p->status, e2e_buf_str(&p->err));
+    ck_assert_msg(has_row(e2e_buf_str(&p->out), pid), "lruleak list has no row for pid %s:\n%s",
+                  pid, e2e_buf_str(&p->out));
+
+    e2e_victim_truth(v);
+    p = e2e_cli(e2e_env_cli(NULL), "list", NULL);
+    ck_assert_msg(p->status == 0, "lruleak list exited %d: %s", p->status, e2e_buf_str(&p->err));
+    ck_assert_msg(!has_row(e2e_buf_str(&p->out), pid),
+                  "lruleak list still lists pid %s after it exited:\n%s", pid,
+                  e2e_buf_str(&p->out));
+}
+END_TEST
+
+/*
+ * LRULEAK_RECORD: the agent's own recording. While the victim waits, a full
+ * snapshot matches its truth; then the victim clears its caches and exits,
+ * so the recording must end with a final sample that lists none of them.
+ */
+START_TEST(cli_record_dir_recording)
+{
+    const char *rec[] = {e2e_strdupf("LRULEAK_RECORD=%s", e2e_recdir), NULL};
+    struct e2e_proc *v = e2e_victim(e2e_env_agent("0.05", rec), "several.py", NULL);
+    e2e_wait_agent(v);
+    const struct jsonv *truth = e2e_truth_check(v, true);
+
+    const struct jsonv **lines;
+    size_t n = e2e_json_lines(read_file(e2e_strdupf("%s/%d.jsonl", e2e_recdir, (int)v->pid)),
+                              &lines, "the LRULEAK_RECORD recording");
+    ck_assert_msg(n >= 2, "the recording has %zu lines", n);
+    ck_assert_str_eq(e2e_str(lines[0], "type", "line 1"), "process");
+    ck_assert_int_eq(e2e_int(lines[0], "pid", "line 1"), v->pid);
+    struct proc_lines pl = lines_for(lines, n, v->pid);
+    ck_assert_msg(pl.samples + 1 == n, "the recording has lines of other types or pids");
+    ck_assert_msg(pl.finals == 1 && pl.last_sample == lines[n - 1] &&
+                      e2e_bool(lines[n - 1], "final", "last line"),
+                  "the recording does not end with its only final sample");
+    const struct jsonv *caches = e2e_caches_of(lines[n - 1], v->pid, "final sample");
+    for (size_t i = 0; i < truth->u.obj.n; i++) {
+        const char *q = truth->u.obj.members[i].key;
+        const char *module = e2e_str(&truth->u.obj.members[i].value, "module", "truth");
+        ck_assert_msg(e2e_find_row(caches, module, q, "final sample") == NULL,
+                      "the final sample lists %s, which the program cleared before exiting", q);
     }
 }
 END_TEST
@@ -315,8 +387,10 @@ START_TEST(cli_snapshot_pid_without_agent)
 
     struct e2e_proc *p = e2e_cli(e2e_env_cli(NULL), "snapshot",
                                  e2e_strdupf("%d", (int)sleeper->pid), "--format", "json", NULL);
-    ck_assert_msg(p->status == 3, "snapshot of a process without agent exited %d, expected 3 "
-                  "(stderr: %s)", p->status, e2e_buf_str(&p->err));
+    ck_assert_msg(p->status == 3,
+                  "snapshot of a process without agent exited %d, expected 3 "
+                  "(stderr: %s)",
+                  p->status, e2e_buf_str(&p->err));
     assert_one_line(p, "snapshot of a process without agent");
     e2e_proc_kill(sleeper);
 }
@@ -366,6 +440,11 @@ cli_suite(void)
     tcase_add_test(tc, cli_run_fail_on_without_leak);
     tcase_add_test(tc, cli_run_fail_on_keeps_failure_status);
     tcase_add_test(tc, cli_run_follows_python_child);
+    suite_add_tcase(s, tc);
+
+    tc = e2e_tcase("agents");
+    tcase_add_test(tc, cli_list_shows_running_agent);
+    tcase_add_test(tc, cli_record_dir_recording);
     suite_add_tcase(s, tc);
 
     tc = e2e_tcase("errors");

@@ -4,9 +4,10 @@
  *
  * Every test starts one victim from targets/ under the agent, takes
  * snapshots through the socket and through `lruleak snapshot --format json`
- * after READY (full ones, then a plain one; see e2e_truth_check), then lets the victim compute its truth (e2e_truth.py: it
- * clears its caches and counts which of its weakly referenced objects die)
- * and compares every row (e2e_check_truth). No expected number is written
+ * after READY (full ones, then a plain one; see e2e_truth_check), then lets
+ * the victim compute its truth (e2e_truth.py: it clears its caches and
+ * counts which of its weakly referenced objects die) and compares every row
+ * (e2e_check_truth). No expected number is written
  * here: the assertions on the truth below only make sure each scenario
  * really contains what it is meant to exercise, so a test cannot pass
  * vacuously.

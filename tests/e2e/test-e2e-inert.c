@@ -41,9 +41,8 @@ sockdir_entries(void)
 static void
 assert_same(const struct e2e_proc *with, const struct e2e_proc *without, const char *what)
 {
-    ck_assert_msg(with->status == without->status,
-                  "%s: exit status %d with the agent, %d without", what, with->status,
-                  without->status);
+    ck_assert_msg(with->status == without->status, "%s: exit status %d with the agent, %d without",
+                  what, with->status, without->status);
     ck_assert_msg(strcmp(e2e_buf_str(&with->out), e2e_buf_str(&without->out)) == 0,
                   "%s: stdout differs.\nwith the agent:\n%s\nwithout:\n%s", what,
                   e2e_buf_str(&with->out), e2e_buf_str(&without->out));
@@ -73,9 +72,12 @@ check_inert(char *const argv[], const char *what)
 START_TEST(inert_in_shell)
 {
     /* The sleep leaves a lazily started agent thread time to misbehave. */
-    char *argv[] = {"/bin/sh", "-c",
+    char *argv[] = {"/bin/sh",
+                    "-c",
                     "echo \"out $0 $#\"; sleep 0.3; echo err >&2; printf 'x%s\\n' \"$1\"; exit 7",
-                    "sh", "arg", NULL};
+                    "sh",
+                    "arg",
+                    NULL};
     check_inert(argv, "/bin/sh");
 }
 END_TEST

@@ -31,8 +31,8 @@ struct bad_input {
     int want_errno;   /* 0: any positive errno */
 };
 
-static const char garbage[] = {'\x00', '\xff', '\xfe', '\x80', '\x01', '{', '\x1b', '[',
-                               '\xc3', '\x28', '\x7f', '"', '\x00', '}'};
+static const char garbage[] = {'\x00', '\xff', '\xfe', '\x80', '\x01', '{',    '\x1b',
+                               '[',    '\xc3', '\x28', '\x7f', '"',    '\x00', '}'};
 
 static const struct bad_input bad_inputs[] = {
     {"malformed JSON", "{\"cmd\":\"snapshot\"", 0, false, 0},
@@ -61,10 +61,9 @@ assert_ok_false(const char *reply, const struct bad_input *in)
     bool ok = true;
     int64_t err = 0;
 
-    ck_assert_msg(jsonv_is(r, JSONV_OBJECT), "%s: the reply is not an object: %s", in->name,
+    ck_assert_msg(jsonv_is(r, JSONV_OBJECT), "%s: the reply is not an object: %s", in->name, reply);
+    ck_assert_msg(jsonv_get_bool(r, "ok", &ok) && !ok, "%s: reply without ok:false: %s", in->name,
                   reply);
-    ck_assert_msg(jsonv_get_bool(r, "ok", &ok) && !ok, "%s: reply without ok:false: %s",
-                  in->name, reply);
     ck_assert_msg(jsonv_get_int(r, "errno", &err) && err > 0,
                   "%s: reply without a positive errno: %s", in->name, reply);
     ck_assert_msg(jsonv_get_str(r, "error") != NULL, "%s: reply without an error text: %s",
@@ -116,10 +115,9 @@ START_TEST(robust_bad_socket_input)
         char *next = r > 0 ? e2e_recv_line(fd, E2E_REPLY_MS, &eof) : NULL;
         if (next != NULL) {
             const struct jsonv *h = e2e_json(next, strlen(next), "hello after bad input");
-            ck_assert_msg(e2e_bool(h, "ok", "hello after bad input") &&
-                              jsonv_get_str(h, "state") != NULL,
-                          "%s: the line after the error reply is not the hello reply: %s",
-                          in->name, next);
+            ck_assert_msg(
+                e2e_bool(h, "ok", "hello after bad input") && jsonv_get_str(h, "state") != NULL,
+                "%s: the line after the error reply is not the hello reply: %s", in->name, next);
         } else {
             ck_assert_msg(in->may_close && (r <= 0 || eof),
                           "%s: no hello reply on the same connection after the error reply",
