@@ -57,16 +57,16 @@ row_hash(const char *module, const char *qualname, const char *file, int64_t lin
 }
 
 static int
-strings_grow(struct report *r)
+strings_grow(struct report *rep)
 {
-    size_t cap = r->strings_cap ? r->strings_cap * 2 : 64;
+    size_t cap = rep->strings_cap ? rep->strings_cap * 2 : 64;
     char **slots = calloc(cap, sizeof(*slots));
 
     if (slots == NULL) {
         return -ENOMEM;
     }
-    for (size_t i = 0; i < r->strings_cap; i++) {
-        char *s = r->strings[i];
+    for (size_t i = 0; i < rep->strings_cap; i++) {
+        char *s = rep->strings[i];
         size_t j;
 
         if (s == NULL) {
@@ -78,34 +78,34 @@ strings_grow(struct report *r)
         }
         slots[j] = s;
     }
-    free(r->strings);
-    r->strings = slots;
-    r->strings_cap = cap;
+    free(rep->strings);
+    rep->strings = slots;
+    rep->strings_cap = cap;
     return 0;
 }
 
 /* The model's copy of s (NULL on OOM). Equal strings share one copy. */
 static const char *
-intern(struct report *r, const char *s)
+intern(struct report *rep, const char *s)
 {
     size_t j;
 
-    if ((r->nstrings + 1) * 2 > r->strings_cap && strings_grow(r) < 0) {
+    if ((rep->nstrings + 1) * 2 > rep->strings_cap && strings_grow(rep) < 0) {
         return NULL;
     }
-    j = hash_str(14695981039346656037ull, s) & (r->strings_cap - 1);
-    while (r->strings[j] != NULL) {
-        if (strcmp(r->strings[j], s) == 0) {
-            return r->strings[j];
+    j = hash_str(14695981039346656037ull, s) & (rep->strings_cap - 1);
+    while (rep->strings[j] != NULL) {
+        if (strcmp(rep->strings[j], s) == 0) {
+            return rep->strings[j];
         }
-        j = (j + 1) & (r->strings_cap - 1);
+        j = (j + 1) & (rep->strings_cap - 1);
     }
-    r->strings[j] = strdup(s);
-    if (r->strings[j] == NULL) {
+    rep->strings[j] = strdup(s);
+    if (rep->strings[j] == NULL) {
         return NULL;
     }
-    r->nstrings++;
-    return r->strings[j];
+    rep->nstrings++;
+    return rep->strings[j];
 }
 
 /* ---- life cycle ---------------------------------------------------------- */
@@ -113,12 +113,12 @@ intern(struct report *r, const char *s)
 struct report *
 report_new(unsigned flags)
 {
-    struct report *r = calloc(1, sizeof(*r));
+    struct report *rep = calloc(1, sizeof(*rep));
 
-    if (r != NULL) {
-        r->flags = flags;
+    if (rep != NULL) {
+        rep->flags = flags;
     }
-    return r;
+    return rep;
 }
 
 static void
@@ -141,21 +141,21 @@ process_free(struct report_process *p)
 }
 
 struct report *
-report_free(struct report *r)
+report_free(struct report *rep)
 {
-    if (r == NULL) {
+    if (rep == NULL) {
         return NULL;
     }
-    for (size_t i = 0; i < r->nprocs; i++) {
-        process_free(r->procs[i]);
+    for (size_t i = 0; i < rep->nprocs; i++) {
+        process_free(rep->procs[i]);
     }
-    for (size_t i = 0; i < r->strings_cap; i++) {
-        free(r->strings[i]);
+    for (size_t i = 0; i < rep->strings_cap; i++) {
+        free(rep->strings[i]);
     }
-    free(r->procs);
-    free(r->pid_index);
-    free(r->strings);
-    free(r);
+    free(rep->procs);
+    free(rep->pid_index);
+    free(rep->strings);
+    free(rep);
     return NULL;
 }
 
@@ -182,7 +182,7 @@ pid_slot(int64_t pid, size_t cap)
 }
 
 static int
-pid_index_rebuild(struct report *r, size_t cap)
+pid_index_rebuild(struct report *rep, size_t cap)
 {
     size_t *slots = calloc(cap, sizeof(*slots));
 
@@ -191,61 +191,61 @@ pid_index_rebuild(struct report *r, size_t cap)
     }
     /* Later processes overwrite earlier ones with the same pid: the index
      * always names the latest generation. */
-    for (size_t i = 0; i < r->nprocs; i++) {
-        size_t j = pid_slot(r->procs[i]->pid, cap);
+    for (size_t i = 0; i < rep->nprocs; i++) {
+        size_t j = pid_slot(rep->procs[i]->pid, cap);
 
-        while (slots[j] != 0 && r->procs[slots[j] - 1]->pid != r->procs[i]->pid) {
+        while (slots[j] != 0 && rep->procs[slots[j] - 1]->pid != rep->procs[i]->pid) {
             j = (j + 1) & (cap - 1);
         }
         slots[j] = i + 1;
     }
-    free(r->pid_index);
-    r->pid_index = slots;
-    r->pid_index_cap = cap;
+    free(rep->pid_index);
+    rep->pid_index = slots;
+    rep->pid_index_cap = cap;
     return 0;
 }
 
 struct report_process *
-report_find_process(const struct report *r, int64_t pid)
+report_find_process(const struct report *rep, int64_t pid)
 {
     size_t j;
 
-    if (r->pid_index_cap == 0) {
+    if (rep->pid_index_cap == 0) {
         return NULL;
     }
-    j = pid_slot(pid, r->pid_index_cap);
-    while (r->pid_index[j] != 0) {
-        struct report_process *p = r->procs[r->pid_index[j] - 1];
+    j = pid_slot(pid, rep->pid_index_cap);
+    while (rep->pid_index[j] != 0) {
+        struct report_process *p = rep->procs[rep->pid_index[j] - 1];
 
         if (p->pid == pid) {
             return p;
         }
-        j = (j + 1) & (r->pid_index_cap - 1);
+        j = (j + 1) & (rep->pid_index_cap - 1);
     }
     return NULL;
 }
 
 static int
-new_process(struct report *r, int64_t pid, struct report_process **ret)
+new_process(struct report *rep, int64_t pid, struct report_process **ret)
 {
     struct report_process *p;
     size_t j;
-    int r2;
+    int r;
 
-    if (r->nprocs == r->procs_cap) {
-        size_t cap = r->procs_cap ? r->procs_cap * 2 : 4;
-        struct report_process **procs = realloc(r->procs, cap * sizeof(*procs));
+    if (rep->nprocs == rep->procs_cap) {
+        size_t cap = rep->procs_cap ? rep->procs_cap * 2 : 4;
+        struct report_process **procs = realloc(rep->procs, cap * sizeof(*procs));
 
         if (procs == NULL) {
             return -ENOMEM;
         }
-        r->procs = procs;
-        r->procs_cap = cap;
+        rep->procs = procs;
+        rep->procs_cap = cap;
     }
-    if ((r->nprocs + 1) * 2 > r->pid_index_cap) {
-        r2 = pid_index_rebuild(r, r->pid_index_cap ? r->pid_index_cap * 2 : MIN_INDEX_CAP);
-        if (r2 < 0) {
-            return r2;
+    if ((rep->nprocs + 1) * 2 > rep->pid_index_cap) {
+        r = pid_index_rebuild(rep, rep->pid_index_cap ? rep->pid_index_cap * 2 : MIN_INDEX_CAP);
+        if (r < 0) {
+            return r;
         }
     }
     p = calloc(1, sizeof(*p));
@@ -255,13 +255,13 @@ new_process(struct report *r, int64_t pid, struct report_process **ret)
     p->pid = pid;
     p->ppid = -1;
     p->start = -1;
-    r->procs[r->nprocs++] = p;
+    rep->procs[rep->nprocs++] = p;
 
-    j = pid_slot(pid, r->pid_index_cap);
-    while (r->pid_index[j] != 0 && r->procs[r->pid_index[j] - 1]->pid != pid) {
-        j = (j + 1) & (r->pid_index_cap - 1);
+    j = pid_slot(pid, rep->pid_index_cap);
+    while (rep->pid_index[j] != 0 && rep->procs[rep->pid_index[j] - 1]->pid != pid) {
+        j = (j + 1) & (rep->pid_index_cap - 1);
     }
-    r->pid_index[j] = r->nprocs;
+    rep->pid_index[j] = rep->nprocs;
     *ret = p;
     return 0;
 }
@@ -314,14 +314,14 @@ set_argv(struct report_process *p, const struct jsonv *argv)
 
 /* Optional string member, interned; *ret untouched when absent. */
 static int
-set_str(struct report *r, const struct jsonv *obj, const char *key, const char **ret)
+set_str(struct report *rep, const struct jsonv *obj, const char *key, const char **ret)
 {
     const char *s = jsonv_get_str(obj, key);
 
     if (s == NULL) {
         return 0;
     }
-    *ret = intern(r, s);
+    *ret = intern(rep, s);
     return *ret != NULL ? 0 : -ENOMEM;
 }
 
@@ -332,104 +332,104 @@ set_str(struct report *r, const struct jsonv *obj, const char *key, const char *
  * line starts a new generation.
  */
 static int
-describe_process(struct report *r, const struct jsonv *rec, const char *what,
+describe_process(struct report *rep, const struct jsonv *rec, const char *what,
                  struct report_process **ret, char *err, size_t errlen)
 {
     struct report_process *p;
     int64_t pid;
-    int r2;
+    int r;
 
-    r2 = get_pid(rec, what, &pid, err, errlen);
-    if (r2 < 0) {
-        return r2;
+    r = get_pid(rec, what, &pid, err, errlen);
+    if (r < 0) {
+        return r;
     }
-    p = report_find_process(r, pid);
+    p = report_find_process(rep, pid);
     if (p == NULL || p->has_process_line || p->samples > 0) {
-        r2 = new_process(r, pid, &p);
-        if (r2 < 0) {
+        r = new_process(rep, pid, &p);
+        if (r < 0) {
             goto out;
         }
     }
     p->has_process_line = true;
     (void)jsonv_get_int(rec, "ppid", &p->ppid);
     (void)jsonv_get_double(rec, "start", &p->start);
-    r2 = set_str(r, rec, "python", &p->python);
-    if (r2 < 0) {
+    r = set_str(rep, rec, "python", &p->python);
+    if (r < 0) {
         goto out;
     }
-    r2 = set_str(r, rec, "lruleak_version", &p->agent_version);
-    if (r2 < 0) {
+    r = set_str(rep, rec, "lruleak_version", &p->agent_version);
+    if (r < 0) {
         goto out;
     }
-    r2 = set_argv(p, jsonv_get(rec, "argv"));
-    if (r2 < 0) {
+    r = set_argv(p, jsonv_get(rec, "argv"));
+    if (r < 0) {
         goto out;
     }
     *ret = p;
 out:
-    if (r2 == -ENOMEM) {
+    if (r == -ENOMEM) {
         snprintf(err, errlen, "out of memory");
     }
-    return r2;
+    return r;
 }
 
 int
-report_add_process(struct report *r, const struct jsonv *rec, char *err, size_t errlen)
+report_add_process(struct report *rep, const struct jsonv *rec, char *err, size_t errlen)
 {
     struct report_process *p;
 
-    return describe_process(r, rec, "process", &p, err, errlen);
+    return describe_process(rep, rec, "process", &p, err, errlen);
 }
 
 int
-report_add_hello(struct report *r, const struct jsonv *hello, char *err, size_t errlen)
+report_add_hello(struct report *rep, const struct jsonv *hello, char *err, size_t errlen)
 {
     struct report_process *p;
-    int r2;
+    int r;
 
-    r2 = describe_process(r, hello, "hello", &p, err, errlen);
-    if (r2 < 0) {
-        return r2;
+    r = describe_process(rep, hello, "hello", &p, err, errlen);
+    if (r < 0) {
+        return r;
     }
-    r2 = set_str(r, hello, "state", &p->state);
-    if (r2 == 0) {
-        r2 = set_str(r, hello, "reason", &p->refused);
+    r = set_str(rep, hello, "state", &p->state);
+    if (r == 0) {
+        r = set_str(rep, hello, "reason", &p->refused);
     }
-    if (r2 < 0) {
+    if (r < 0) {
         snprintf(err, errlen, "out of memory");
     }
-    return r2;
+    return r;
 }
 
 int
-report_add_refused(struct report *r, const struct jsonv *rec, char *err, size_t errlen)
+report_add_refused(struct report *rep, const struct jsonv *rec, char *err, size_t errlen)
 {
     struct report_process *p;
     const char *reason;
     int64_t pid;
-    int r2;
+    int r;
 
-    r2 = get_pid(rec, "refused", &pid, err, errlen);
-    if (r2 < 0) {
-        return r2;
+    r = get_pid(rec, "refused", &pid, err, errlen);
+    if (r < 0) {
+        return r;
     }
-    p = report_find_process(r, pid);
+    p = report_find_process(rep, pid);
     if (p == NULL || p->samples > 0 || p->refused != NULL) {
-        r2 = new_process(r, pid, &p);
-        if (r2 < 0) {
+        r = new_process(rep, pid, &p);
+        if (r < 0) {
             goto out;
         }
     }
     reason = jsonv_get_str(rec, "reason");
-    p->refused = intern(r, reason != NULL ? reason : "(no reason given)");
+    p->refused = intern(rep, reason != NULL ? reason : "(no reason given)");
     if (p->refused == NULL) {
-        r2 = -ENOMEM;
+        r = -ENOMEM;
     }
 out:
-    if (r2 == -ENOMEM) {
+    if (r == -ENOMEM) {
         snprintf(err, errlen, "out of memory");
     }
-    return r2;
+    return r;
 }
 
 /* ---- cache rows ----------------------------------------------------------- */
@@ -488,12 +488,12 @@ row_find(const struct report_process *p, const struct row_key *k)
 }
 
 static int
-row_add(struct report *r, struct report_process *p, const struct row_key *k,
+row_add(struct report *rep, struct report_process *p, const struct row_key *k,
         struct report_cache **ret)
 {
     struct report_cache *c;
     size_t j;
-    int r2;
+    int r;
 
     if (p->ncaches == p->caches_cap) {
         size_t cap = p->caches_cap ? p->caches_cap * 2 : 8;
@@ -506,19 +506,19 @@ row_add(struct report *r, struct report_process *p, const struct row_key *k,
         p->caches_cap = cap;
     }
     if ((p->ncaches + 1) * 2 > p->index_cap) {
-        r2 = row_index_rebuild(p, p->index_cap ? p->index_cap * 2 : MIN_INDEX_CAP);
-        if (r2 < 0) {
-            return r2;
+        r = row_index_rebuild(p, p->index_cap ? p->index_cap * 2 : MIN_INDEX_CAP);
+        if (r < 0) {
+            return r;
         }
     }
     c = calloc(1, sizeof(*c));
     if (c == NULL) {
         return -ENOMEM;
     }
-    c->module = intern(r, k->module);
-    c->qualname = intern(r, k->qualname);
-    c->file = intern(r, k->file);
-    c->kind = intern(r, k->kind);
+    c->module = intern(rep, k->module);
+    c->qualname = intern(rep, k->qualname);
+    c->file = intern(rep, k->file);
+    c->kind = intern(rep, k->kind);
     if (c->module == NULL || c->qualname == NULL || c->file == NULL || c->kind == NULL) {
         free(c);
         return -ENOMEM;
@@ -560,7 +560,7 @@ int_or_zero(const struct jsonv *obj, const char *key)
 }
 
 static int
-parse_verdict(struct report *r, const char *name, struct report_cache *c)
+parse_verdict(struct report *rep, const char *name, struct report_cache *c)
 {
     if (strcmp(name, "leak") == 0) {
         c->verdict = REPORT_VERDICT_LEAK;
@@ -571,7 +571,7 @@ parse_verdict(struct report *r, const char *name, struct report_cache *c)
          * keep the agent's word for the output. */
         c->verdict = REPORT_VERDICT_OK;
         if (strcmp(name, "ok") != 0) {
-            c->verdict_name = intern(r, name);
+            c->verdict_name = intern(rep, name);
             return c->verdict_name != NULL ? 0 : -ENOMEM;
         }
     }
@@ -580,13 +580,13 @@ parse_verdict(struct report *r, const char *name, struct report_cache *c)
 }
 
 static int
-add_cache(struct report *r, struct report_process *p, const struct jsonv *o, double t,
+add_cache(struct report *rep, struct report_process *p, const struct jsonv *o, double t,
           size_t idx, char *err, size_t errlen)
 {
     struct report_cache *c;
     struct row_key k;
     bool fresh = false;
-    int r2;
+    int r;
 
     if (!jsonv_is(o, JSONV_OBJECT)) {
         snprintf(err, errlen, "sample: caches[%zu] is not an object", idx);
@@ -605,9 +605,9 @@ add_cache(struct report *r, struct report_process *p, const struct jsonv *o, dou
 
     c = row_find(p, &k);
     if (c == NULL) {
-        r2 = row_add(r, p, &k, &c);
-        if (r2 < 0) {
-            return r2;
+        r = row_add(rep, p, &k, &c);
+        if (r < 0) {
+            return r;
         }
         fresh = true;
     }
@@ -626,9 +626,9 @@ add_cache(struct report *r, struct report_process *p, const struct jsonv *o, dou
     c->wrappers = jsonv_get(o, "wrappers") != NULL ? int_or_zero(o, "wrappers") : 1;
     c->self_only = false;
     (void)jsonv_get_bool(o, "self_only", &c->self_only);
-    r2 = parse_verdict(r, str_or_empty(o, "verdict"), c);
-    if (r2 < 0) {
-        return r2;
+    r = parse_verdict(rep, str_or_empty(o, "verdict"), c);
+    if (r < 0) {
+        return r;
     }
     if (fresh) {
         c->first_t = t;
@@ -639,7 +639,7 @@ add_cache(struct report *r, struct report_process *p, const struct jsonv *o, dou
     }
     c->last_t = t;
 
-    if (!(r->flags & REPORT_NO_SERIES)) {
+    if (!(rep->flags & REPORT_NO_SERIES)) {
         /* The same row twice in one sample (should not happen): the later
          * one replaces the point instead of adding a second. */
         if (c->last_sample == p->samples && c->nseries > 0) {
@@ -667,17 +667,17 @@ add_cache(struct report *r, struct report_process *p, const struct jsonv *o, dou
 }
 
 int
-report_add_sample(struct report *r, const struct jsonv *sample, char *err, size_t errlen)
+report_add_sample(struct report *rep, const struct jsonv *sample, char *err, size_t errlen)
 {
     const struct jsonv *caches;
     struct report_process *p;
     int64_t pid;
     double t = 0, ms;
-    int r2;
+    int r;
 
-    r2 = get_pid(sample, "sample", &pid, err, errlen);
-    if (r2 < 0) {
-        return r2;
+    r = get_pid(sample, "sample", &pid, err, errlen);
+    if (r < 0) {
+        return r;
     }
     caches = jsonv_get(sample, "caches");
     if (!jsonv_is(caches, JSONV_ARRAY)) {
@@ -690,10 +690,10 @@ report_add_sample(struct report *r, const struct jsonv *sample, char *err, size_
     }
     /* A sample for a pid without a process line is accepted (a recording
      * may start mid-way, or the process line may have been lost). */
-    p = report_find_process(r, pid);
+    p = report_find_process(rep, pid);
     if (p == NULL || p->refused != NULL) {
-        r2 = new_process(r, pid, &p);
-        if (r2 < 0) {
+        r = new_process(rep, pid, &p);
+        if (r < 0) {
             goto out;
         }
     }
@@ -718,22 +718,22 @@ report_add_sample(struct report *r, const struct jsonv *sample, char *err, size_
     }
 
     for (size_t i = 0; i < caches->u.arr.n; i++) {
-        r2 = add_cache(r, p, &caches->u.arr.items[i], t, i, err, errlen);
-        if (r2 < 0) {
+        r = add_cache(rep, p, &caches->u.arr.items[i], t, i, err, errlen);
+        if (r < 0) {
             goto out;
         }
     }
 out:
-    if (r2 == -ENOMEM) {
+    if (r == -ENOMEM) {
         snprintf(err, errlen, "out of memory");
     }
-    return r2;
+    return r;
 }
 
 /* ---- records and files --------------------------------------------------- */
 
 int
-report_feed(struct report *r, const struct jsonv *rec, char *err, size_t errlen)
+report_feed(struct report *rep, const struct jsonv *rec, char *err, size_t errlen)
 {
     const char *type;
 
@@ -747,25 +747,25 @@ report_feed(struct report *r, const struct jsonv *rec, char *err, size_t errlen)
         return -EINVAL;
     }
     if (strcmp(type, "sample") == 0) {
-        return report_add_sample(r, rec, err, errlen);
+        return report_add_sample(rep, rec, err, errlen);
     }
     if (strcmp(type, "process") == 0) {
-        return report_add_process(r, rec, err, errlen);
+        return report_add_process(rep, rec, err, errlen);
     }
     if (strcmp(type, "refused") == 0) {
-        return report_add_refused(r, rec, err, errlen);
+        return report_add_refused(rep, rec, err, errlen);
     }
     /* Forward compatibility: newer agents may add record types. */
     return 0;
 }
 
 int
-report_feed_line(struct report *r, const char *line, size_t len, char *err, size_t errlen)
+report_feed_line(struct report *rep, const char *line, size_t len, char *err, size_t errlen)
 {
     const struct jsonv *root = NULL;
     char why[160];
     size_t i;
-    int r2;
+    int r;
 
     for (i = 0; i < len; i++) {
         if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r' && line[i] != '\n') {
@@ -776,50 +776,50 @@ report_feed_line(struct report *r, const char *line, size_t len, char *err, size
         return 0;
     }
     why[0] = '\0';
-    r2 = jsonv_parse(line, len, &root, why, sizeof(why));
-    if (r2 == -ENOMEM) {
+    r = jsonv_parse(line, len, &root, why, sizeof(why));
+    if (r == -ENOMEM) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    if (r2 < 0) {
+    if (r < 0) {
         snprintf(err, errlen, "invalid JSON: %s", why[0] != '\0' ? why : "syntax error");
         goto out;
     }
-    r2 = report_feed(r, root, err, errlen);
+    r = report_feed(rep, root, err, errlen);
 out:
     jsonv_free(root);
-    return r2;
+    return r;
 }
 
 int
-report_read_file(struct report *r, FILE *f, const char *name, char *err, size_t errlen)
+report_read_file(struct report *rep, FILE *f, const char *name, char *err, size_t errlen)
 {
     char *line = NULL;
     size_t cap = 0;
     unsigned long lineno = 0;
     char why[256];
     ssize_t n;
-    int r2 = 0;
+    int r = 0;
 
     for (;;) {
         errno = 0;
         n = getline(&line, &cap, f);
         if (n < 0) {
             if (ferror(f)) {
-                r2 = errno != 0 ? -errno : -EIO;
-                snprintf(err, errlen, "%s: %s", name, strerror(-r2));
+                r = errno != 0 ? -errno : -EIO;
+                snprintf(err, errlen, "%s: %s", name, strerror(-r));
             }
             break;
         }
         lineno++;
-        r2 = report_feed_line(r, line, (size_t)n, why, sizeof(why));
-        if (r2 < 0) {
+        r = report_feed_line(rep, line, (size_t)n, why, sizeof(why));
+        if (r < 0) {
             snprintf(err, errlen, "%s:%lu: %s", name, lineno, why);
             break;
         }
     }
     free(line);
-    return r2;
+    return r;
 }
 
 /* ---- ordering ------------------------------------------------------------- */
