@@ -335,8 +335,7 @@ recv_line(struct client *c, size_t *ret_len, double deadline)
 }
 
 static int
-parse_reply(struct client *c, size_t n, const struct jsonv **ret_reply, char *err,
-            size_t errlen)
+parse_reply(struct client *c, size_t n, const struct jsonv **ret_reply, char *err, size_t errlen)
 {
     const struct jsonv *root = NULL;
     const char *msg;

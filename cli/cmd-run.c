@@ -148,8 +148,8 @@ consume(struct run *run, struct spool_file *sf, const char *buf, size_t n)
         if (report_feed_line(run->rep, buf + done, len, err, sizeof(err)) < 0) {
             /* Keep FILE loadable: a line we cannot read is not copied. */
             if (!sf->warned) {
-                fprintf(stderr, "lruleak: warning: skipping %s:%lu from the agent: %s\n",
-                        sf->name, sf->line, err);
+                fprintf(stderr, "lruleak: warning: skipping %s:%lu from the agent: %s\n", sf->name,
+                        sf->line, err);
                 sf->warned = true;
             }
         } else {
@@ -337,8 +337,8 @@ finish_output(struct run *run, pid_t pid)
 
         snprintf(final, sizeof(final), "lruleak-%d.jsonl", (int)pid);
         if (rename(run->out_path, final) < 0) {
-            fprintf(stderr, "lruleak: warning: cannot rename %s to %s: %s\n", run->out_path,
-                    final, strerror(errno));
+            fprintf(stderr, "lruleak: warning: cannot rename %s to %s: %s\n", run->out_path, final,
+                    strerror(errno));
             return;
         }
         snprintf(run->out_path, sizeof(run->out_path), "%s", final);
@@ -388,8 +388,7 @@ check_gate(const struct report *rep)
                 continue;
             }
             fprintf(stderr, "%s %s (%s, %s:%lld, pid %lld)", shown > 0 ? "," : "", c->qualname,
-                    c->verdict_name, util_basename(c->file), (long long)c->line,
-                    (long long)p->pid);
+                    c->verdict_name, util_basename(c->file), (long long)c->line, (long long)p->pid);
             shown++;
         }
     }
@@ -477,8 +476,7 @@ cmd_run(int argc, char **argv)
         goto out;
     }
     if (r < 0) {
-        fprintf(stderr, "lruleak: agent library not found (tried %s); set LRULEAK_AGENT\n",
-                tried);
+        fprintf(stderr, "lruleak: agent library not found (tried %s); set LRULEAK_AGENT\n", tried);
         goto out;
     }
     run.rep = report_new(REPORT_NO_SERIES);
@@ -553,8 +551,9 @@ out:
     if (ran) {
         fprintf(stderr, "lruleak: recording written to %s\n", run.out_path);
         if (run.rep->nprocs == 0) {
-            fprintf(stderr, "lruleak: no Python process recorded anything (is %s a Python "
-                            "program, or does it clear LD_PRELOAD?)\n",
+            fprintf(stderr,
+                    "lruleak: no Python process recorded anything (is %s a Python "
+                    "program, or does it clear LD_PRELOAD?)\n",
                     argv[1]);
         } else {
             fputc('\n', stderr);

@@ -2,7 +2,8 @@
 /*
  * cmd-watch: `lruleak watch PID [--interval S]`, a live view like top.
  *
- * Every S seconds (default 1) asks the agent for a fresh sample and shows
+ * Every S seconds (default 1) asks the agent for a fresh sample (the first
+ * with the full-heap discovery, the next ones with the cheap one) and shows
  * the caches of the process sorted by pinned objects, with the growth since
  * the watch started. On a terminal it draws a full screen (alternate
  * screen, cursor hidden, keys read without echo) and redraws on resize;
@@ -70,6 +71,7 @@ struct watch {
     bool tty;  /* stdout is a terminal: full-screen mode */
     bool keys; /* stdin is a terminal too: 'q' quits */
     bool term_active;
+    bool discovered; /* this connection had its full-heap sample */
     struct termios saved;
     double started;
     struct client c;
@@ -169,8 +171,7 @@ cmp_pinned(const void *pa, const void *pb)
 }
 
 /* Print one line cut to cols columns (cols <= 0: no limit). */
-static void
-put_line(int cols, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put_line(int cols, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 put_line(int cols, const char *fmt, ...)
@@ -194,8 +195,7 @@ format_row(const struct report_cache *c, char *buf, size_t size)
     char bytes[32];
 
     util_format_bytes(c->retained_bytes, bytes, sizeof(bytes));
-    snprintf(buf, size,
-             "%8" PRId64 " %+8" PRId64 " %8" PRId64 " %10s  %-8s %-12s %s  %s:%" PRId64,
+    snprintf(buf, size, "%8" PRId64 " %+8" PRId64 " %8" PRId64 " %10s  %-8s %-12s %s  %s:%" PRId64,
              c->pinned, c->pinned - c->first_pinned, c->entries, bytes, c->verdict_name, c->kind,
              c->qualname, util_basename(c->file), c->line);
 }
@@ -250,10 +250,11 @@ draw(struct watch *w)
         put_line(0, "%02d:%02d:%02d pid %d:", tm.tm_hour, tm.tm_min, tm.tm_sec, (int)w->pid);
     }
     if (p != NULL && p->samples > 0) {
-        put_line(cols, "%s%zu %s, %" PRId64 " pinned objects, %s retained; t=%.1f s, watching "
-                       "for %s%s",
-                 w->tty ? "" : "  ", n, n == 1 ? "cache" : "caches", pinned, bytes, p->last_t,
-                 dur, p->truncated ? " (walk truncated: lower bounds)" : "");
+        put_line(cols,
+                 "%s%zu %s, %" PRId64 " pinned objects, %s retained; t=%.1f s, watching "
+                 "for %s%s",
+                 w->tty ? "" : "  ", n, n == 1 ? "cache" : "caches", pinned, bytes, p->last_t, dur,
+                 p->truncated ? " (walk truncated: lower bounds)" : "");
     } else {
         put_line(cols, "%swaiting for the first sample", w->tty ? "" : "  ");
     }
@@ -295,6 +296,7 @@ attach(struct watch *w, char *err, size_t errlen)
     const struct jsonv *hello = NULL;
     int r;
 
+    w->discovered = false;
     r = client_connect(&w->c, w->pid, CLIENT_TIMEOUT_MS, err, errlen);
     if (r == 0) {
         r = client_request(&w->c, "{\"cmd\":\"hello\"}", CLIENT_TIMEOUT_MS, &hello, err, errlen);
@@ -333,9 +335,19 @@ refresh(struct watch *w, char *err, size_t errlen)
             return 0;
         }
     }
-    r = client_request(&w->c, "{\"cmd\":\"snapshot\"}", CLIENT_SNAPSHOT_TIMEOUT_MS, &reply, why,
-                       sizeof(why));
+    /* The first sample of a connection runs the full-heap discovery; the
+     * refreshes after it only the cheap one (classes, modules and the
+     * wrappers found before), which keeps the GIL time taken from the
+     * watched process small. */
+    if (w->discovered) {
+        r = client_request(&w->c, "{\"cmd\":\"snapshot\",\"full\":false}",
+                           CLIENT_SNAPSHOT_TIMEOUT_MS, &reply, why, sizeof(why));
+    } else {
+        r = client_request(&w->c, "{\"cmd\":\"snapshot\",\"full\":true}", CLIENT_FULL_TIMEOUT_MS,
+                           &reply, why, sizeof(why));
+    }
     if (r == 0) {
+        w->discovered = true;
         r = report_add_sample(w->rep, jsonv_get(reply, "sample"), why, sizeof(why));
         if (r < 0) {
             snprintf(err, errlen, "the agent in pid %d sent a bad sample: %s", (int)w->pid, why);

@@ -141,8 +141,8 @@ make_var(const char *name, const char *a, const char *sep, const char *b)
 }
 
 int
-inject_child_env(char *const *envp, const char *agent, const char *record_dir,
-                 const char *interval, char ***ret_env)
+inject_child_env(char *const *envp, const char *agent, const char *record_dir, const char *interval,
+                 char ***ret_env)
 {
     const char *old_preload = NULL;
     size_t n = 0, k = 0;

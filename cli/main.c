@@ -146,8 +146,8 @@ parse_value(const struct verb *v, int opt, const char *val)
     case OPT_INTERVAL:
         /* The agent's floor is 1 ms; a watch refresh below 50 ms only burns
          * the target's GIL. */
-        if (util_parse_seconds(val, strcmp(v->name, "watch") == 0 ? 0.05 : 0.001,
-                               &arg_interval) < 0) {
+        if (util_parse_seconds(val, strcmp(v->name, "watch") == 0 ? 0.05 : 0.001, &arg_interval) <
+            0) {
             fprintf(stderr, "lruleak: %s: --interval wants seconds from %s to 86400, not '%s'\n",
                     v->name, strcmp(v->name, "watch") == 0 ? "0.05" : "0.001", val);
             return -1;
@@ -207,8 +207,8 @@ run_verb(const struct verb *v, int argc, char **argv)
         int longindex = -1;
         char name[64];
 
-        opt = getopt_long(argc, argv, strcmp(v->name, "run") == 0 ? "+:o:vhV" : ":o:vhV",
-                          options, &longindex);
+        opt = getopt_long(argc, argv, strcmp(v->name, "run") == 0 ? "+:o:vhV" : ":o:vhV", options,
+                          &longindex);
         if (opt == -1) {
             break;
         }
@@ -259,13 +259,13 @@ run_verb(const struct verb *v, int argc, char **argv)
     if (npos < v->min_args || (v->max_args >= 0 && npos > v->max_args)) {
         if (npos < v->min_args) {
             fprintf(stderr, "lruleak: %s: missing %s (usage: lruleak %s)\n", v->name,
-                    strcmp(v->name, "run") == 0 ? "CMD"
+                    strcmp(v->name, "run") == 0      ? "CMD"
                     : strcmp(v->name, "report") == 0 ? "FILE"
-                                                      : "PID",
+                                                     : "PID",
                     v->usage);
         } else {
-            fprintf(stderr, "lruleak: %s: unexpected argument '%s' (usage: lruleak %s)\n",
-                    v->name, argv[optind + v->max_args], v->usage);
+            fprintf(stderr, "lruleak: %s: unexpected argument '%s' (usage: lruleak %s)\n", v->name,
+                    argv[optind + v->max_args], v->usage);
         }
         goto out;
     }

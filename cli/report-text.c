@@ -112,8 +112,8 @@ print_fix(FILE *f, const struct report_cache *c)
 
         fprintf(f, BODY "fix: a per-instance cache, created in __init__, %s with the instance:\n",
                 c->verdict == REPORT_VERDICT_BOUNDED ? "releases them" : "dies");
-        fprintf(f, BODY "         self.%s = functools.lru_cache(maxsize=%s)(self.%s%s%s)\n",
-                name, maxsize, prefix, name, suffix);
+        fprintf(f, BODY "         self.%s = functools.lru_cache(maxsize=%s)(self.%s%s%s)\n", name,
+                maxsize, prefix, name, suffix);
         fprintf(f, BODY "     (rename the decorated method to %s%s%s and drop its decorator)\n",
                 prefix, name, suffix);
         return;
@@ -171,9 +171,8 @@ print_pinning(FILE *f, const struct report_process *p, const struct report_cache
         snprintf(maxsize, sizeof(maxsize), "maxsize %" PRId64, c->maxsize);
     }
     util_format_bytes(c->retained_bytes, bytes, sizeof(bytes));
-    fprintf(f, "  %-8s %s  (%s, %s%s)\n",
-            c->verdict == REPORT_VERDICT_LEAK ? "LEAK" : "BOUNDED", c->qualname, c->kind, maxsize,
-            c->typed ? ", typed" : "");
+    fprintf(f, "  %-8s %s  (%s, %s%s)\n", c->verdict == REPORT_VERDICT_LEAK ? "LEAK" : "BOUNDED",
+            c->qualname, c->kind, maxsize, c->typed ? ", typed" : "");
     fprintf(f, BODY "%s:%" PRId64 "%s%s\n", c->file[0] != '\0' ? c->file : "(unknown file)",
             c->line, c->module[0] != '\0' ? "  in module " : "", c->module);
     fprintf(f, BODY "pins %" PRId64 " %s", c->pinned, plural(c->pinned, "object", "objects"));
@@ -290,8 +289,7 @@ print_process(FILE *f, const struct report_process *p, const struct report_text_
     if (p->state != NULL) {
         fprintf(f, "; agent %s", p->state);
     }
-    fprintf(f, "; %" PRId64 " cache %s\n", p->wrappers, plural(p->wrappers, "wrapper",
-                                                                "wrappers"));
+    fprintf(f, "; %" PRId64 " cache %s\n", p->wrappers, plural(p->wrappers, "wrapper", "wrappers"));
     if (p->truncated) {
         fprintf(f, "  the retained-graph walk hit its budget: pinned and retained are lower "
                    "bounds\n");

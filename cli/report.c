@@ -44,8 +44,7 @@ hash_str(uint64_t h, const char *s)
 }
 
 static uint64_t
-row_hash(const char *module, const char *qualname, const char *file, int64_t line,
-         const char *kind)
+row_hash(const char *module, const char *qualname, const char *file, int64_t line, const char *kind)
 {
     uint64_t h = 14695981039346656037ull;
 
@@ -580,8 +579,8 @@ parse_verdict(struct report *rep, const char *name, struct report_cache *c)
 }
 
 static int
-add_cache(struct report *rep, struct report_process *p, const struct jsonv *o, double t,
-          size_t idx, char *err, size_t errlen)
+add_cache(struct report *rep, struct report_process *p, const struct jsonv *o, double t, size_t idx,
+          char *err, size_t errlen)
 {
     struct report_cache *c;
     struct row_key k;

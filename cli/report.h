@@ -80,11 +80,11 @@ struct report_cache {
 
 struct report_process {
     int64_t pid;
-    int64_t ppid; /* -1: unknown */
+    int64_t ppid;       /* -1: unknown */
     const char *python; /* NULL: unknown */
     char **argv;
     size_t argc;
-    double start; /* process start (epoch seconds), or -1 */
+    double start;              /* process start (epoch seconds), or -1 */
     const char *agent_version; /* NULL: unknown */
     const char *state;         /* from a hello reply, or NULL */
     const char *refused;       /* the agent's refusal reason, or NULL */
@@ -94,8 +94,8 @@ struct report_process {
     double first_t;
     double last_t;
     int64_t last_seq;
-    bool final;     /* the last sample was the agent's atexit sample */
-    bool truncated; /* the last sample hit the graph-walk budget */
+    bool final;       /* the last sample was the agent's atexit sample */
+    bool truncated;   /* the last sample hit the graph-walk budget */
     int64_t wrappers; /* wrapper objects in the last sample */
     double scan_ms_max;
     double gil_hold_ms_max;
@@ -181,8 +181,8 @@ const char *report_verdict_name(enum report_verdict v);
 /* ---- renderers ---------------------------------------------------------- */
 
 struct report_text_opts {
-    bool verbose;    /* list every ok cache, not only a count past a limit */
-    bool no_growth;  /* a single snapshot: growth is meaningless */
+    bool verbose;   /* list every ok cache, not only a count past a limit */
+    bool no_growth; /* a single snapshot: growth is meaningless */
 };
 
 /* The human report (report-text.c). Returns 0 or -errno on a write error. */

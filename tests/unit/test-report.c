@@ -22,16 +22,17 @@
 /* ---- fixture ---------------------------------------------------------------- */
 
 #define SEED "\"module\":\"__main__\",\"file\":\"/abs/seed.py\""
-#define CACHE(q, line, kind, maxsize, entries, selves, pinned, bytes, verdict, self_only)        \
-    "{\"qualname\":\"" q "\"," SEED ",\"line\":" #line ",\"kind\":\"" kind                        \
-    "\",\"maxsize\":" maxsize ",\"typed\":false,\"entries\":" #entries                            \
-    ",\"hits\":1,\"misses\":2,\"selves\":" #selves ",\"pinned\":" #pinned                         \
-    ",\"retained_bytes\":" #bytes ",\"verdict\":\"" verdict "\",\"wrappers\":1,\"self_only\":"    \
-    self_only "}"
+#define CACHE(q, line, kind, maxsize, entries, selves, pinned, bytes, verdict, self_only)          \
+    "{\"qualname\":\"" q "\"," SEED ",\"line\":" #line ",\"kind\":\"" kind                         \
+    "\",\"maxsize\":" maxsize ",\"typed\":false,\"entries\":" #entries                             \
+    ",\"hits\":1,\"misses\":2,\"selves\":" #selves ",\"pinned\":" #pinned                          \
+    ",\"retained_bytes\":" #bytes ",\"verdict\":\"" verdict                                        \
+    "\",\"wrappers\":1,\"self_only\":" self_only "}"
 
 /* Three samples of the seed program, a child process, an unknown record
  * type and a refused interpreter. Cache rows appear in a different order
  * in each sample; Temp.value is absent from the last one. */
+/* clang-format off */
 static const char fixture[] =
     "{\"type\":\"process\",\"pid\":100,\"ppid\":1,\"python\":\"3.11.2\","
     "\"argv\":[\"python3\",\"seed.py\"],\"start\":1763900000.25,\"lruleak_version\":\"0.1.0\"}\n"
@@ -58,6 +59,7 @@ static const char fixture[] =
     CACHE("Report.total", 60, "method", "null", 3, 3, 3, 300, "leak", "true") ","
     CACHE("Config.parse", 45, "staticmethod", "32", 10, 0, 0, 0, "ok", "false") "]}\n"
     "{\"type\":\"refused\",\"pid\":300,\"reason\":\"Python 2.7 is not supported\"}\n";
+/* clang-format on */
 
 static struct report *
 load(const char *text, unsigned flags)
@@ -104,12 +106,12 @@ render(const struct report *r, bool json, const struct report_text_opts *opts)
     return buf;
 }
 
-#define ck_assert_contains(hay, needle)                                                          \
-    do {                                                                                         \
-        if (strstr((hay), (needle)) == NULL) {                                                   \
-            ck_diag("%s\n", (hay));                                                             \
-            ck_abort_msg("missing \"%s\" (the text is on stderr)", (needle));                   \
-        }                                                                                        \
+#define ck_assert_contains(hay, needle)                                                            \
+    do {                                                                                           \
+        if (strstr((hay), (needle)) == NULL) {                                                     \
+            ck_diag("%s\n", (hay));                                                                \
+            ck_abort_msg("missing \"%s\" (the text is on stderr)", (needle));                      \
+        }                                                                                          \
     } while (0)
 
 /* ---- model ------------------------------------------------------------------ */
@@ -259,12 +261,14 @@ START_TEST(report_many_rows_and_processes)
 
     for (int s = 0; s < 3; s++) {
         for (int pid = 1; pid <= 40; pid++) {
-            int n = snprintf(line, sizeof(line), "{\"type\":\"sample\",\"pid\":%d,\"t\":%d,"
-                                                 "\"caches\":[", pid, s);
+            int n = snprintf(line, sizeof(line),
+                             "{\"type\":\"sample\",\"pid\":%d,\"t\":%d,"
+                             "\"caches\":[",
+                             pid, s);
             for (int k = 0; k < 3; k++) {
                 n += snprintf(line + n, sizeof(line) - (size_t)n,
-                              "%s{\"qualname\":\"q%d\",\"line\":%d,\"entries\":%d}",
-                              k ? "," : "", (s * 3 + k) % 50, pid, s);
+                              "%s{\"qualname\":\"q%d\",\"line\":%d,\"entries\":%d}", k ? "," : "",
+                              (s * 3 + k) % 50, pid, s);
             }
             snprintf(line + n, sizeof(line) - (size_t)n, "]}");
             ck_assert_int_eq(report_feed_line(r, line, strlen(line), err, sizeof(err)), 0);
