@@ -22,7 +22,7 @@
 /* A fresh sample scans the process; a busy one can take a while. */
 #define CLIENT_SNAPSHOT_TIMEOUT_MS 60000
 /* A full-heap discovery walks every object. */
-#define CLIENT_FULL_TIMEOUT_MS 300000
+#define CLIENT_FULL_TIMEOUT_MS 120000
 
 struct client {
     pid_t pid;

@@ -52,6 +52,7 @@ extern char **environ;
 struct spool_file {
     char *name;         /* <pid>.jsonl */
     off_t offset;       /* bytes consumed: always just after a '\n' */
+    ino_t ino;          /* the file those bytes came from */
     unsigned long line; /* lines consumed */
     bool warned;        /* a corrupt line was reported already */
 };
@@ -176,6 +177,12 @@ harvest_file(struct run *run, int dfd, const char *name)
         fprintf(stderr, "lruleak: out of memory\n");
         return;
     }
+    if (sf->offset > 0 && (st.st_ino != sf->ino || st.st_size < sf->offset)) {
+        /* Replaced or truncated (an exec'ed agent starting over): the
+         * lines we already merged stay merged; read the new file whole. */
+        sf->offset = 0;
+    }
+    sf->ino = st.st_ino;
     if (st.st_size <= sf->offset) {
         return;
     }
@@ -307,9 +314,14 @@ open_output(struct run *run)
     }
     if (fd < 0) {
         r = -errno;
-        fprintf(stderr, "lruleak: %s: %s\n",
-                arg_output != NULL ? arg_output : "cannot create the recording here",
-                strerror(errno));
+        if (arg_output != NULL) {
+            fprintf(stderr, "lruleak: %s: %s\n", arg_output, strerror(errno));
+        } else {
+            fprintf(stderr,
+                    "lruleak: cannot create a recording in the current directory: %s "
+                    "(use --output FILE)\n",
+                    strerror(errno));
+        }
         return r;
     }
     run->out = fdopen(fd, "w");

@@ -263,8 +263,10 @@ draw(struct watch *w)
     } else if (w->status[0] != '\0') {
         put_line(0, "  %s", w->status);
     }
-    put_line(cols, "%8s %8s %8s %10s  %-8s %-12s %s", "PINNED", "GROWTH", "ENTRIES", "RETAINED",
-             "VERDICT", "KIND", "CACHE");
+    if (w->tty || n > 0) {
+        put_line(cols, "%8s %8s %8s %10s  %-8s %-12s %s", "PINNED", "GROWTH", "ENTRIES", "RETAINED",
+                 "VERDICT", "KIND", "CACHE");
+    }
 
     max_rows = w->tty ? trows - HEADER_LINES - 1 : -1;
     shown = 0;
