@@ -21,6 +21,8 @@
 #include "report.h"
 #include "util.h"
 
+/* The width the report is laid out for. */
+#define TEXT_WIDTH 100
 /* Past this many ok caches, print a count unless verbose. */
 #define OK_LIST_MAX 20
 /* A per-minute growth rate is only shown for rows seen this long. */
@@ -53,33 +55,50 @@ method_name(const struct report_cache *c)
     return dot != NULL && dot[1] != '\0' ? dot + 1 : c->qualname;
 }
 
+/*
+ * The command line, quoted only where a shell would split, so it can be
+ * copied; cut with "..." to fit width columns (the JSON report has it all).
+ */
 static void
-print_argv(FILE *f, const struct report_process *p)
+print_argv(FILE *f, const struct report_process *p, int width)
 {
+    char buf[512];
+    size_t used = 0;
+
     if (p->argc == 0) {
         fputs("(command line unknown)", f);
         return;
     }
-    for (size_t i = 0; i < p->argc; i++) {
-        /* Quote only what a shell would split, to keep it copy-pasteable. */
+    for (size_t i = 0; i < p->argc && used + 8 < sizeof(buf); i++) {
         const char *a = p->argv[i];
         bool quote = a[0] == '\0' || strpbrk(a, " \t\n'\"\\$`*?;&|<>()") != NULL;
 
-        fputs(i > 0 ? " " : "", f);
-        if (!quote) {
-            fputs(a, f);
-            continue;
+        if (i > 0) {
+            buf[used++] = ' ';
         }
-        fputc('\'', f);
-        for (; *a != '\0'; a++) {
-            if (*a == '\'') {
-                fputs("'\\''", f);
+        if (quote) {
+            buf[used++] = '\'';
+        }
+        for (; *a != '\0' && used + 8 < sizeof(buf); a++) {
+            if (quote && *a == '\'') {
+                memcpy(buf + used, "'\\''", 4);
+                used += 4;
             } else {
-                fputc(*a, f);
+                buf[used++] = *a;
             }
         }
-        fputc('\'', f);
+        if (quote) {
+            buf[used++] = '\'';
+        }
     }
+    buf[used] = '\0';
+    if (width < 20) {
+        width = 20;
+    }
+    if (used > (size_t)width) {
+        memcpy(buf + width - 3, "...", 4);
+    }
+    fputs(buf, f);
 }
 
 /* ---- one leaking cache ------------------------------------------------------ */
@@ -258,14 +277,14 @@ print_process(FILE *f, const struct report_process *p, const struct report_text_
     struct report_cache **rows = NULL;
     char dur[32];
     size_t npin = 0;
-    int n;
+    int n, len;
 
-    fprintf(f, "pid %" PRId64, p->pid);
+    len = fprintf(f, "pid %" PRId64, p->pid);
     if (p->ppid >= 0) {
-        fprintf(f, " (ppid %" PRId64 ")", p->ppid);
+        len += fprintf(f, " (ppid %" PRId64 ")", p->ppid);
     }
-    fprintf(f, "  python %s  ", p->python != NULL ? p->python : "?");
-    print_argv(f, p);
+    len += fprintf(f, "  python %s  ", p->python != NULL ? p->python : "?");
+    print_argv(f, p, TEXT_WIDTH - len);
     fputc('\n', f);
 
     if (p->refused != NULL) {
