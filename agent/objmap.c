@@ -104,6 +104,14 @@ objmap_put(struct objmap *m, const void *key, uint32_t new_value)
     return new_value;
 }
 
+void
+objmap_prefetch(const struct objmap *m, const void *key)
+{
+    if (m->cap != 0) {
+        __builtin_prefetch(&m->slots[slot_of(m, key)]);
+    }
+}
+
 size_t
 objmap_bytes(const struct objmap *m)
 {

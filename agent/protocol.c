@@ -75,7 +75,8 @@ protocol_parse_request(const char *line, size_t len, struct protocol_request *re
                 snprintf(err, errlen, "\"full\" must be true or false");
                 goto out;
             }
-            req.full = full != NULL && full->u.b;
+            /* A requested snapshot is complete unless asked otherwise. */
+            req.full = full != NULL ? full->u.b : req.cmd == PROTOCOL_SNAPSHOT;
             *ret = req;
             r = 0;
             goto out;

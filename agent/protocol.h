@@ -6,8 +6,9 @@
  * object on one line, at most PROTOCOL_MAX_REQUEST bytes including '\n':
  *
  *   {"cmd":"hello"}                 who are you, what state are you in
- *   {"cmd":"snapshot"}              take a fresh sample now and return it
- *   {"cmd":"snapshot","full":true}  same, with a full-heap wrapper discovery
+ *   {"cmd":"snapshot"}              take a complete fresh sample now (with a
+ *                                   full-heap wrapper discovery) and return it
+ *   {"cmd":"snapshot","full":false} same, with only the cheap discovery
  *   {"cmd":"latest"}                the last sample taken, no new scan
  *
  * Every request gets exactly one reply line, in order:
@@ -37,7 +38,7 @@ enum protocol_cmd {
 
 struct protocol_request {
     enum protocol_cmd cmd;
-    bool full; /* snapshot only: force a full-heap discovery */
+    bool full; /* snapshot: full-heap discovery (default true) */
 };
 
 /*

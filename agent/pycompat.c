@@ -39,16 +39,23 @@ struct version_facts {
      * sys.getsizeof: Py_TPFLAGS_MANAGED_DICT (1 << 4) from 3.11 (gh-89987),
      * plus Py_TPFLAGS_MANAGED_WEAKREF (1 << 3) from 3.12 (gh-95245). */
     unsigned long preheader_mask;
+    /* How to read the locals of a running frame without side effects
+     * (frame.f_locals before 3.13 builds a dict that keeps them alive): 3.11
+     * moved frames into the interpreter (gh-88116) and frame_tp_traverse
+     * skips frames a thread still runs, so 3.11 reads _PyInterpreterFrame
+     * (pycompat_frame_locals311); PyFrame_GetVar came in 3.12 (gh-91248);
+     * PEP 667 made f_locals a write-through proxy in 3.13. */
+    enum pycompat_frame_locals frame_locals;
 };
 
 static const struct version_facts versions[] = {
-    {8, false, false, false, false, false, 0},
-    {9, false, false, true, false, false, 0},
-    {10, false, true, true, false, true, 0},
-    {11, false, true, true, false, true, 1UL << 4},
-    {12, true, true, true, true, true, (1UL << 3) | (1UL << 4)},
-    {13, true, true, true, true, true, (1UL << 3) | (1UL << 4)},
-    {14, true, true, true, true, true, (1UL << 3) | (1UL << 4)},
+    {8, false, false, false, false, false, 0, PYCOMPAT_LOCALS_TRAVERSE},
+    {9, false, false, true, false, false, 0, PYCOMPAT_LOCALS_TRAVERSE},
+    {10, false, true, true, false, true, 0, PYCOMPAT_LOCALS_TRAVERSE},
+    {11, false, true, true, false, true, 1UL << 4, PYCOMPAT_LOCALS_IFRAME},
+    {12, true, true, true, true, true, (1UL << 3) | (1UL << 4), PYCOMPAT_LOCALS_GETVAR},
+    {13, true, true, true, true, true, (1UL << 3) | (1UL << 4), PYCOMPAT_LOCALS_PROXY},
+    {14, true, true, true, true, true, (1UL << 3) | (1UL << 4), PYCOMPAT_LOCALS_PROXY},
 };
 
 int
@@ -84,6 +91,7 @@ pycompat_check_version(const char *version, char *why, size_t whylen)
             pyc.gc_visit = v->gc_visit;
             pyc.gc_audit = v->gc_audit;
             pyc.preheader_mask = v->preheader_mask;
+            pyc.frame_locals = v->frame_locals;
             return 0;
         }
     }
@@ -310,4 +318,44 @@ out:
     py.Py_DecRef(functools);
     py.Py_DecRef(cfunctools);
     return r;
+}
+
+/* 3.11 (Include/internal/pycore_frame.h, unchanged through 3.11.x):
+ * PyFrameObject.f_frame at +24; _PyInterpreterFrame: f_func +0, f_globals +8,
+ * f_builtins +16, f_locals +24, f_code +32, frame_obj +40, previous +48,
+ * prev_instr +56, stacktop +64, is_entry +68, owner +69, localsplus +72. */
+#define PY311_FRAME_F_FRAME 24
+#define PY311_IFRAME_GLOBALS 8
+#define PY311_IFRAME_CODE 32
+#define PY311_IFRAME_LOCALSPLUS 72
+
+Py_ssize_t
+pycompat_frame_locals311(PyObject *frame, PyObject *code, PyObject *globals, PyObject ***ret)
+{
+    char *iframe;
+
+    if (pyc.frame_locals != PYCOMPAT_LOCALS_IFRAME || code == NULL || globals == NULL) {
+        return -1;
+    }
+    iframe = pycompat_field(frame, PY311_FRAME_F_FRAME);
+    /* Trust the layout only when it names the same code and globals as the
+     * frame's own getters. */
+    if (iframe == NULL || pycompat_field((PyObject *)iframe, PY311_IFRAME_CODE) != (void *)code ||
+        pycompat_field((PyObject *)iframe, PY311_IFRAME_GLOBALS) != (void *)globals) {
+        return -1;
+    }
+    /* co_nlocalsplus = locals + cells + free variables. */
+    Py_ssize_t n = 0;
+    static const char *const kinds[] = {"co_varnames", "co_cellvars", "co_freevars"};
+    for (size_t k = 0; k < 3; k++) {
+        PyObject *names = py.PyObject_GetAttrString(code, kinds[k]); /* owned */
+        if (names == NULL) {
+            py.PyErr_Clear();
+            return -1;
+        }
+        n += py.PyTuple_Size(names);
+        py.Py_DecRef(names);
+    }
+    *ret = (PyObject **)(iframe + PY311_IFRAME_LOCALSPLUS);
+    return n;
 }

@@ -29,6 +29,12 @@ struct pycompat {
     bool gc_visit;         /* 3.12+: PyUnstable_GC_VisitObjects (no audit event, no list) */
     bool gc_audit;         /* 3.10+: gc.get_objects() raises an audit event */
     unsigned long preheader_mask; /* tp_flags bits that put 2 pointers before the object */
+    enum pycompat_frame_locals {
+        PYCOMPAT_LOCALS_TRAVERSE, /* <= 3.10: a frame's tp_traverse visits its locals */
+        PYCOMPAT_LOCALS_IFRAME,   /* 3.11: read the interpreter frame (checked per frame) */
+        PYCOMPAT_LOCALS_GETVAR,   /* 3.12: PyFrame_GetVar per local name */
+        PYCOMPAT_LOCALS_PROXY,    /* 3.13+: frame.f_locals is a live proxy (PEP 667) */
+    } frame_locals;
 
     PyObject *lru_type;    /* strong: functools._lru_cache_wrapper of the main interpreter */
     Py_ssize_t lru_dict_off;  /* wrapper->dict, from the type's __dictoffset__ */
@@ -67,6 +73,15 @@ int pycompat_check_version(const char *version, char *why, size_t whylen);
  * is still being imported (try again later). Leaves no Python exception set.
  */
 int pycompat_init(char *why, size_t whylen);
+
+/*
+ * 3.11 only: the locals array of a running frame whose f_code and f_globals
+ * are code and globals (checked against the interpreter frame). Returns the
+ * number of slots (entries may be NULL, or cells) and points *ret at them,
+ * or -1 when this is not 3.11 or the layout does not match. GIL held.
+ */
+Py_ssize_t pycompat_frame_locals311(PyObject *frame, PyObject *code, PyObject *globals,
+                                    PyObject ***ret);
 
 /* Is the interpreter finalizing? (_Py_IsFinalizing <= 3.12, Py_IsFinalizing 3.13+) */
 bool pycompat_finalizing(void);
@@ -133,6 +148,21 @@ static inline PyObject *
 pycompat_type_dict(PyObject *type)
 {
     return (PyObject *)pycompat_field(type, PYCOMPAT_TP_DICT);
+}
+
+/* May o be traversed as a GC object? The collector's own rule: the type has
+ * Py_TPFLAGS_HAVE_GC and, for type objects (type_is_gc), o is a heap type;
+ * a static type's tp_traverse would read fields it does not have. */
+static inline bool
+pycompat_is_gc(PyObject *o)
+{
+    unsigned long f = pycompat_type_flags(pycompat_type(o));
+
+    if ((f & PYAPI_TPFLAGS_HAVE_GC) == 0) {
+        return false;
+    }
+    return (f & PYAPI_TPFLAGS_TYPE_SUBCLASS) == 0 ||
+           (pycompat_type_flags(o) & PYAPI_TPFLAGS_HEAPTYPE) != 0;
 }
 
 static inline bool

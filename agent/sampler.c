@@ -21,12 +21,17 @@
 #include "scan.h"
 #include "server.h"
 
-/* Full-heap discovery: first sample, then at most this often. */
+/* Full-heap discovery (scan-discover.c) finds wrappers outside classes and
+ * modules. It runs on the first sample, when a client asks, at exit, on
+ * every sample while it is cheap (its longest GIL stretch stayed under
+ * SAMPLER_FULL_CHEAP_MS) and otherwise every SAMPLER_FULL_EVERY_S. */
 #define SAMPLER_FULL_EVERY_S 30.0
+#define SAMPLER_FULL_CHEAP_MS 5.0
 
 static void *tstate;   /* the sampler thread's own Python thread state */
 static bool prepared;  /* pyapi + pycompat ready (guarded by scan_lock) */
 static double last_full = -1e9;
+static double last_full_hold_ms = 1e9; /* longest GIL stretch of the last full sample */
 
 static void
 sleep_s(double s)
@@ -210,7 +215,7 @@ sample(bool full, bool final, bool main_thread, volatile int *stop)
     struct scan_options opt = {
         .full = full,
         .main_thread = main_thread,
-        .slice_ms = main_thread ? 0 : agent.slice_ms,
+        .slice_ms = agent.slice_ms,
         .max_nodes = agent.max_nodes,
         .stop = stop,
     };
@@ -226,10 +231,11 @@ sample(bool full, bool final, bool main_thread, volatile int *stop)
         snap.final = final;
         agent_publish(&snap);
     }
-    snapshot_done(&snap);
-    if (full) {
+    if (full && r == 0) {
         last_full = agent_uptime();
+        last_full_hold_ms = snap.max_gil_hold_ms;
     }
+    snapshot_done(&snap);
     return r;
 }
 
@@ -349,7 +355,9 @@ wait_for_functools(void)
         if (found) {
             return true;
         }
-        sleep_s(delay);
+        /* Poll fast during the first second, so a script that runs for
+         * 50 ms still gets its atexit hook; then back off. */
+        sleep_s(agent_uptime() < 1.0 ? 0.001 : delay);
         delay = delay * 2 < agent.interval ? delay * 2 : agent.interval;
     }
 }
@@ -364,7 +372,7 @@ sampler_main(void *arg)
 
     (void)arg;
     while (!initialized()) {
-        sleep_s(delay);
+        sleep_s(agent_uptime() < 2.0 ? 0.001 : delay);
         delay = delay < 0.1 ? delay * 2 : 0.1;
     }
     if (pyapi_resolve(&missing) < 0) {
@@ -428,7 +436,8 @@ sampler_main(void *arg)
         while (!agent.stopping && !agent.want_sample &&
                pthread_cond_timedwait(&agent.cond, &agent.lock, &deadline) == 0) {
         }
-        full = agent.want_full || agent_uptime() - last_full >= SAMPLER_FULL_EVERY_S;
+        full = agent.want_full || last_full_hold_ms <= SAMPLER_FULL_CHEAP_MS ||
+               agent_uptime() - last_full >= SAMPLER_FULL_EVERY_S;
         agent.want_sample = false;
         agent.want_full = false;
         bool stopping = agent.stopping;

@@ -41,10 +41,17 @@ is_sub(PyObject *t, PyObject *base)
 unsigned
 scan_type_class(struct scan *s, PyObject *type)
 {
-    uint32_t v = objmap_get(&s->type_class, type);
+    size_t slot = ((uintptr_t)type >> 4) & 63;
+    uint32_t v;
     unsigned tc;
 
+    if (s->tc_cache[slot].type == type) {
+        return s->tc_cache[slot].tc;
+    }
+    v = objmap_get(&s->type_class, type);
     if (v != OBJMAP_ABSENT) {
+        s->tc_cache[slot].type = type;
+        s->tc_cache[slot].tc = v;
         return v;
     }
     unsigned long f = pycompat_type_flags(type);
@@ -62,6 +69,8 @@ scan_type_class(struct scan *s, PyObject *type)
         tc = TC_SELF | TC_RESULT;
     }
     objmap_put(&s->type_class, type, tc);
+    s->tc_cache[slot].type = type;
+    s->tc_cache[slot].tc = tc;
     return tc;
 }
 
@@ -287,17 +296,11 @@ entry(struct scan *s, struct wrapper *w, struct group *g, uint32_t gstamp, PyObj
                 struct node *nd = &s->nodes[idx];
                 nd->flags |= NODE_SELF;
                 scan_own(s, nd);
-                /* stamp catches the common repeat within one row; the pair
-                 * map catches a row whose wrappers interleave with others. */
+                /* All wrappers of a row are read one after another
+                 * (scan_run sorts them), so the row stamp alone tells
+                 * whether this self was already counted for the row. */
                 if (nd->stamp != gstamp) {
                     nd->stamp = gstamp;
-                    uintptr_t pair = ((uintptr_t)gstamp << 32) | idx;
-                    if (objmap_get(&s->self_pairs, (const void *)pair) != OBJMAP_ABSENT) {
-                        continue;
-                    }
-                    if (objmap_put(&s->self_pairs, (const void *)pair, 0) == OBJMAP_ABSENT) {
-                        return -ENOMEM;
-                    }
                     g->selves++;
                     if (g->n_selfs == g->cap_selfs) {
                         size_t cap = g->cap_selfs != 0 ? g->cap_selfs * 2 : 16;
@@ -329,6 +332,62 @@ entry(struct scan *s, struct wrapper *w, struct group *g, uint32_t gstamp, PyObj
 }
 
 /* ---- one wrapper ------------------------------------------------------------------------------- */
+
+/* Entries of an unbounded cache, a batch at a time. Each entry touches
+ * three objects scattered over the heap (key tuple, first argument, its
+ * node slot); prefetching a whole batch before reading any of it overlaps
+ * those cache misses instead of paying them one after another. */
+#define SCAN_BATCH 32
+
+static int
+unbounded(struct scan *s, struct wrapper *w, uint32_t gstamp)
+{
+    PyObject *keys[SCAN_BATCH], *vals[SCAN_BATCH];
+    Py_ssize_t pos = 0;
+    unsigned done = 0;
+    int r;
+
+    for (;;) {
+        int n = 0;
+        while (n < SCAN_BATCH && py.PyDict_Next(w->cache, &pos, &keys[n], &vals[n])) {
+            __builtin_prefetch(keys[n]);
+            n++;
+        }
+        if (n == 0) {
+            return 0;
+        }
+        PyObject *firsts[SCAN_BATCH];
+        for (int i = 0; i < n; i++) {
+            firsts[i] = NULL;
+            if (pycompat_type(keys[i]) == py.PyTuple_Type &&
+                pycompat_ssize_field(keys[i], PYCOMPAT_OB_SIZE) > 0) {
+                firsts[i] = pycompat_field(keys[i], PYCOMPAT_TUPLE_ITEMS);
+                __builtin_prefetch(firsts[i]);
+                objmap_prefetch(&s->node_index, firsts[i]);
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            uint32_t idx = firsts[i] != NULL ? objmap_get(&s->node_index, firsts[i]) : OBJMAP_ABSENT;
+            if (idx != OBJMAP_ABSENT) {
+                __builtin_prefetch(&s->nodes[idx]);
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            r = entry(s, w, &s->groups[w->group], gstamp, keys[i], vals[i], 1);
+            if (r < 0) {
+                return r;
+            }
+        }
+        done += (unsigned)n;
+        if (done >= 1024) {
+            done = 0;
+            r = scan_yield(s);
+            if (r < 0) {
+                return r;
+            }
+        }
+    }
+}
 
 /* Check the traverse tail against the offset-derived fields. Returns the
  * number of (key, result) links, or -1 when the layout does not match. */
@@ -384,18 +443,17 @@ names(struct scan *s, struct wrapper *w, PyObject *dict, PyObject *func)
 }
 
 int
-scan_cache(struct scan *s, struct wrapper *w)
+scan_wrapper_prepare(struct scan *s, struct wrapper *w)
 {
     PyObject *dict = pycompat_field(w->obj, (size_t)pyc.lru_dict_off); /* borrowed */
-    Py_ssize_t links;
     int r;
 
+    w->valid = false;
     r = scan_traverse_collect(s, w->obj);
     if (r < 0) {
         return r;
     }
-    links = check_layout(s, w, dict);
-    if (links < 0) {
+    if (check_layout(s, w, dict) < 0) {
         return 0; /* not a layout we understand: skip this wrapper */
     }
     PyObject *cache = pycompat_field(w->obj, (size_t)pyc.lru_cache_off);
@@ -413,7 +471,6 @@ scan_cache(struct scan *s, struct wrapper *w)
         return r;
     }
     struct group *g = &s->groups[w->group];
-    uint32_t gstamp = w->group + 1;
     g->maxsize = maxsize < 0 ? -1 : maxsize;
     w->maxsize = g->maxsize;
     g->typed = g->typed || typed != 0;
@@ -424,13 +481,27 @@ scan_cache(struct scan *s, struct wrapper *w)
     if (objmap_put(&s->stop, cache, 0) == OBJMAP_ABSENT) {
         return -ENOMEM;
     }
+    w->valid = true;
+    return 0;
+}
 
-    if (maxsize > 0) {
-        /* Bounded: read the links from a fresh traverse, then nothing may
-         * call into Python until they are processed. (names() may allocate,
-         * and an allocation can run the garbage collector and with it other
-         * threads, which could change the list we saw before.) The key is
-         * shared by the dict and the link: 2 references. */
+int
+scan_wrapper_entries(struct scan *s, struct wrapper *w)
+{
+    uint32_t gstamp = w->group + 1;
+    struct group *g = &s->groups[w->group];
+    Py_ssize_t links;
+    int r;
+
+    if (!w->valid) {
+        return 0;
+    }
+    if (w->maxsize > 0) {
+        PyObject *dict;
+        /* Bounded: the links come from a fresh traverse (the GIL may have
+         * been released since scan_wrapper_prepare), processed in this one
+         * stretch with no call into Python. The key is shared by the dict
+         * and the link: 2 references. */
         dict = pycompat_field(w->obj, (size_t)pyc.lru_dict_off);
         r = scan_traverse_collect(s, w->obj);
         links = r < 0 ? -1 : check_layout(s, w, dict);
@@ -447,22 +518,12 @@ scan_cache(struct scan *s, struct wrapper *w)
         }
         return 0;
     }
-    /* Unbounded: dict key -> result, read in slices. */
-    py.Py_IncRef(cache);
-    w->cache = cache;
-    Py_ssize_t pos = 0;
-    PyObject *k, *v;
-    for (unsigned i = 1; py.PyDict_Next(cache, &pos, &k, &v); i++) {
-        r = entry(s, w, &s->groups[w->group], gstamp, k, v, 1);
-        if (r < 0) {
-            return r;
-        }
-        if ((i & 1023) == 0) {
-            r = scan_yield(s);
-            if (r < 0) {
-                return r;
-            }
-        }
+    if (w->maxsize < 0) {
+        /* Unbounded: dict key -> result, read in slices. */
+        PyObject *cache = pycompat_field(w->obj, (size_t)pyc.lru_cache_off);
+        py.Py_IncRef(cache);
+        w->cache = cache;
+        return unbounded(s, w, gstamp);
     }
-    return 0;
+    return 0; /* maxsize=0: nothing is cached */
 }

@@ -245,6 +245,178 @@ out:
     return r;
 }
 
+/* ---- the frozen heap ------------------------------------------------------------------ */
+
+/* gc.freeze() moves objects where neither gc.get_objects() nor (before
+ * 3.13.5, gh-131740) PyUnstable_GC_VisitObjects look. Wrappers there that
+ * no class or module names - per-instance caches in frozen instance dicts,
+ * caches in frozen closures - are found by following references from the
+ * roots: module globals, class dicts and every thread's frames. Only the
+ * frontier is held strongly; visited objects are remembered by address. */
+#define SCAN_FROZEN_MAX_VISITS 8000000
+
+struct frozen_walk {
+    struct scan *s;
+    struct objmap seen;
+    struct ptrvec stack; /* strong references */
+    int err;
+};
+
+static void
+frozen_push(struct frozen_walk *fw, PyObject *o)
+{
+    bool fresh_slot;
+
+    if (o == NULL || fw->err < 0 || !pycompat_is_gc(o) || pycompat_is_immortal(o)) {
+        return;
+    }
+    fresh_slot = objmap_get(&fw->seen, o) == OBJMAP_ABSENT;
+    if (!fresh_slot) {
+        return;
+    }
+    if (objmap_put(&fw->seen, o, 0) == OBJMAP_ABSENT || ptrvec_push(&fw->stack, o) < 0) {
+        fw->err = -ENOMEM;
+        return;
+    }
+    py.Py_IncRef(o);
+}
+
+static int
+frozen_visit(PyObject *o, void *arg)
+{
+    frozen_push(arg, o);
+    return 0;
+}
+
+static bool
+heap_is_frozen(void)
+{
+    PyObject *gc = py.PyImport_ImportModule("gc"); /* owned; builtin */
+    PyObject *fn = gc != NULL ? py.PyObject_GetAttrString(gc, "get_freeze_count") : NULL;
+    PyObject *n = fn != NULL ? py.PyObject_CallObject(fn, NULL) : NULL;
+    bool frozen = n != NULL && py.PyLong_AsSsize_t(n) > 0;
+
+    py.Py_DecRef(n);
+    py.Py_DecRef(fn);
+    py.Py_DecRef(gc);
+    scan_clear_error();
+    return frozen;
+}
+
+/* Push the locals of a running frame (see pycompat frame_locals). */
+static void
+frame_locals(struct frozen_walk *fw, PyObject *frame)
+{
+    PyObject *code = NULL, *proxy = NULL, *values = NULL, *list = NULL; /* owned */
+
+    if (pyc.frame_locals == PYCOMPAT_LOCALS_PROXY) {
+        proxy = py.PyObject_GetAttrString(frame, "f_locals");
+        values = proxy != NULL ? py.PyObject_GetAttrString(proxy, "values") : NULL;
+        list = values != NULL ? py.PyObject_CallObject(values, NULL) : NULL;
+        if (list != NULL && pycompat_type(list) == py.PyList_Type) {
+            for (Py_ssize_t i = 0; i < py.PyList_Size(list); i++) {
+                frozen_push(fw, py.PyList_GetItem(list, i));
+            }
+        }
+    } else if (pyc.frame_locals == PYCOMPAT_LOCALS_IFRAME) {
+        PyObject *globals = py.PyObject_GetAttrString(frame, "f_globals"); /* owned */
+        PyObject **slots;
+        code = py.PyObject_GetAttrString(frame, "f_code");
+        Py_ssize_t n = pycompat_frame_locals311(frame, code, globals, &slots);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            frozen_push(fw, slots[i]);
+        }
+        py.Py_DecRef(globals);
+    } else if (pyc.frame_locals == PYCOMPAT_LOCALS_GETVAR && py.PyFrame_GetVar != NULL) {
+        static const char *const kinds[] = {"co_varnames", "co_cellvars", "co_freevars"};
+        code = py.PyObject_GetAttrString(frame, "f_code");
+        for (size_t k = 0; code != NULL && k < 3; k++) {
+            PyObject *names = py.PyObject_GetAttrString(code, kinds[k]); /* owned */
+            Py_ssize_t n = names != NULL ? py.PyTuple_Size(names) : 0;
+            for (Py_ssize_t i = 0; i < n; i++) {
+                PyObject *v = py.PyFrame_GetVar(frame, py.PyTuple_GetItem(names, i));
+                frozen_push(fw, v);
+                py.Py_DecRef(v);
+                scan_clear_error(); /* NameError: not bound yet */
+            }
+            py.Py_DecRef(names);
+        }
+    }
+    py.Py_DecRef(list);
+    py.Py_DecRef(values);
+    py.Py_DecRef(proxy);
+    py.Py_DecRef(code);
+    scan_clear_error();
+}
+
+static int
+walk_frozen(struct scan *s, size_t roots_from)
+{
+    struct frozen_walk fw = {.s = s};
+    PyObject *frames = NULL; /* owned */
+    size_t visits = 0;
+    int r = 0;
+
+    objmap_init(&fw.seen);
+    /* Roots: the classes and modules the cheap walks hold, their dicts, and
+     * the frames of every thread (locals of running functions). */
+    for (size_t i = roots_from; i < s->held.n; i++) {
+        frozen_push(&fw, s->held.v[i]);
+    }
+    PyObject *current_frames = py.PySys_GetObject("_current_frames"); /* borrowed */
+    frames = current_frames != NULL ? py.PyObject_CallObject(current_frames, NULL) : NULL;
+    if (frames != NULL && pycompat_type(frames) == py.PyDict_Type) {
+        Py_ssize_t pos = 0;
+        PyObject *k, *v;
+        while (py.PyDict_Next(frames, &pos, &k, &v)) {
+            /* Outer frames are created on demand since 3.11 (a frame's
+             * traverse does not reach them): follow f_back, a C getter. */
+            PyObject *f = v; /* owned below */
+            py.Py_IncRef(f);
+            for (int depth = 0; f != NULL && f != py._Py_NoneStruct && depth < 1000; depth++) {
+                frozen_push(&fw, f);
+                frame_locals(&fw, f);
+                PyObject *back = py.PyObject_GetAttrString(f, "f_back");
+                py.Py_DecRef(f);
+                f = back;
+            }
+            py.Py_DecRef(f);
+        }
+    }
+    scan_clear_error();
+    while (fw.stack.n > 0 && fw.err == 0 && r >= 0) {
+        PyObject *o = fw.stack.v[--fw.stack.n]; /* held */
+        if (pycompat_is_lru(o)) {
+            r = record(s, o, SNAPSHOT_FUNCTION);
+            /* Its cache is read later; follow only what may hold more
+             * wrappers: the cached function and the __dict__. */
+            frozen_push(&fw, pycompat_field(o, (size_t)pyc.lru_cache_off + 16));
+            frozen_push(&fw, pycompat_field(o, (size_t)pyc.lru_dict_off));
+        } else if (objmap_get(&s->stop, o) == OBJMAP_ABSENT ||
+                   pycompat_type(o) == py.PyDict_Type) {
+            pyapi_traverseproc_fn traverse = pycompat_type_traverse(pycompat_type(o));
+            if (traverse != NULL) {
+                traverse(o, frozen_visit, &fw);
+            }
+        }
+        scan_release(s, o);
+        if ((++visits & 255) == 0) {
+            if (visits >= SCAN_FROZEN_MAX_VISITS) {
+                s->truncated = true;
+                break;
+            }
+            r = scan_yield(s);
+        }
+    }
+    while (fw.stack.n > 0) {
+        scan_release(s, fw.stack.v[--fw.stack.n]);
+    }
+    py.Py_DecRef(frames);
+    free(fw.stack.v);
+    objmap_done(&fw.seen);
+    return r < 0 ? r : fw.err;
+}
+
 static void
 remember(struct scan *s)
 {
@@ -275,6 +447,7 @@ remember(struct scan *s)
 int
 scan_discover(struct scan *s, bool full)
 {
+    size_t roots_from = s->held.n;
     int r;
 
     r = walk_classes(s);
@@ -289,6 +462,9 @@ scan_discover(struct scan *s, bool full)
             py.PyUnstable_GC_VisitObjects(visit_gc_object, s);
         } else {
             r = walk_gc_list(s);
+        }
+        if (r >= 0 && heap_is_frozen()) {
+            r = walk_frozen(s, roots_from);
         }
         if (r >= 0) {
             remember(s);

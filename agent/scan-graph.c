@@ -131,7 +131,7 @@ expand(struct scan *s, uint32_t idx)
         visit_edge(pycompat_field(obj, (size_t)pyc.lru_dict_off), &c);
     } else {
         pyapi_traverseproc_fn traverse = pycompat_type_traverse(type);
-        if (traverse != NULL && (pycompat_type_flags(type) & PYAPI_TPFLAGS_HAVE_GC) != 0) {
+        if (traverse != NULL && pycompat_is_gc(obj)) {
             traverse(obj, visit_edge, &c);
         }
     }
@@ -344,11 +344,25 @@ scan_graph(struct scan *s)
     if (r < 0) {
         return r;
     }
+    /* The pure-C phases only read our arrays: no GIL for them when slicing. */
+    bool slicing = s->opt->slice_ms > 0;
+    if (slicing) {
+        scan_gil_release(s);
+    }
     mark_alive(s);
+    if (slicing) {
+        r = scan_gil_acquire(s);
+        if (r < 0) {
+            return r;
+        }
+    }
     r = size_dead(s);
     if (r < 0) {
         return r;
     }
+    if (slicing) {
+        scan_gil_release(s);
+    }
     count_groups(s);
-    return 0;
+    return slicing ? scan_gil_acquire(s) : 0;
 }

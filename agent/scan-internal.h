@@ -46,6 +46,7 @@ struct wrapper {
     enum snapshot_kind kind;
     uint32_t group;
     int64_t maxsize;
+    bool valid; /* layout checked, names and counters read */
 };
 
 struct group {
@@ -83,10 +84,13 @@ struct scan {
     size_t n_groups, cap_groups;
     struct objmap group_index; /* key: hash value (never dereferenced) */
     struct objmap stop;        /* module dicts, cache dicts: never expanded */
-    struct objmap self_pairs;  /* (group, node) pairs already counted as selves */
     uint32_t *queue;           /* graph walk order */
     size_t n_queue, cap_queue;
-    struct objmap type_class;  /* type -> TC_* bits + 1 */
+    struct objmap type_class;  /* type -> TC_* bits */
+    struct {
+        PyObject *type;
+        unsigned tc;
+    } tc_cache[64];            /* direct-mapped front of type_class */
     struct objmap size_mode;   /* type -> index into size_descr, + 1 */
     struct ptrvec size_descr;  /* strong: size functions of static types (persistent) */
     struct ptrvec held;        /* strong refs that are not nodes */
@@ -112,6 +116,9 @@ enum {
 /* Give the GIL up for a moment if this stretch lasted slice_ms. Returns 0 or
  * -ECANCELED (stop requested; the GIL is held either way). */
 int scan_yield(struct scan *s);
+/* Give the GIL up for pure-C work / take it back (same return as scan_yield). */
+void scan_gil_release(struct scan *s);
+int scan_gil_acquire(struct scan *s);
 int scan_hold(struct scan *s, PyObject *obj); /* keep a strong ref until the end */
 /* Drop a strong reference without ever running a finaliser off the main
  * thread (see scan.c). */
@@ -129,8 +136,11 @@ int scan_discover(struct scan *s, bool full);
 
 /* ---- scan-cache.c ------------------------------------------------------------ */
 unsigned scan_type_class(struct scan *s, PyObject *type);
-/* Read one wrapper's cache into nodes and its group. */
-int scan_cache(struct scan *s, struct wrapper *w);
+/* Check one wrapper's layout, find its row, add its counters. */
+int scan_wrapper_prepare(struct scan *s, struct wrapper *w);
+/* Read a prepared wrapper's entries into nodes and its row. All wrappers of
+ * one row must be read one after another (distinct selves use row stamps). */
+int scan_wrapper_entries(struct scan *s, struct wrapper *w);
 /* Collect what tp_traverse of obj visits into s->visit (cleared first). */
 int scan_traverse_collect(struct scan *s, PyObject *obj);
 

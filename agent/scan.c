@@ -115,23 +115,20 @@ scan_own(struct scan *s, struct node *n)
 
 /* ---- GIL slicing ---------------------------------------------------------------- */
 
-int
-scan_yield(struct scan *s)
+void
+scan_gil_release(struct scan *s)
 {
-    double held;
+    double held = ms_since(&s->hold_start);
 
-    if (s->opt->slice_ms <= 0) {
-        return 0;
-    }
-    held = ms_since(&s->hold_start);
-    if (held < s->opt->slice_ms) {
-        return 0;
-    }
     if (held > s->max_hold_ms) {
         s->max_hold_ms = held;
     }
     s->tstate = py.PyEval_SaveThread();
-    /* Other threads run here; everything we keep is a strong reference. */
+}
+
+int
+scan_gil_acquire(struct scan *s)
+{
     py.PyEval_RestoreThread(s->tstate);
     s->holds++;
     clock_gettime(CLOCK_MONOTONIC, &s->hold_start);
@@ -139,6 +136,17 @@ scan_yield(struct scan *s)
         return -ECANCELED;
     }
     return 0;
+}
+
+int
+scan_yield(struct scan *s)
+{
+    if (s->opt->slice_ms <= 0 || ms_since(&s->hold_start) < s->opt->slice_ms) {
+        return 0;
+    }
+    scan_gil_release(s);
+    /* Other threads run here; everything we keep is a strong reference. */
+    return scan_gil_acquire(s);
 }
 
 /* ---- releasing references ------------------------------------------------------- */
@@ -212,6 +220,11 @@ release_all(struct scan *s)
     for (size_t i = 0; i < s->n_nodes; i++) {
         if (s->nodes[i].flags & NODE_OWNED) {
             scan_release(s, s->nodes[i].obj);
+            s->nodes[i].flags &= ~(uint32_t)NODE_OWNED;
+        }
+        /* Stopping or not, every reference must go: ignore the stop flag. */
+        if ((i & 4095) == 4095) {
+            (void)scan_yield(s);
         }
     }
     for (size_t i = 0; i < s->n_wrappers; i++) {
@@ -268,7 +281,6 @@ scan_free(struct scan *s)
     objmap_done(&s->wrapper_index);
     objmap_done(&s->group_index);
     objmap_done(&s->stop);
-    objmap_done(&s->self_pairs);
     free(s->queue);
     objmap_done(&s->type_class);
     objmap_done(&s->size_mode);
@@ -284,7 +296,7 @@ memory_bytes(const struct scan *s)
                      (s->held.cap + s->visit.cap + s->graveyard.cap) * sizeof(PyObject *) +
                      objmap_bytes(&s->node_index) + objmap_bytes(&s->wrapper_index) +
                      objmap_bytes(&s->group_index) + objmap_bytes(&s->stop) +
-                     objmap_bytes(&s->self_pairs) + s->cap_queue * sizeof(uint32_t) +
+                     s->cap_queue * sizeof(uint32_t) +
                      objmap_bytes(&s->type_class) + objmap_bytes(&s->size_mode));
 }
 
@@ -314,6 +326,17 @@ fill_snapshot(struct scan *s, struct snapshot *out)
     return 0;
 }
 
+static int
+by_group(const void *pa, const void *pb)
+{
+    const struct wrapper *a = pa, *b = pb;
+
+    if (a->group != b->group) {
+        return a->group < b->group ? -1 : 1;
+    }
+    return a->obj < b->obj ? -1 : a->obj > b->obj;
+}
+
 int
 scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
 {
@@ -333,13 +356,22 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
     objmap_clear(&s->wrapper_index);
     objmap_clear(&s->group_index);
     objmap_clear(&s->stop);
-    objmap_clear(&s->self_pairs);
     objmap_clear(&s->type_class);
+    memset(s->tc_cache, 0, sizeof(s->tc_cache));
     snapshot_clear(out);
 
     r = scan_discover(s, opt->full);
     for (size_t i = 0; r >= 0 && i < s->n_wrappers; i++) {
-        r = scan_cache(s, &s->wrappers[i]);
+        r = scan_wrapper_prepare(s, &s->wrappers[i]);
+        if (r >= 0) {
+            r = scan_yield(s);
+        }
+    }
+    if (s->n_wrappers > 1) {
+        qsort(s->wrappers, s->n_wrappers, sizeof(*s->wrappers), by_group);
+    }
+    for (size_t i = 0; r >= 0 && i < s->n_wrappers; i++) {
+        r = scan_wrapper_entries(s, &s->wrappers[i]);
         if (r >= 0) {
             r = scan_yield(s);
         }

@@ -32,7 +32,7 @@ static const struct {
 } request_cases[] = {
     {"{\"cmd\":\"hello\"}", 0, PROTOCOL_HELLO, false, NULL},
     {" { \"cmd\" : \"hello\" } ", 0, PROTOCOL_HELLO, false, NULL},
-    {"{\"cmd\":\"snapshot\"}", 0, PROTOCOL_SNAPSHOT, false, NULL},
+    {"{\"cmd\":\"snapshot\"}", 0, PROTOCOL_SNAPSHOT, true, NULL}, /* full by default */
     {"{\"cmd\":\"snapshot\",\"full\":true}", 0, PROTOCOL_SNAPSHOT, true, NULL},
     {"{\"full\":false,\"cmd\":\"snapshot\"}", 0, PROTOCOL_SNAPSHOT, false, NULL},
     {"{\"cmd\":\"latest\"}", 0, PROTOCOL_LATEST, false, NULL},
