@@ -1,0 +1,11 @@
+#!/bin/sh
+# run-tests.sh: install what is missing, build with warnings as errors, and
+# run every test suite (unit, janitor, e2e on each available interpreter).
+# This is what CI runs.
+#
+# Usage: scripts/run-tests.sh [MESON_TEST_OPTIONS...]   e.g. --suite unit
+set -eu
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/build.sh -Dwerror=true
+meson test -C build --print-errorlogs "$@"

@@ -1,0 +1,25 @@
+#!/bin/sh
+# setup.sh: install what building and testing lruleak needs, if missing.
+#
+# Usage: scripts/setup.sh        (as root on Debian; a no-op when all is there)
+# Packages: the meson/ninja toolchain, the check unit-test framework, Debian's
+# python3.11 (libpython linked into the executable, one of the e2e targets),
+# valgrind for the memcheck test setup, socat for the README's protocol example.
+set -eu
+
+pkgs="meson ninja-build pkg-config gcc libc6-dev check python3.11 valgrind socat"
+missing=""
+for p in $pkgs; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "setup.sh: missing packages:$missing (run as root, or install them)" >&2
+    exit 1
+fi
+echo "setup.sh: installing$missing" >&2
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
