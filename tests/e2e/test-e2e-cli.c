@@ -2,7 +2,8 @@
 /*
  * test-e2e-cli: the lruleak command line against real processes.
  *
- * `run`: a short script (targets/short.py, well under 100 ms) under
+ * `run`: a short script (targets/short.py, well under 100 ms; tiny.py, a
+ * few milliseconds) under
  * `lruleak run --output F`: the recording ends with a final sample whose
  * numbers match the truth the script wrote to a side file, `report F
  * --format json` shows the same, CMD's exit status passes through and
@@ -97,24 +98,30 @@ run_short(const char *mode, const char *status, const char *fail_on, const char 
                    NULL);
 }
 
-/* Compare a Task.plan row (sample or report) with short.py's truth row. */
+/* Compare a row (sample or report) with a short script's truth row. */
 static void
-check_task_row(const struct jsonv *caches, const struct jsonv *t, const char *what)
+check_task_row_named(const struct jsonv *caches, const struct jsonv *t, const char *qualname,
+                     const char *what)
 {
-    const struct jsonv *row =
-        e2e_find_row(caches, e2e_str(t, "module", "truth"), "Task.plan", what);
+    const struct jsonv *row = e2e_find_row(caches, e2e_str(t, "module", "truth"), qualname, what);
     static const char *const fields[] = {"entries", "selves", "pinned"};
     int64_t pinned = e2e_int(t, "pinned", "truth");
 
-    ck_assert_msg(row != NULL, "%s: no Task.plan row", what);
+    ck_assert_msg(row != NULL, "%s: no %s row", what, qualname);
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         int64_t got = e2e_int(row, fields[i], what), want = e2e_int(t, fields[i], "truth");
-        ck_assert_msg(got == want, "%s: Task.plan %s is %lld, the script counted %lld", what,
+        ck_assert_msg(got == want, "%s: %s %s is %lld, the script counted %lld", what, qualname,
                       fields[i], (long long)got, (long long)want);
     }
     ck_assert_str_eq(e2e_str(row, "kind", what), e2e_str(t, "kind", "truth"));
     ck_assert_msg(jsonv_is(jsonv_get(row, "maxsize"), JSONV_NULL), "%s: maxsize not null", what);
     ck_assert_str_eq(e2e_str(row, "verdict", what), pinned > 0 ? "leak" : "ok");
+}
+
+static void
+check_task_row(const struct jsonv *caches, const struct jsonv *t, const char *what)
+{
+    check_task_row_named(caches, t, "Task.plan", what);
 }
 
 /* The recording's lines for pid: its process line and its samples. */
@@ -185,6 +192,42 @@ START_TEST(cli_run_short_script_final_sample)
     const struct jsonv *doc =
         e2e_json(e2e_buf_str(&rep->out), rep->out.len, "lruleak report --format json");
     check_task_row(e2e_caches_of(doc, (pid_t)pid, "report"), t, "lruleak report");
+}
+END_TEST
+
+/*
+ * A script of a few milliseconds (targets/tiny.py prints its truth on
+ * stdout, which `run` passes through). Five runs, so that a race between
+ * the script's end and the agent's start-up shows up reliably.
+ */
+START_TEST(cli_run_tiny_script_final_sample)
+{
+    char *script = e2e_strdupf("%s/tiny.py", e2e_cfg.targets);
+    char *verify[] = {(char *)e2e_cfg.python, script, "--verify", NULL};
+    struct e2e_proc *p = e2e_run(verify, e2e_env(NULL), NULL, E2E_CLI_MS);
+    ck_assert_msg(p->status == 0, "tiny.py --verify: its own truth is inconsistent: %s",
+                  e2e_buf_str(&p->err));
+
+    for (int i = 0; i < 5; i++) {
+        char *out = e2e_strdupf("%s/tiny-%d.jsonl", e2e_recdir, i);
+        struct e2e_proc *run =
+            e2e_cli(e2e_env_cli(NULL), "run", "--output", out, "--", e2e_cfg.python, script, NULL);
+        ck_assert_msg(run->status == 0, "run %d: lruleak run exited %d (stderr: %s)", i,
+                      run->status, e2e_buf_str(&run->err));
+        const struct jsonv *truth =
+            e2e_json(e2e_buf_str(&run->out), run->out.len, "tiny.py's truth line");
+        int64_t pid = e2e_int(truth, "pid", "truth");
+        const struct jsonv **lines;
+        size_t n = e2e_json_lines(read_file(out), &lines, "the --output recording");
+        struct proc_lines pl = lines_for(lines, n, pid);
+        ck_assert_msg(pl.process != NULL && pl.finals == 1,
+                      "run %d of a %s script: %s process line and %zu final samples for pid "
+                      "%lld, expected one of each (lruleak's stderr: %s)",
+                      i, "few-millisecond", pl.process != NULL ? "a" : "no", pl.finals,
+                      (long long)pid, e2e_buf_str(&run->err));
+        check_task_row_named(e2e_caches_of(pl.last_sample, (pid_t)pid, "final sample"),
+                             jsonv_get(truth, "Note.text"), "Note.text", "the final sample");
+    }
 }
 END_TEST
 
@@ -435,6 +478,7 @@ cli_suite(void)
     TCase *tc = e2e_tcase("run");
 
     tcase_add_test(tc, cli_run_short_script_final_sample);
+    tcase_add_test(tc, cli_run_tiny_script_final_sample);
     tcase_add_test(tc, cli_run_passes_exit_status);
     tcase_add_test(tc, cli_run_fail_on_leak_gate);
     tcase_add_test(tc, cli_run_fail_on_without_leak);
