@@ -119,6 +119,9 @@ START_TEST(counts_keyword_self_and_typed)
     assert_partly_pinned(truth, "Account.rate");
     ck_assert(e2e_bool(truth_row(truth, "Account.rate"), "typed", "truth"));
     assert_partly_pinned(truth, "Same.tag");
+    ck_assert_int_gt(truth_int(truth, "marker", "selves"), 0);
+    ck_assert_int_eq(truth_int(truth, "marker", "pinned"), 0);
+    ck_assert_int_gt(truth_int(truth, "subscribe", "pinned"), 0);
 }
 END_TEST
 

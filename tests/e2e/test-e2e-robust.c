@@ -9,6 +9,9 @@
  * victim's truth, and the victim's output and exit status equal a run
  * without the agent.
  *
+ * Clients: a stalled half request and a client that never reads its
+ * replies block neither other clients nor the host's exit.
+ *
  * Threads: targets/threads.py calls cached methods and cache_clear() from
  * four threads while the agent samples every 50 ms; its output must not
  * change and the counts must match the truth once the threads stop.
@@ -139,6 +142,39 @@ START_TEST(robust_bad_socket_input)
 }
 END_TEST
 
+/*
+ * Clients that misbehave must not block the others or the host: one sends
+ * half a request and stalls, one pipelines full snapshots and never reads
+ * the replies. A new client is still answered, the numbers still match the
+ * truth, and the host exits normally while both are still connected.
+ */
+START_TEST(robust_stalled_clients)
+{
+    struct e2e_proc *v = e2e_victim(e2e_env_agent("0.05", NULL), "several.py", NULL);
+    e2e_wait_agent(v);
+    const char *path = e2e_sock_path(v->pid);
+
+    int half = e2e_connect(path);
+    e2e_send(half, "{\"cmd\":", 7);
+    int deaf = e2e_connect(path);
+    int small = 4096;
+    setsockopt(deaf, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    static const char full[] = "{\"cmd\":\"snapshot\",\"full\":true}\n";
+    for (int i = 0; i < 20; i++) {
+        e2e_send(deaf, full, sizeof(full) - 1);
+    }
+
+    int fd = e2e_connect(path);
+    const struct jsonv *h = e2e_request(fd, "{\"cmd\":\"hello\"}");
+    ck_assert_msg(e2e_bool(h, "ok", "hello"), "hello refused while other clients stall");
+    close(fd);
+    e2e_truth_check(v, true);
+    ck_assert_int_eq(v->status, 0);
+    close(half);
+    close(deaf);
+}
+END_TEST
+
 /* ---- threads -------------------------------------------------------------------- */
 
 START_TEST(robust_threads_mutating_caches)
@@ -176,6 +212,10 @@ robust_suite(void)
 
     tcase_add_loop_test(tc, robust_bad_socket_input, 0,
                         (int)(sizeof(bad_inputs) / sizeof(bad_inputs[0])));
+    suite_add_tcase(s, tc);
+
+    tc = e2e_tcase("clients");
+    tcase_add_test(tc, robust_stalled_clients);
     suite_add_tcase(s, tc);
 
     tc = e2e_tcase("threads");

@@ -101,12 +101,19 @@ class Truth:
         self.refs = {}        # id -> weakref to a tracked object
         self.payload = {}     # id -> sys.getsizeof(obj.payload)
         self.wrappers = []    # (weakref to wrapper, kind)
+        self.static = {}      # id -> immortal first arguments
 
     def track(self, obj):
         self.refs[id(obj)] = weakref.ref(obj)
         payload = getattr(obj, "payload", None)
         if isinstance(payload, (bytes, bytearray)):
             self.payload[id(obj)] = sys.getsizeof(payload)
+        return obj
+
+    def track_static(self, obj):
+        """A first argument that cannot die and takes no weak reference
+        (Ellipsis, NotImplemented): a self that is never pinned."""
+        self.static[id(obj)] = obj
         return obj
 
     def cache(self, wrapper, kind):
@@ -151,7 +158,9 @@ class Truth:
                 if not is_self_candidate(obj):
                     continue
                 ref_obj = self.refs.get(id(obj))
-                if ref_obj is None or ref_obj() is not obj:
+                if self.static.get(id(obj)) is obj:
+                    pass
+                elif ref_obj is None or ref_obj() is not obj:
                     raise RuntimeError("untracked first argument %r in %s" % (obj, qualname))
                 firsts[qualname].add(id(obj))
             w = key = obj = None  # hold no object past this iteration

@@ -7,7 +7,13 @@
 - Account.rate is typed=True (the key ends with the argument types, classes
   that must not count as selves), called with 1 and 1.0;
 - Same.tag: all Same objects are equal and hash alike, but selves are
-  counted by identity (keys differ in their second argument).
+  counted by identity (keys differ in their second argument);
+- marker: a function cache whose first arguments are Ellipsis and
+  NotImplemented (not in README's list of excluded types, so selves, but
+  immortal singletons: never pinned);
+- subscribe: a function cache keyed by bound methods of kept Listeners; the
+  bound method objects themselves are referenced by nothing but the cache,
+  so they are pinned although their Listeners live.
 """
 import functools
 
@@ -39,6 +45,21 @@ class Same:
         return n
 
 
+@functools.lru_cache(maxsize=None)
+def marker(m, n):
+    return n
+
+
+class Listener:
+    def on_event(self, event):
+        return event
+
+
+@functools.lru_cache(maxsize=None)
+def subscribe(callback):
+    return callback("subscribed")
+
+
 def build(truth):
     kept = []
     for i in range(30):
@@ -56,6 +77,15 @@ def build(truth):
         if i % 3 == 0:
             kept.append(same)
     truth.cache(Same.tag, "method")
+    for n in range(3):
+        marker(truth.track_static(...), n)
+        marker(truth.track_static(NotImplemented), n)
+    truth.cache(marker, "function")
+    listeners = [Listener() for _ in range(5)]
+    kept.extend(listeners)
+    for listener in listeners:
+        subscribe(truth.track(listener.on_event))
+    truth.cache(subscribe, "function")
     truth.cache(Account.balance, "method")
     truth.cache(Account.rate, "method")
     return kept
