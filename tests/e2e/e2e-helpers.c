@@ -955,9 +955,12 @@ check_row(struct e2e_buf *b, const struct jsonv *row, const char *q, const struc
     } else if (!bounded && !jsonv_is(rmax, JSONV_NULL)) {
         problem(b, "%s: maxsize should be null (unbounded)", q);
     }
-    bool typed = false;
-    if (!jsonv_get_bool(row, "typed", &typed) || typed != e2e_bool(t, "typed", "truth")) {
-        problem(b, "%s: typed should be %s", q, typed ? "false" : "true");
+    static const char *const flags[] = {"typed", "self_only"};
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        bool flag = false, want_flag = e2e_bool(t, flags[i], "truth");
+        if (!jsonv_get_bool(row, flags[i], &flag) || flag != want_flag) {
+            problem(b, "%s: %s should be %s", q, flags[i], want_flag ? "true" : "false");
+        }
     }
 
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {

@@ -208,7 +208,7 @@ const struct jsonv *e2e_find_row(const struct jsonv *caches, const char *module,
 /*
  * Check every row of a victim's truth against the agent's rows:
  * entries == 0 means "not listed"; otherwise module, kind, file, line
- * (the first decorator's or the def's), maxsize, typed, wrappers, entries,
+ * (the first decorator's or the def's), maxsize, typed, self_only, wrappers, entries,
  * hits, misses, selves, pinned and the verdict derived from the truth must
  * match exactly, and retained_bytes must lie in [pinned_bytes, 1.5 *
  * pinned_bytes] when the truth has payloads, and be 0 when nothing is

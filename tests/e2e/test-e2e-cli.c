@@ -243,6 +243,18 @@ START_TEST(cli_run_passes_exit_status)
                       "lruleak run (no gate) exited %d, the %s script exited %s (stderr: %s)",
                       run->status, cases[i][0], cases[i][1], e2e_buf_str(&run->err));
     }
+
+    /* cli/cli.h: 128+N when CMD dies of signal N, 127 when it cannot run. */
+    char *out = e2e_strdupf("%s/run-signal.jsonl", e2e_recdir);
+    struct e2e_proc *run = e2e_cli(e2e_env_cli(NULL), "run", "--output", out, "--", "/bin/sh", "-c",
+                                   "kill -TERM $$", NULL);
+    ck_assert_msg(run->status == 128 + 15, "lruleak run of a CMD killed by SIGTERM exited %d",
+                  run->status);
+    out = e2e_strdupf("%s/run-noexec.jsonl", e2e_recdir);
+    run = e2e_cli(e2e_env_cli(NULL), "run", "--output", out, "--",
+                  e2e_strdupf("%s/no-such-program", e2e_recdir), NULL);
+    ck_assert_msg(run->status == 127, "lruleak run of a missing CMD exited %d, expected 127",
+                  run->status);
 }
 END_TEST
 

@@ -7,9 +7,9 @@ argument with Truth.track(), then calls Truth.ready_and_wait(): it prints
 READY and blocks on stdin. The test takes its snapshot, writes "go", and the
 victim prints Truth.compute() as one JSON line:
 
-  {"<qualname>": {"module", "kind", "file", "line", "maxsize", "typed",
-                  "wrappers", "entries", "hits", "misses", "selves", "pinned",
-                  "pinned_bytes"}, ...}
+  {"<qualname>": {"module", "kind", "file", "line", "def_line", "maxsize",
+                  "typed", "wrappers", "entries", "hits", "misses", "selves",
+                  "pinned", "pinned_bytes", "self_only"}, ...}
 
 How the numbers are obtained, without trusting the agent's algorithm:
 - file/line: co_filename and co_firstlineno of the cached function (for a
@@ -21,6 +21,8 @@ How the numbers are obtained, without trusting the agent's algorithm:
   README defines it (key[0], or the first keyword value when the key starts
   with the keyword marker), excluding classes, modules, None, bool, int,
   float, complex, str, bytes, tuple and frozenset; counted by identity;
+- self_only: every key is a 1-tuple holding a self (the first argument and
+  nothing else);
 - pinned: every registered cache is cleared together, gc.collect() runs, and
   the tracked objects that died are exactly those that only the caches kept
   alive. A cache's pinned count is |its selves & died| (an object counts for
@@ -144,7 +146,8 @@ class Truth:
                     "file": code.co_filename, "line": code.co_firstlineno,
                     "def_line": _def_line(code),
                     "maxsize": params["maxsize"], "typed": params["typed"],
-                    "wrappers": 0, "entries": 0, "hits": 0, "misses": 0}
+                    "wrappers": 0, "entries": 0, "hits": 0, "misses": 0,
+                    "self_only": True}
                 firsts[qualname] = set()
             elif row["kind"] != kind:
                 raise RuntimeError("%s registered with two kinds" % qualname)
@@ -155,6 +158,8 @@ class Truth:
             row["misses"] += info.misses
             for key in list(_cache_dict(w)):
                 obj = first_arg(key)
+                if not (type(key) is tuple and len(key) == 1 and is_self_candidate(obj)):
+                    row["self_only"] = False
                 if not is_self_candidate(obj):
                     continue
                 ref_obj = self.refs.get(id(obj))
@@ -179,6 +184,7 @@ class Truth:
         died = {i for i in alive if self.refs[i]() is None}
         for qualname, row in rows.items():
             mine = firsts[qualname]
+            row["self_only"] = row["self_only"] and row["entries"] > 0
             row["selves"] = len(mine)
             row["pinned"] = len(mine & died)
             row["pinned_bytes"] = sum(self.payload.get(i, 0) for i in mine & died)
