@@ -134,7 +134,17 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 void
 e2e_setup(void)
 {
+    static bool registered;
     const char *base = getenv("TMPDIR");
+
+    /* In fork mode a failed assertion exit()s the test process without
+     * running the checked teardown: clean up from atexit as well (the
+     * teardown is idempotent). A test killed on timeout gets neither; its
+     * Python victims then exit on EOF on stdin. */
+    if (!registered) {
+        atexit(e2e_teardown);
+        registered = true;
+    }
 
     nprocs = 0;
     snprintf(e2e_dir, sizeof(e2e_dir), "%s/lruleak-e2e-XXXXXX",

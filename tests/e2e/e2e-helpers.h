@@ -13,8 +13,10 @@
  * Every blocking step has a deadline; a failed step fails the test through
  * check (ck_assert_msg / ck_abort_msg), naming what it waited for and the
  * victim's stderr. Processes started by a test are killed by e2e_teardown()
- * (the checked fixture of every TCase), and the Python victims also exit on
- * their own when their stdin reaches EOF, i.e. when the test process dies.
+ * (the checked fixture of every TCase, also run from atexit because a failed
+ * assertion exits the test process without it), and the Python victims exit
+ * on their own when their stdin reaches EOF, i.e. when the test process
+ * dies (a test killed on timeout).
  * Diagnostics go to stderr. Thread context: a check test process (fork mode).
  */
 #pragma once
