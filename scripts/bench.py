@@ -577,8 +577,8 @@ def table(a, b, record_dir=None, out=sys.stdout):
                   % (n, exp[n], bench_rows.get("__main__:" + n)))
         if b.get("pyscan"):
             q = b["pyscan"]
-            p("pure-Python scanner in the agent's process (refcounts read %s ms after a sample "
-              "ended): entries %d, selves %d, pinned %d"
+            p("pure-Python scanner in the agent's process (refcounts read 2 ms after a sample "
+              "line appeared, waited %s ms for it): entries %d, selves %d, pinned %d"
               % (b.get("pyscan_gap_wait_ms"), q["entries"], q["selves"], q["pinned"]))
         fin = final_sample(record_dir)
         if fin:
