@@ -131,24 +131,51 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
     return 0;
 }
 
+/* The TCase's directory, made and removed by the unchecked fixture in the
+ * runner process: a test whose assertion fails _exit()s without its checked
+ * teardown, so its own directory (inside this one) is removed here. */
+static char case_dir[200];
+
+static bool
+keep_dirs(void)
+{
+    const char *keep = getenv("E2E_KEEP");
+    return keep != NULL && strcmp(keep, "1") == 0;
+}
+
+static void
+case_setup(void)
+{
+    const char *base = getenv("TMPDIR");
+
+    snprintf(case_dir, sizeof(case_dir), "%s/lruleak-e2e-XXXXXX",
+             base != NULL && base[0] != '\0' ? base : "/tmp");
+    if (mkdtemp(case_dir) == NULL) {
+        fprintf(stderr, "e2e: mkdtemp %s: %s\n", case_dir, strerror(errno));
+        case_dir[0] = '\0';
+    }
+}
+
+static void
+case_teardown(void)
+{
+    if (case_dir[0] == '\0') {
+        return;
+    }
+    if (keep_dirs()) {
+        fprintf(stderr, "e2e: kept %s\n", case_dir);
+    } else {
+        nftw(case_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    case_dir[0] = '\0';
+}
+
 void
 e2e_setup(void)
 {
-    static bool registered;
-    const char *base = getenv("TMPDIR");
-
-    /* In fork mode a failed assertion exit()s the test process without
-     * running the checked teardown: clean up from atexit as well (the
-     * teardown is idempotent). A test killed on timeout gets neither; its
-     * Python victims then exit on EOF on stdin. */
-    if (!registered) {
-        atexit(e2e_teardown);
-        registered = true;
-    }
-
     nprocs = 0;
-    snprintf(e2e_dir, sizeof(e2e_dir), "%s/lruleak-e2e-XXXXXX",
-             base != NULL && base[0] != '\0' ? base : "/tmp");
+    ck_assert_msg(case_dir[0] != '\0', "no directory for this TCase");
+    snprintf(e2e_dir, sizeof(e2e_dir), "%s/t-XXXXXX", case_dir);
     ck_assert_msg(mkdtemp(e2e_dir) != NULL, "mkdtemp %s: %s", e2e_dir, strerror(errno));
     snprintf(e2e_sockdir, sizeof(e2e_sockdir), "%s/sock", e2e_dir);
     snprintf(e2e_recdir, sizeof(e2e_recdir), "%s/rec", e2e_dir);
@@ -164,13 +191,7 @@ e2e_teardown(void)
         e2e_proc_kill(procs[i]);
     }
     nprocs = 0;
-    if (e2e_dir[0] == '\0') {
-        return;
-    }
-    const char *keep = getenv("E2E_KEEP");
-    if (keep != NULL && strcmp(keep, "1") == 0) {
-        fprintf(stderr, "e2e: kept %s\n", e2e_dir);
-    } else {
+    if (e2e_dir[0] != '\0' && !keep_dirs()) {
         nftw(e2e_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     }
     e2e_dir[0] = '\0';
@@ -180,6 +201,7 @@ TCase *
 e2e_tcase(const char *name)
 {
     TCase *tc = tcase_create(name);
+    tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
     tcase_add_checked_fixture(tc, e2e_setup, e2e_teardown);
     tcase_set_timeout(tc, E2E_TCASE_TIMEOUT);
     return tc;

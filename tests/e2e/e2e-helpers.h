@@ -13,10 +13,11 @@
  * Every blocking step has a deadline; a failed step fails the test through
  * check (ck_assert_msg / ck_abort_msg), naming what it waited for and the
  * victim's stderr. Processes started by a test are killed by e2e_teardown()
- * (the checked fixture of every TCase, also run from atexit because a failed
- * assertion exits the test process without it), and the Python victims exit
- * on their own when their stdin reaches EOF, i.e. when the test process
- * dies (a test killed on timeout).
+ * (the checked fixture of every TCase). A failed assertion _exit()s the test
+ * process without that teardown: then the victims (Python scripts, cat)
+ * exit on EOF on their stdin, and the TCase's directory is removed by its
+ * unchecked fixture in the runner process. On a timeout check kills the
+ * test's whole process group, victims included.
  * Diagnostics go to stderr. Thread context: a check test process (fork mode).
  */
 #pragma once
@@ -50,7 +51,8 @@ struct e2e_config {
 /* The configuration; valid after e2e_main() checked it. */
 extern struct e2e_config e2e_cfg;
 
-/* The current test's private directory and its parts (set by e2e_setup). */
+/* The current test's private directory and its parts (set by e2e_setup),
+ * inside a directory per TCase. */
 extern char e2e_dir[];     /* mkdtemp result */
 extern char e2e_sockdir[]; /* LRULEAK_DIR given to agents and the CLI, mode 0700 */
 extern char e2e_recdir[];  /* scratch for recordings and side files */
@@ -60,7 +62,7 @@ extern char e2e_log[];     /* LRULEAK_LOG given to agents */
 void e2e_setup(void);
 void e2e_teardown(void);
 
-/* A TCase with the fixture and E2E_TCASE_TIMEOUT. */
+/* A TCase with both fixtures and E2E_TCASE_TIMEOUT. */
 TCase *e2e_tcase(const char *name);
 
 /*
