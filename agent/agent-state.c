@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +86,103 @@ agent_start(void)
     }
     pthread_once(&start_once, do_start);
     return start_result;
+}
+
+static void
+open_recording(void)
+{
+    char path[600];
+    int fd;
+
+    if (agent.record_dir[0] == '\0') {
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/%d.jsonl", agent.record_dir, (int)agent.pid);
+    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+    if (fd >= 0 && fd <= 2) {
+        int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        close(fd);
+        fd = high;
+    }
+    if (fd < 0) {
+        log_msg("cannot record to %s: %s", path, strerror(errno));
+    }
+    agent.record_fd = fd;
+}
+
+static char *
+read_argv_json(void)
+{
+    char buf[16384];
+    struct jsonw w;
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+
+    if (fd >= 0) {
+        close(fd);
+    }
+    jsonw_init(&w);
+    jsonw_arr_begin(&w);
+    for (ssize_t i = 0; i < n;) {
+        size_t len = strnlen(buf + i, (size_t)(n - i));
+        jsonw_strn(&w, buf + i, len);
+        i += (ssize_t)len + 1;
+    }
+    jsonw_arr_end(&w);
+    if (w.err < 0) {
+        jsonw_done(&w);
+        return NULL;
+    }
+    return w.buf;
+}
+
+
+void
+agent_record_process(const char *type, const char *reason)
+{
+    struct jsonw w;
+
+    /* Written once, whichever thread gets here first (sampler, exit hook,
+     * destructor). */
+    pthread_mutex_lock(&agent.lock);
+    bool first = !agent.recorded_process;
+    agent.recorded_process = true;
+    pthread_mutex_unlock(&agent.lock);
+    if (!first) {
+        return;
+    }
+    if (agent.record_fd < 0) {
+        open_recording();
+    }
+    if (agent.argv_json == NULL) {
+        char *argv = read_argv_json();
+        pthread_mutex_lock(&agent.lock);
+        agent.argv_json = argv;
+        pthread_mutex_unlock(&agent.lock);
+    }
+    jsonw_init(&w);
+    jsonw_obj_begin(&w);
+    jsonw_kstr(&w, "type", type);
+    jsonw_kint(&w, "pid", agent.pid);
+    jsonw_kint(&w, "ppid", getppid());
+    jsonw_kstr(&w, "python", agent.python[0] != '\0' ? agent.python : NULL);
+    jsonw_key(&w, "argv");
+    if (agent.argv_json != NULL) {
+        jsonw_raw(&w, agent.argv_json, strlen(agent.argv_json));
+    } else {
+        jsonw_null(&w);
+    }
+    jsonw_kdouble(&w, "start", agent.start_wall, 3);
+    jsonw_kstr(&w, "lruleak_version", LRULEAK_VERSION);
+    if (reason != NULL) {
+        jsonw_kstr(&w, "reason", reason);
+    }
+    jsonw_obj_end(&w);
+    jsonw_bytes(&w, "\n", 1);
+    if (w.err == 0 && w.buf != NULL) {
+        agent_record(w.buf, w.len);
+    }
+    jsonw_done(&w);
 }
 
 void

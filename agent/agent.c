@@ -111,6 +111,7 @@ agent_constructor(void)
     /* Reading Py_IsInitialized is safe at any time: it reads one flag. If
      * the interpreter is not up yet we were preloaded: start by ourselves.
      * Otherwise someone loads us deliberately and will call start. */
+    agent.python_process = true;
     agent.autostart = !initialized();
     if (agent.autostart) {
         agent_start();
@@ -120,9 +121,22 @@ agent_constructor(void)
 __attribute__((destructor)) static void
 agent_destructor(void)
 {
-    /* Runs at exit(), after Py_Finalize: only remove our socket file. */
-    if (agent.sock_path[0] != '\0' && agent_is_home()) {
+    /* Runs at exit(), after Py_Finalize: no Python here. */
+    if (!agent_is_home()) {
+        return;
+    }
+    if (agent.sock_path[0] != '\0') {
         unlink(agent.sock_path);
+    }
+    /* A Python process that exited before the sampler could start (a very
+     * short script on a busy machine) still shows up in the recording,
+     * marked as never sampled, instead of silently missing. */
+    if (agent.record_dir[0] != '\0' && agent.python_process && !agent.recorded_process) {
+        const char *v = pyapi_version_string();
+        if (v != NULL && agent.python[0] == '\0') {
+            snprintf(agent.python, sizeof(agent.python), "%.*s", (int)strcspn(v, " "), v);
+        }
+        agent_record_process("process", "exited before the agent took its first sample");
     }
 }
 

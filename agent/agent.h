@@ -33,6 +33,7 @@ struct agent {
     double slice_ms;     /* longest GIL stretch per slice */
     size_t max_nodes;
     bool autostart;      /* preloaded before Python initialised */
+    bool python_process; /* CPython symbols were found */
     char record_dir[512];
     char sock_path[SOCKPATH_MAX];
     double start_boot;   /* process start, CLOCK_BOOTTIME seconds */
@@ -59,6 +60,7 @@ struct agent {
     pthread_mutex_t scan_lock;
     struct scan *scan;
     int record_fd;
+    bool recorded_process; /* the recording has its first line */
 };
 
 extern struct agent agent;
@@ -78,5 +80,10 @@ double agent_uptime(void);
 void agent_publish(struct snapshot *snap);
 /* Set state (and reason, may be NULL) under the lock and wake waiters. */
 void agent_set_state(enum agent_state state, const char *reason);
+/*
+ * Write the recording's first line: {"type": type, pid, ppid, python, argv,
+ * start, lruleak_version[, reason]}, opening the recording on first use.
+ */
+void agent_record_process(const char *type, const char *reason);
 /* Append one line (must end in '\n') to the recording, if recording. */
 void agent_record(const char *line, size_t len);

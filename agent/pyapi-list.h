@@ -21,6 +21,7 @@ PYAPI_FN(1, int, PyGILState_Check, (void))
 PYAPI_FN(1, void *, PyEval_SaveThread, (void))
 PYAPI_FN(1, void, PyEval_RestoreThread, (void *))
 PYAPI_FN(1, int, Py_AddPendingCall, (int (*)(void *), void *))
+PYAPI_FN(1, int, PySys_AddAuditHook, (int (*)(const char *, PyObject *, void *), void *))
 
 /* ---- objects ------------------------------------------------------------ */
 PYAPI_FN(1, void, Py_IncRef, (PyObject *))

@@ -60,6 +60,16 @@ int (*pyapi_probe(void))(void)
     return fn;
 }
 
+const char *
+pyapi_version_string(void)
+{
+    const char *(*fn)(void) = NULL;
+    void *p = lookup("Py_GetVersion");
+
+    memcpy(&fn, &p, sizeof(fn));
+    return fn != NULL ? fn() : NULL;
+}
+
 int
 pyapi_resolve(const char **ret_missing)
 {

@@ -53,6 +53,10 @@ extern struct pyapi py;
  */
 int (*pyapi_probe(void))(void);
 
+/* Py_GetVersion() found by name, or NULL. A pure C function: safe without
+ * the GIL, before initialisation and after finalisation. */
+const char *pyapi_version_string(void);
+
 /*
  * Resolve the whole table. Returns 0, or -ENOENT with the first missing
  * required symbol's name in *ret_missing. Idempotent; call it from one

@@ -43,91 +43,12 @@ sleep_s(double s)
 
 /* ---- recording and identity --------------------------------------------------------- */
 
-static char *
-read_argv_json(void)
-{
-    char buf[16384];
-    struct jsonw w;
-    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
-
-    if (fd >= 0) {
-        close(fd);
-    }
-    jsonw_init(&w);
-    jsonw_arr_begin(&w);
-    for (ssize_t i = 0; i < n;) {
-        size_t len = strnlen(buf + i, (size_t)(n - i));
-        jsonw_strn(&w, buf + i, len);
-        i += (ssize_t)len + 1;
-    }
-    jsonw_arr_end(&w);
-    if (w.err < 0) {
-        jsonw_done(&w);
-        return NULL;
-    }
-    return w.buf;
-}
-
-static void
-open_recording(void)
-{
-    char path[600];
-    int fd;
-
-    if (agent.record_dir[0] == '\0') {
-        return;
-    }
-    snprintf(path, sizeof(path), "%s/%d.jsonl", agent.record_dir, (int)agent.pid);
-    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
-    if (fd >= 0 && fd <= 2) {
-        int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        close(fd);
-        fd = high;
-    }
-    if (fd < 0) {
-        log_msg("cannot record to %s: %s", path, strerror(errno));
-    }
-    agent.record_fd = fd;
-}
-
-static void
-record_header(const char *type, const char *reason)
-{
-    struct jsonw w;
-
-    jsonw_init(&w);
-    jsonw_obj_begin(&w);
-    jsonw_kstr(&w, "type", type);
-    jsonw_kint(&w, "pid", agent.pid);
-    jsonw_kint(&w, "ppid", getppid());
-    jsonw_kstr(&w, "python", agent.python[0] != '\0' ? agent.python : NULL);
-    jsonw_key(&w, "argv");
-    if (agent.argv_json != NULL) {
-        jsonw_raw(&w, agent.argv_json, strlen(agent.argv_json));
-    } else {
-        jsonw_null(&w);
-    }
-    jsonw_kdouble(&w, "start", agent.start_wall, 3);
-    jsonw_kstr(&w, "lruleak_version", LRULEAK_VERSION);
-    if (reason != NULL) {
-        jsonw_kstr(&w, "reason", reason);
-    }
-    jsonw_obj_end(&w);
-    jsonw_bytes(&w, "\n", 1);
-    if (w.err == 0 && w.buf != NULL) {
-        agent_record(w.buf, w.len);
-    }
-    jsonw_done(&w);
-}
-
 static void
 refuse(const char *why)
 {
     log_msg("inert: %s", why);
     agent_set_state(AGENT_REFUSED, why);
-    open_recording();
-    record_header("refused", why);
+    agent_record_process("refused", why);
     server_start();
 }
 
@@ -167,6 +88,41 @@ install_atexit(void)
     py.Py_DecRef(mod);
     scan_clear_error();
     return r;
+}
+
+/* The exit hook must be in place before a short program ends. When the
+ * program has not imported functools yet at our first look, an audit hook
+ * (the only callback CPython offers at import time without importing
+ * anything ourselves) installs it on the program's own thread the moment
+ * the program imports functools. Afterwards the hook returns at once. */
+static volatile int exit_hook_installed;
+
+static void
+install_exit_hook_once(void)
+{
+    if (__sync_bool_compare_and_swap(&exit_hook_installed, 0, 1) && install_atexit() < 0) {
+        exit_hook_installed = 0;
+    }
+}
+
+static int
+audit_hook(const char *event, PyObject *args, void *data)
+{
+    (void)data;
+    if (exit_hook_installed || event[0] != 'i' || strcmp(event, "import") != 0 ||
+        !agent_is_home()) {
+        return 0;
+    }
+    PyObject *name = py.PyTuple_GetItem(args, 0); /* borrowed: (module, filename, ...) */
+    Py_ssize_t n = 0;
+    const char *s = name != NULL && pycompat_type(name) == py.PyUnicode_Type
+                        ? py.PyUnicode_AsUTF8AndSize(name, &n)
+                        : NULL;
+    if (s != NULL && n == 9 && memcmp(s, "functools", 9) == 0) {
+        install_exit_hook_once();
+    }
+    scan_clear_error();
+    return 0;
 }
 
 /* pyapi + version + layout, once. scan_lock held; GIL held for pycompat_init. */
@@ -298,6 +254,16 @@ sampler_final(void)
         log_msg("sampler did not stop in time: no final sample");
         return;
     }
+    if (!prepared) {
+        /* The program ended before the sampler got going (the exit hook
+         * came from the audit hook): prepare here, on the main thread. */
+        char why[256];
+        if (prepare(why, sizeof(why)) < 0) {
+            log_msg("no final sample: %s", why);
+        } else {
+            agent_record_process("process", NULL);
+        }
+    }
     if (prepared) {
         sample(true, true, true, NULL);
     }
@@ -334,6 +300,7 @@ park(void)
 static bool
 wait_for_functools(void)
 {
+    static bool audit_added;
     double delay = 0.002;
     PyObject *name = NULL;
 
@@ -348,6 +315,12 @@ wait_for_functools(void)
         bool found = mod != NULL;
         py.Py_DecRef(mod);
         scan_clear_error();
+        if (!found && !audit_added) {
+            audit_added = true;
+            if (py.PySys_AddAuditHook(audit_hook, NULL) < 0) {
+                scan_clear_error(); /* refused by the program's own hooks: poll only */
+            }
+        }
         if (found) {
             py.Py_DecRef(name);
         }
@@ -401,9 +374,12 @@ sampler_main(void *arg)
             return NULL;
         }
         r = prepare(why, sizeof(why));
-        if (r == 0 && install_atexit() < 0) {
-            snprintf(why, sizeof(why), "cannot register the atexit hook");
-            r = -EIO;
+        if (r == 0) {
+            install_exit_hook_once();
+            if (!exit_hook_installed) {
+                snprintf(why, sizeof(why), "cannot register the atexit hook");
+                r = -EIO;
+            }
         }
         py.PyEval_SaveThread();
         pthread_mutex_unlock(&agent.scan_lock);
@@ -415,11 +391,10 @@ sampler_main(void *arg)
         refuse(why);
         return NULL;
     }
-    pthread_mutex_lock(&agent.lock);
-    agent.argv_json = read_argv_json();
-    pthread_mutex_unlock(&agent.lock);
-    open_recording();
-    record_header("process", NULL);
+    if (stop_flag) {
+        return NULL; /* the exit hook already ran and took the final sample */
+    }
+    agent_record_process("process", NULL);
     agent_set_state(AGENT_SAMPLING, NULL);
     server_start();
     log_msg("sampling CPython %s every %gs", pyc.version, agent.interval);

@@ -248,10 +248,14 @@ add_cache_ref(struct scan *s, PyObject *o, bool external, uint32_t *ret_idx)
     return 0;
 }
 
+/* Immortal objects (3.12+) still count as selves (README: only classes,
+ * modules and value types are left out); the graph walk marks them alive, so
+ * they are never pinned. As results they can hold nothing of interest. */
 static bool
 countable(struct scan *s, PyObject *o, unsigned need)
 {
-    return (scan_type_class(s, pycompat_type(o)) & need) != 0 && !pycompat_is_immortal(o);
+    return (scan_type_class(s, pycompat_type(o)) & need) != 0 &&
+           (need == TC_SELF || !pycompat_is_immortal(o));
 }
 
 static int
