@@ -27,11 +27,16 @@
  * SAMPLER_FULL_CHEAP_MS) and otherwise every SAMPLER_FULL_EVERY_S. */
 #define SAMPLER_FULL_EVERY_S 30.0
 #define SAMPLER_FULL_CHEAP_MS 5.0
+/* Periodic samples keep the agent's share of wall time under 1/N: a sample
+ * that took T waits at least N*T before the next one (clients' requests are
+ * served at once). */
+#define SAMPLER_DUTY_FACTOR 10.0
 
 static void *tstate;   /* the sampler thread's own Python thread state */
 static bool prepared;  /* pyapi + pycompat ready (guarded by scan_lock) */
 static double last_full = -1e9;
 static double last_full_hold_ms = 1e9; /* longest GIL stretch of the last full sample */
+static double last_scan_s;              /* wall time of the last sample */
 
 static void
 sleep_s(double s)
@@ -187,6 +192,7 @@ sample(bool full, bool final, bool main_thread, volatile int *stop)
         snap.final = final;
         agent_publish(&snap);
     }
+    last_scan_s = snap.scan_ms / 1e3;
     if (full && r == 0) {
         last_full = agent_uptime();
         last_full_hold_ms = snap.max_gil_hold_ms;
@@ -403,8 +409,12 @@ sampler_main(void *arg)
         struct timespec deadline;
         bool full;
 
+        double wait = agent.interval;
+        if (wait < SAMPLER_DUTY_FACTOR * last_scan_s) {
+            wait = SAMPLER_DUTY_FACTOR * last_scan_s;
+        }
         clock_gettime(CLOCK_REALTIME, &deadline);
-        double until = (double)deadline.tv_nsec / 1e9 + agent.interval;
+        double until = (double)deadline.tv_nsec / 1e9 + wait;
         deadline.tv_sec += (time_t)until;
         deadline.tv_nsec = (long)((until - (double)(time_t)until) * 1e9);
         pthread_mutex_lock(&agent.lock);

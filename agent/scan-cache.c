@@ -39,15 +39,12 @@ is_sub(PyObject *t, PyObject *base)
 }
 
 unsigned
-scan_type_class(struct scan *s, PyObject *type)
+scan_type_class_slow(struct scan *s, PyObject *type)
 {
     size_t slot = ((uintptr_t)type >> 4) & 63;
     uint32_t v;
     unsigned tc;
 
-    if (s->tc_cache[slot].type == type) {
-        return s->tc_cache[slot].tc;
-    }
     v = objmap_get(&s->type_class, type);
     if (v != OBJMAP_ABSENT) {
         s->tc_cache[slot].type = type;
@@ -260,7 +257,7 @@ countable(struct scan *s, PyObject *o, unsigned need)
 
 static int
 entry(struct scan *s, struct wrapper *w, struct group *g, uint32_t gstamp, PyObject *key,
-      PyObject *result, Py_ssize_t key_refs)
+      PyObject *result, Py_ssize_t key_refs, uint32_t first_hint)
 {
     uint32_t idx;
     int r;
@@ -289,12 +286,23 @@ entry(struct scan *s, struct wrapper *w, struct group *g, uint32_t gstamp, PyObj
         }
         for (Py_ssize_t i = 0; i < n; i++) {
             PyObject *o = items[i];
-            if (!countable(s, o, TC_SELF)) {
+            /* A first argument already in the node map was classified
+             * earlier in this sample: no need to read the object again. */
+            if (!(i == 0 && first_hint != OBJMAP_ABSENT) && !countable(s, o, TC_SELF)) {
                 continue;
             }
-            r = add_cache_ref(s, o, external, &idx);
-            if (r < 0) {
-                return r;
+            if (i == 0 && first_hint != OBJMAP_ABSENT) {
+                /* The batch loop already looked this object up. */
+                idx = first_hint;
+                s->nodes[idx].cache_refs++;
+                if (external) {
+                    s->nodes[idx].flags |= NODE_EXTERNAL;
+                }
+            } else {
+                r = add_cache_ref(s, o, external, &idx);
+                if (r < 0) {
+                    return r;
+                }
             }
             if (i == first) {
                 struct node *nd = &s->nodes[idx];
@@ -338,9 +346,10 @@ entry(struct scan *s, struct wrapper *w, struct group *g, uint32_t gstamp, PyObj
 /* ---- one wrapper ------------------------------------------------------------------------------- */
 
 /* Entries of an unbounded cache, a batch at a time. Each entry touches
- * three objects scattered over the heap (key tuple, first argument, its
- * node slot); prefetching a whole batch before reading any of it overlaps
- * those cache misses instead of paying them one after another. */
+ * objects scattered over the heap (key tuple, its node-map slot and node,
+ * and - the first time - the first argument itself); prefetching a whole
+ * batch, stage by stage, overlaps those cache misses instead of paying them
+ * one after another. */
 #define SCAN_BATCH 32
 
 static int
@@ -366,18 +375,20 @@ unbounded(struct scan *s, struct wrapper *w, uint32_t gstamp)
             if (pycompat_type(keys[i]) == py.PyTuple_Type &&
                 pycompat_ssize_field(keys[i], PYCOMPAT_OB_SIZE) > 0) {
                 firsts[i] = pycompat_field(keys[i], PYCOMPAT_TUPLE_ITEMS);
-                __builtin_prefetch(firsts[i]);
                 objmap_prefetch(&s->node_index, firsts[i]);
             }
         }
+        uint32_t hints[SCAN_BATCH];
         for (int i = 0; i < n; i++) {
-            uint32_t idx = firsts[i] != NULL ? objmap_get(&s->node_index, firsts[i]) : OBJMAP_ABSENT;
-            if (idx != OBJMAP_ABSENT) {
-                __builtin_prefetch(&s->nodes[idx]);
+            hints[i] = firsts[i] != NULL ? objmap_get(&s->node_index, firsts[i]) : OBJMAP_ABSENT;
+            if (hints[i] != OBJMAP_ABSENT) {
+                __builtin_prefetch(&s->nodes[hints[i]]);
+            } else if (firsts[i] != NULL) {
+                __builtin_prefetch(firsts[i]); /* new: entry() reads its type */
             }
         }
         for (int i = 0; i < n; i++) {
-            r = entry(s, w, &s->groups[w->group], gstamp, keys[i], vals[i], 1);
+            r = entry(s, w, &s->groups[w->group], gstamp, keys[i], vals[i], 1, hints[i]);
             if (r < 0) {
                 return r;
             }
@@ -515,7 +526,7 @@ scan_wrapper_entries(struct scan *s, struct wrapper *w)
         size_t head = pyc.lru_tail310 ? 1 : 0, per = pyc.lru_tail310 ? 3 : 2;
         for (Py_ssize_t i = 0; i < links; i++) {
             r = entry(s, w, g, gstamp, s->visit.v[head + (size_t)i * per],
-                      s->visit.v[head + (size_t)i * per + 1], 2);
+                      s->visit.v[head + (size_t)i * per + 1], 2, OBJMAP_ABSENT);
             if (r < 0) {
                 return r;
             }

@@ -135,7 +135,7 @@ void scan_own(struct scan *s, struct node *n);
 int scan_discover(struct scan *s, bool full);
 
 /* ---- scan-cache.c ------------------------------------------------------------ */
-unsigned scan_type_class(struct scan *s, PyObject *type);
+
 /* Check one wrapper's layout, find its row, add its counters. */
 int scan_wrapper_prepare(struct scan *s, struct wrapper *w);
 /* Read a prepared wrapper's entries into nodes and its row. All wrappers of
@@ -147,3 +147,16 @@ int scan_traverse_collect(struct scan *s, PyObject *obj);
 /* ---- scan-graph.c ---------------------------------------------------------------- */
 /* Walk from the selves and result containers, decide pinned, sum retained. */
 int scan_graph(struct scan *s);
+
+unsigned scan_type_class_slow(struct scan *s, PyObject *type);
+/* TC_* bits of a type, through a small direct-mapped cache (hot path). */
+static inline unsigned
+scan_type_class(struct scan *s, PyObject *type)
+{
+    size_t slot = ((uintptr_t)type >> 4) & 63;
+
+    if (s->tc_cache[slot].type == type) {
+        return s->tc_cache[slot].tc;
+    }
+    return scan_type_class_slow(s, type);
+}
