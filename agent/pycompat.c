@@ -254,6 +254,105 @@ out:
     return r;
 }
 
+struct collect16 {
+    PyObject *v[16];
+    size_t n;
+};
+
+static int
+collect16(PyObject *o, void *arg)
+{
+    struct collect16 *c = arg;
+
+    if (c->n < 16) {
+        c->v[c->n++] = o;
+    }
+    return 0;
+}
+
+/* Build a private bounded cache around the builtin id() (no user code),
+ * fill it with two entries and check that every link read at the fixed
+ * offsets holds the same key and result as the wrapper's tp_traverse
+ * reports. Sets pyc.lru_links; on any mismatch bounded caches are read
+ * through tp_traverse instead. */
+static void
+check_link_layout(PyObject *functools)
+{
+    PyObject *builtins = py.PyImport_ImportModule("builtins"); /* owned; always loaded */
+    PyObject *id = builtins != NULL ? py.PyObject_GetAttrString(builtins, "id") : NULL;
+    PyObject *info = py.PyObject_GetAttrString(functools, "_CacheInfo");
+    PyObject *maxsize = py.PyLong_FromLong(4);
+    PyObject *typed = py.PyLong_FromLong(0);
+    /* Fresh object() instances: hashable, and nothing else refers to them. */
+    PyObject *k1 = py.PyObject_CallObject(py.PyBaseObject_Type, NULL); /* owned */
+    PyObject *k2 = py.PyObject_CallObject(py.PyBaseObject_Type, NULL); /* owned */
+    PyObject *w = NULL;                                                /* owned */
+    PyObject *r1 = NULL, *r2 = NULL;                                   /* owned */
+    PyObject *seen[16];
+    size_t n_seen = 0;
+
+    pyc.lru_links = false;
+    if (id != NULL && info != NULL && maxsize != NULL && typed != NULL && k1 != NULL &&
+        k2 != NULL) {
+        w = py.PyObject_CallFunctionObjArgs(pyc.lru_type, id, maxsize, typed, info, NULL);
+    }
+    if (w != NULL) {
+        r1 = py.PyObject_CallFunctionObjArgs(w, k1, NULL);
+        r2 = py.PyObject_CallFunctionObjArgs(w, k2, NULL);
+    }
+    if (r1 != NULL && r2 != NULL) {
+        struct collect16 c = {.n = 0};
+        pycompat_type_traverse(pyc.lru_type)(w, collect16, &c);
+        memcpy(seen, c.v, sizeof(seen));
+        n_seen = c.n;
+    }
+    pyc.lru_fields = false;
+    if (n_seen > 0 && n_seen < 16) {
+        /* The tail after two links: 3.10+ cache, func, kwd_mark, elem type,
+         * info type; 3.8/3.9 func, cache, info type (no __dict__ here). */
+        size_t t = pyc.lru_tail310 ? 1 + 2 * 3 : 2 * 2;
+        size_t tail = pyc.lru_tail310 ? 5 : 3;
+        PyObject *cache = pycompat_field(w, (size_t)pyc.lru_cache_off);
+        PyObject *func = pycompat_field(w, (size_t)pyc.lru_cache_off + 16);
+        PyObject *kwd = pycompat_field(w, (size_t)pyc.lru_cache_off + 40);
+        pyc.lru_fields =
+            n_seen == t + tail && pycompat_field(w, (size_t)pyc.lru_dict_off) == NULL &&
+            (pyc.lru_tail310 ? seen[t] == cache && seen[t + 1] == func && seen[t + 2] == kwd
+                             : seen[t] == func && seen[t + 1] == cache) &&
+            func == id;
+    }
+    if (n_seen > 0) {
+        size_t head = pyc.lru_tail310 ? 1 : 0, per = pyc.lru_tail310 ? 3 : 2;
+        PyObject *cache = pycompat_field(w, (size_t)pyc.lru_cache_off);
+        Py_ssize_t pos = 0;
+        PyObject *k, *link;
+        int matched = 0;
+        while (pycompat_type(cache) == py.PyDict_Type && py.PyDict_Next(cache, &pos, &k, &link)) {
+            for (size_t i = 0; i < 2 && head + i * per + 1 < n_seen; i++) {
+                if (seen[head + i * per] == k &&
+                    pycompat_field(link, PYCOMPAT_LINK_KEY) == (void *)k &&
+                    pycompat_field(link, PYCOMPAT_LINK_RESULT) == (void *)seen[head + i * per + 1]) {
+                    matched++;
+                }
+            }
+        }
+        pyc.lru_links = matched == 2 && py.PyDict_Size(cache) == 2 && n_seen < 16;
+    }
+    if (py.PyErr_Occurred() != NULL) {
+        py.PyErr_Clear();
+    }
+    py.Py_DecRef(r1);
+    py.Py_DecRef(r2);
+    py.Py_DecRef(w);
+    py.Py_DecRef(k1);
+    py.Py_DecRef(k2);
+    py.Py_DecRef(typed);
+    py.Py_DecRef(maxsize);
+    py.Py_DecRef(info);
+    py.Py_DecRef(id);
+    py.Py_DecRef(builtins);
+}
+
 int
 pycompat_init(char *why, size_t whylen)
 {
@@ -303,6 +402,7 @@ pycompat_init(char *why, size_t whylen)
         snprintf(why, whylen, "lru_cache wrapper layout not recognised (__dictoffset__)");
         goto out;
     }
+    check_link_layout(functools);
     pyc.subclasses = type_dict_item(py.PyType_Type, "__subclasses__");
     pyc.object_sizeof = type_dict_item(py.PyBaseObject_Type, "__sizeof__");
     if (pyc.subclasses == NULL || pyc.object_sizeof == NULL) {

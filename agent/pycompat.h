@@ -39,6 +39,9 @@ struct pycompat {
     PyObject *lru_type;    /* strong: functools._lru_cache_wrapper of the main interpreter */
     Py_ssize_t lru_dict_off;  /* wrapper->dict, from the type's __dictoffset__ */
     Py_ssize_t lru_cache_off; /* wrapper->cache; hits, func, maxsize, misses follow */
+    bool lru_links;        /* link layout (PYCOMPAT_LINK_*) verified on a private cache */
+    bool lru_fields;       /* cache/func/kwd_mark offsets verified on the same cache:
+                            * wrappers of exactly lru_type need no traverse check */
     PyObject *subclasses;  /* strong: type.__dict__['__subclasses__'] */
     PyObject *object_sizeof; /* strong: object.__dict__['__sizeof__'] */
 };
@@ -56,6 +59,10 @@ struct pycompat {
 #define PYCOMPAT_TP_BASE 256
 #define PYCOMPAT_TP_DICT 264
 #define PYCOMPAT_TP_DICTOFFSET 288
+/* lru_list_elem (bounded caches' dict values): PyObject_HEAD, prev, next,
+ * hash, key, result - the same in 3.8 .. 3.14; verified at start-up. */
+#define PYCOMPAT_LINK_KEY 40
+#define PYCOMPAT_LINK_RESULT 48
 
 extern struct pycompat pyc;
 

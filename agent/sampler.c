@@ -403,7 +403,9 @@ sampler_main(void *arg)
     agent_record_process("process", NULL);
     agent_set_state(AGENT_SAMPLING, NULL);
     server_start();
-    log_msg("sampling CPython %s every %gs", pyc.version, agent.interval);
+    log_msg("sampling CPython %s every %gs (lru fields %s, links %s)", pyc.version, agent.interval,
+            pyc.lru_fields ? "verified" : "checked per wrapper",
+            pyc.lru_links ? "verified" : "read by traverse");
 
     for (;;) {
         struct timespec deadline;

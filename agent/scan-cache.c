@@ -345,7 +345,9 @@ entry(struct scan *s, struct wrapper *w, struct group *g, uint32_t gstamp, PyObj
 
 /* ---- one wrapper ------------------------------------------------------------------------------- */
 
-/* Entries of an unbounded cache, a batch at a time. Each entry touches
+/* Entries read through the cache dict (unbounded: key -> result; bounded,
+ * links = true: key -> link, whose result pycompat verified), a batch at a
+ * time. Each entry touches
  * objects scattered over the heap (key tuple, its node-map slot and node,
  * and - the first time - the first argument itself); prefetching a whole
  * batch, stage by stage, overlaps those cache misses instead of paying them
@@ -353,7 +355,7 @@ entry(struct scan *s, struct wrapper *w, struct group *g, uint32_t gstamp, PyObj
 #define SCAN_BATCH 32
 
 static int
-unbounded(struct scan *s, struct wrapper *w, uint32_t gstamp)
+by_dict(struct scan *s, struct wrapper *w, uint32_t gstamp, bool links)
 {
     PyObject *keys[SCAN_BATCH], *vals[SCAN_BATCH];
     Py_ssize_t pos = 0;
@@ -364,6 +366,9 @@ unbounded(struct scan *s, struct wrapper *w, uint32_t gstamp)
         int n = 0;
         while (n < SCAN_BATCH && py.PyDict_Next(w->cache, &pos, &keys[n], &vals[n])) {
             __builtin_prefetch(keys[n]);
+            if (links) {
+                __builtin_prefetch(vals[n]);
+            }
             n++;
         }
         if (n == 0) {
@@ -388,7 +393,11 @@ unbounded(struct scan *s, struct wrapper *w, uint32_t gstamp)
             }
         }
         for (int i = 0; i < n; i++) {
-            r = entry(s, w, &s->groups[w->group], gstamp, keys[i], vals[i], 1, hints[i]);
+            /* Bounded: the value is the link; the key is held by the dict
+             * and by the link (2 references). */
+            PyObject *result = links ? pycompat_field(vals[i], PYCOMPAT_LINK_RESULT) : vals[i];
+            r = entry(s, w, &s->groups[w->group], gstamp, keys[i], result, links ? 2 : 1,
+                      hints[i]);
             if (r < 0) {
                 return r;
             }
@@ -404,13 +413,39 @@ unbounded(struct scan *s, struct wrapper *w, uint32_t gstamp)
     }
 }
 
+/* The last visits of a traverse, and how many there were: enough to check
+ * a wrapper's fixed tail without copying a bounded cache's links. */
+#define TAIL_RING 8
+
+struct tail_ring {
+    PyObject *v[TAIL_RING];
+    size_t n;
+};
+
+static int
+tail_visit(PyObject *o, void *arg)
+{
+    struct tail_ring *t = arg;
+
+    t->v[t->n++ % TAIL_RING] = o;
+    return 0;
+}
+
 /* Check the traverse tail against the offset-derived fields. Returns the
  * number of (key, result) links, or -1 when the layout does not match. */
 static Py_ssize_t
 check_layout(struct scan *s, struct wrapper *w, PyObject *dict)
 {
-    PyObject **v = s->visit.v;
-    size_t n = s->visit.n;
+    struct tail_ring ring = {.n = 0};
+    pyapi_traverseproc_fn traverse = pycompat_type_traverse(pycompat_type(w->obj));
+
+    (void)s;
+    if (traverse == NULL || traverse(w->obj, tail_visit, &ring) != 0) {
+        return -1;
+    }
+    size_t n = ring.n;
+    /* v[i] for the last TAIL_RING visits only. */
+#define V(i) ring.v[(i) % TAIL_RING]
     size_t tail = (pyc.lru_tail310 ? 5 : 3) + (dict != NULL ? 1 : 0);
     size_t head = pyc.lru_tail310 ? 1 : 0;
     size_t per = pyc.lru_tail310 ? 3 : 2;
@@ -424,14 +459,15 @@ check_layout(struct scan *s, struct wrapper *w, PyObject *dict)
     size_t t = head + links * per;
     /* 3.10+: cache, func, kwd_mark, elem type, info type; 3.8/3.9: func,
      * cache, info type. */
-    PyObject *c = pyc.lru_tail310 ? v[t] : v[t + 1];
-    PyObject *f = pyc.lru_tail310 ? v[t + 1] : v[t];
+    PyObject *c = pyc.lru_tail310 ? V(t) : V(t + 1);
+    PyObject *f = pyc.lru_tail310 ? V(t + 1) : V(t);
     if (c != cache || f != func || pycompat_type(cache) != py.PyDict_Type ||
-        (dict != NULL && v[n - 1] != dict)) {
+        (dict != NULL && V(n - 1) != dict)) {
         return -1;
     }
-    w->kwd_mark = pyc.lru_tail310 ? v[t + 2] : NULL;
+    w->kwd_mark = pyc.lru_tail310 ? V(t + 2) : NULL;
     return (Py_ssize_t)links;
+#undef V
 }
 
 static int
@@ -464,11 +500,16 @@ scan_wrapper_prepare(struct scan *s, struct wrapper *w)
     int r;
 
     w->valid = false;
-    r = scan_traverse_collect(s, w->obj);
-    if (r < 0) {
-        return r;
-    }
-    if (check_layout(s, w, dict) < 0) {
+    if (pyc.lru_fields && pycompat_type(w->obj) == pyc.lru_type) {
+        /* The exact type whose field offsets pycompat verified: O(1). */
+        PyObject *cache = pycompat_field(w->obj, (size_t)pyc.lru_cache_off);
+        if (cache == NULL || pycompat_type(cache) != py.PyDict_Type ||
+            (dict != NULL && pycompat_type(dict) != py.PyDict_Type)) {
+            return 0;
+        }
+        w->kwd_mark = pyc.lru_tail310 ? pycompat_field(w->obj, (size_t)pyc.lru_cache_off + 40)
+                                      : NULL;
+    } else if (check_layout(s, w, dict) < 0) {
         return 0; /* not a layout we understand: skip this wrapper */
     }
     PyObject *cache = pycompat_field(w->obj, (size_t)pyc.lru_cache_off);
@@ -511,16 +552,24 @@ scan_wrapper_entries(struct scan *s, struct wrapper *w)
     if (!w->valid) {
         return 0;
     }
+    if (w->maxsize != 0 && (w->maxsize < 0 || pyc.lru_links)) {
+        /* Read through the dict, in slices: hold it across GIL gaps. */
+        PyObject *cache = pycompat_field(w->obj, (size_t)pyc.lru_cache_off);
+        py.Py_IncRef(cache);
+        w->cache = cache;
+        return by_dict(s, w, gstamp, w->maxsize > 0);
+    }
     if (w->maxsize > 0) {
         PyObject *dict;
-        /* Bounded: the links come from a fresh traverse (the GIL may have
+        /* Bounded, link layout unverified: the links come from a fresh
+         * traverse, in one GIL stretch (the GIL may have
          * been released since scan_wrapper_prepare), processed in this one
          * stretch with no call into Python. The key is shared by the dict
          * and the link: 2 references. */
         dict = pycompat_field(w->obj, (size_t)pyc.lru_dict_off);
         r = scan_traverse_collect(s, w->obj);
         links = r < 0 ? -1 : check_layout(s, w, dict);
-        if (links < 0) {
+        if (links < 0 || (size_t)links * (pyc.lru_tail310 ? 3 : 2) > s->visit.n) {
             return r < 0 ? r : 0;
         }
         size_t head = pyc.lru_tail310 ? 1 : 0, per = pyc.lru_tail310 ? 3 : 2;
@@ -532,13 +581,6 @@ scan_wrapper_entries(struct scan *s, struct wrapper *w)
             }
         }
         return 0;
-    }
-    if (w->maxsize < 0) {
-        /* Unbounded: dict key -> result, read in slices. */
-        PyObject *cache = pycompat_field(w->obj, (size_t)pyc.lru_cache_off);
-        py.Py_IncRef(cache);
-        w->cache = cache;
-        return unbounded(s, w, gstamp);
     }
     return 0; /* maxsize=0: nothing is cached */
 }

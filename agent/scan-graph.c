@@ -235,6 +235,11 @@ walk(struct scan *s)
         }
     }
     for (size_t q = 0; q < s->n_queue; q++) {
+        /* Objects are scattered over the heap: ask for the ones a few steps
+         * ahead while this one is expanded. */
+        if (q + 8 < s->n_queue) {
+            __builtin_prefetch(s->nodes[s->queue[q + 8]].obj);
+        }
         r = expand(s, s->queue[q]);
         if (r >= 0 && (q & 255) == 255) {
             r = scan_yield(s);

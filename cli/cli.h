@@ -47,7 +47,8 @@ extern const char *arg_interval_str; /* the text given to --interval, or NULL */
 extern const char *arg_output;       /* run --output FILE, or NULL */
 extern enum cli_fail_on arg_fail_on; /* run --fail-on */
 extern enum cli_format arg_format;   /* --format */
-extern bool arg_full;                /* snapshot --full */
+extern bool arg_full;                /* snapshot --full (the default; kept for scripts) */
+extern bool arg_quick;               /* snapshot --quick: no full-heap discovery */
 extern bool arg_verbose;             /* --verbose: list every ok cache */
 
 int cmd_run(int argc, char **argv);

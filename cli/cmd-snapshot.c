@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd-snapshot: `lruleak snapshot PID [--format text|json] [--full]`.
+ * cmd-snapshot: `lruleak snapshot PID [--format text|json] [--quick]`.
  *
  * Asks the agent in PID who it is ({"cmd":"hello"}) and for a fresh sample
- * ({"cmd":"snapshot"}, with "full":true for --full) on one connection,
+ * ({"cmd":"snapshot"}, with "full":false for --quick) on one connection,
  * feeds both into a report model and renders it to stdout, in the same
  * formats as `lruleak report`. Errors name the cause (see client.h) and
  * exit 3 when nobody answers for that pid.
@@ -47,11 +47,12 @@ cmd_snapshot(int argc, char **argv)
         r = client_request(&c, "{\"cmd\":\"hello\"}", CLIENT_TIMEOUT_MS, &hello, err, sizeof(err));
     }
     if (r == 0) {
-        /* Without --full the agent chooses (the README makes a plain
-         * snapshot a complete one): allow the time a full walk can take. */
-        r = client_request(
-            &c, arg_full ? "{\"cmd\":\"snapshot\",\"full\":true}" : "{\"cmd\":\"snapshot\"}",
-            CLIENT_FULL_TIMEOUT_MS, &reply, err, sizeof(err));
+        /* A plain snapshot is complete (full-heap discovery); --quick asks
+         * for the cheap one. Allow the time a full walk can take. */
+        r = client_request(&c,
+                           arg_quick && !arg_full ? "{\"cmd\":\"snapshot\",\"full\":false}"
+                                                  : "{\"cmd\":\"snapshot\"}",
+                           CLIENT_FULL_TIMEOUT_MS, &reply, err, sizeof(err));
     }
     if (r < 0) {
         fprintf(stderr, "lruleak: %s\n", err);

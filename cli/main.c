@@ -22,6 +22,7 @@ const char *arg_output;
 enum cli_fail_on arg_fail_on = CLI_FAIL_ON_NONE;
 enum cli_format arg_format = CLI_FORMAT_TEXT;
 bool arg_full;
+bool arg_quick;
 bool arg_verbose;
 
 /* Options, and the bit each verb uses to accept them. */
@@ -31,6 +32,7 @@ enum {
     OPT_FAIL_ON = 0x101,
     OPT_FORMAT = 0x102,
     OPT_FULL = 0x103,
+    OPT_QUICK = 0x1ff,
     OPT_VERBOSE = 'v',
     OPT_HELP = 'h',
     OPT_VERSION = 'V',
@@ -51,6 +53,7 @@ static const struct option options[] = {
     {"fail-on", required_argument, NULL, OPT_FAIL_ON},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"full", no_argument, NULL, OPT_FULL},
+    {"quick", no_argument, NULL, OPT_QUICK},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -73,7 +76,7 @@ static const struct verb verbs[] = {
      "run CMD with the agent, record every Python process it starts, report at exit"},
     {"list", cmd_list, 0, 0, 0, "list", "list the running agents of this user"},
     {"snapshot", cmd_snapshot, 1, 1, ACCEPT_FORMAT | ACCEPT_FULL | ACCEPT_VERBOSE,
-     "snapshot PID [--format text|json] [--full] [--verbose]",
+     "snapshot PID [--format text|json] [--quick] [--verbose]",
      "take a fresh sample in PID now and print it"},
     {"watch", cmd_watch, 1, 1, ACCEPT_INTERVAL, "watch PID [--interval S]",
      "live view of the caches of PID, sorted by pinned objects (q quits)"},
@@ -97,7 +100,8 @@ help(void)
            "  --fail-on VERDICT  run: exit 10 when CMD succeeded but a cache ends with verdict\n"
            "                     leak (--fail-on leak) or leak or bounded (--fail-on bounded)\n"
            "  --format FORMAT    text (default) or json\n"
-           "  --full             snapshot: also run the full-heap wrapper discovery\n"
+           "  --quick            snapshot: skip the full-heap wrapper discovery (finds the\n"
+           "                     caches of classes, modules and earlier samples only)\n"
            "  -v, --verbose      list every cache, not only those that pin objects\n"
            "  -h, --help         show this help\n"
            "  -V, --version      show the version\n"
@@ -130,6 +134,7 @@ accept_bit(int opt)
     case OPT_FORMAT:
         return ACCEPT_FORMAT;
     case OPT_FULL:
+    case OPT_QUICK:
         return ACCEPT_FULL;
     case OPT_VERBOSE:
         return ACCEPT_VERBOSE;
@@ -184,6 +189,9 @@ parse_value(const struct verb *v, int opt, const char *val)
         return 0;
     case OPT_FULL:
         arg_full = true;
+        return 0;
+    case OPT_QUICK:
+        arg_quick = true;
         return 0;
     case OPT_VERBOSE:
         arg_verbose = true;
