@@ -50,32 +50,34 @@ agent_uptime(void)
     return agent_boottime() - agent.start_boot;
 }
 
-static void *
-start_thread(void *arg)
+int
+agent_spawn(void *(*fn)(void *), pthread_t *ret_tid)
 {
-    return sampler_main(arg);
-}
-
-static void
-do_start(void)
-{
-    pthread_t tid;
     pthread_attr_t attr;
     sigset_t all, old;
+    int r;
 
     /* The agent's threads take no signals: the host's handlers, sigwait()
      * loops and Python's own signal handling stay exactly as they were. */
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
     pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 256 * 1024);
-    start_result = -pthread_create(&tid, &attr, start_thread, NULL);
+    r = -pthread_create(ret_tid, &attr, fn, NULL);
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return r;
+}
+
+static void
+do_start(void)
+{
+    start_result = agent_spawn(sampler_main, &agent.sampler_tid);
     if (start_result < 0) {
         log_msg("cannot start the sampler thread: %s", strerror(-start_result));
+        return;
     }
+    agent.sampler_alive = true;
 }
 
 int

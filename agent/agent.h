@@ -54,6 +54,9 @@ struct agent {
     bool stopping;        /* atexit: the sampler must leave Python for good */
     bool parked;          /* the sampler has left Python for good */
     bool server_running;
+    bool pausing;         /* os.fork() in progress (3.12+): our threads leave */
+    pthread_t sampler_tid, server_tid;
+    bool sampler_alive, server_alive; /* created and not joined yet */
     int wake_fd;          /* eventfd: a sample was published */
 
     /* one sample at a time */
@@ -65,6 +68,9 @@ struct agent {
 
 extern struct agent agent;
 
+/* Create one of the agent's threads: joinable, all signals blocked, small
+ * stack. Returns 0 or -errno. */
+int agent_spawn(void *(*fn)(void *), pthread_t *ret_tid);
 /* Start the sampler thread once (thread-safe). Returns 0 or -errno. */
 int agent_start(void);
 /* Are we still the process the agent was started in? (false after fork) */

@@ -46,16 +46,24 @@ struct version_facts {
      * (pycompat_frame_locals311); PyFrame_GetVar came in 3.12 (gh-91248);
      * PEP 667 made f_locals a write-through proxy in 3.13. */
     enum pycompat_frame_locals frame_locals;
+    /* os.fork() counts the process's threads and issues a
+     * DeprecationWarning when there is more than one (gh-100228, 3.12):
+     * the agent steps its threads out of the way around os.fork(). */
+    bool fork_warns;
+    /* 3.13 stops the world around fork() and so counts threads only after
+     * PyOS_AfterFork_Parent ran the after_in_parent hooks: a restart must
+     * wait until os.fork() has returned. */
+    bool fork_warns_late;
 };
 
 static const struct version_facts versions[] = {
-    {8, false, false, false, false, false, 0, PYCOMPAT_LOCALS_TRAVERSE},
-    {9, false, false, true, false, false, 0, PYCOMPAT_LOCALS_TRAVERSE},
-    {10, false, true, true, false, true, 0, PYCOMPAT_LOCALS_TRAVERSE},
-    {11, false, true, true, false, true, 1UL << 4, PYCOMPAT_LOCALS_IFRAME},
-    {12, true, true, true, true, true, (1UL << 3) | (1UL << 4), PYCOMPAT_LOCALS_GETVAR},
-    {13, true, true, true, true, true, (1UL << 3) | (1UL << 4), PYCOMPAT_LOCALS_PROXY},
-    {14, true, true, true, true, true, (1UL << 3) | (1UL << 4), PYCOMPAT_LOCALS_PROXY},
+    {8, false, false, false, false, false, 0, PYCOMPAT_LOCALS_TRAVERSE, false, false},
+    {9, false, false, true, false, false, 0, PYCOMPAT_LOCALS_TRAVERSE, false, false},
+    {10, false, true, true, false, true, 0, PYCOMPAT_LOCALS_TRAVERSE, false, false},
+    {11, false, true, true, false, true, 1UL << 4, PYCOMPAT_LOCALS_IFRAME, false, false},
+    {12, true, true, true, true, true, (1UL << 3) | (1UL << 4), PYCOMPAT_LOCALS_GETVAR, true, false},
+    {13, true, true, true, true, true, (1UL << 3) | (1UL << 4), PYCOMPAT_LOCALS_PROXY, true, true},
+    {14, true, true, true, true, true, (1UL << 3) | (1UL << 4), PYCOMPAT_LOCALS_PROXY, true, true},
 };
 
 int
@@ -92,6 +100,8 @@ pycompat_check_version(const char *version, char *why, size_t whylen)
             pyc.gc_audit = v->gc_audit;
             pyc.preheader_mask = v->preheader_mask;
             pyc.frame_locals = v->frame_locals;
+            pyc.fork_warns = v->fork_warns;
+            pyc.fork_warns_late = v->fork_warns_late;
             return 0;
         }
     }

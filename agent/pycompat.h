@@ -28,6 +28,8 @@ struct pycompat {
     bool lru_subclassable; /* 3.8/3.9: static lru type with Py_TPFLAGS_BASETYPE */
     bool gc_visit;         /* 3.12+: PyUnstable_GC_VisitObjects (no audit event, no list) */
     bool gc_audit;         /* 3.10+: gc.get_objects() raises an audit event */
+    bool fork_warns;       /* 3.12+: os.fork() warns when the process has other threads */
+    bool fork_warns_late;  /* 3.13+: ... and counts them after the after_in_parent hooks */
     unsigned long preheader_mask; /* tp_flags bits that put 2 pointers before the object */
     enum pycompat_frame_locals {
         PYCOMPAT_LOCALS_TRAVERSE, /* <= 3.10: a frame's tp_traverse visits its locals */

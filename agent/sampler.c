@@ -33,6 +33,9 @@
 #define SAMPLER_DUTY_FACTOR 10.0
 
 static void *tstate;   /* the sampler thread's own Python thread state */
+static volatile int stop_flag; /* atexit: leave Python for good */
+static volatile int scan_stop; /* abandon the running sample (exit or os.fork()) */
+
 static bool prepared;  /* pyapi + pycompat ready (guarded by scan_lock) */
 static double last_full = -1e9;
 static double last_full_hold_ms = 1e9; /* longest GIL stretch of the last full sample */
@@ -93,6 +96,132 @@ install_atexit(void)
     py.Py_DecRef(mod);
     scan_clear_error();
     return r;
+}
+
+/* ---- os.fork() (3.12+) ------------------------------------------------------------ */
+
+/* CPython 3.12+ warns on os.fork() in a process with more than one thread
+ * (gh-100228), which would put a DeprecationWarning on the host's stderr
+ * only because we are there. So around os.fork() our two threads leave:
+ * `before` (the forking thread, GIL held) asks them to, gives the GIL up
+ * while it joins them, and `after_in_parent` starts them again. The forked
+ * child keeps the agent dormant. */
+static void *sampler_resume(void *arg);
+
+static PyObject *
+fork_before(PyObject *self, PyObject *unused)
+{
+    uint64_t one = 1;
+
+    if (!agent_is_home() || !agent.sampler_alive) {
+        goto out;
+    }
+    pthread_mutex_lock(&agent.lock);
+    bool go = agent.state == AGENT_SAMPLING && !agent.stopping && !agent.pausing;
+    if (go) {
+        __atomic_store_n(&agent.pausing, true, __ATOMIC_RELEASE);
+        scan_stop = 1;
+        pthread_cond_broadcast(&agent.cond);
+    }
+    pthread_mutex_unlock(&agent.lock);
+    if (!go) {
+        goto out;
+    }
+    if (agent.wake_fd >= 0) {
+        (void)!write(agent.wake_fd, &one, sizeof(one));
+    }
+    void *ts = py.PyEval_SaveThread();
+    if (agent.server_alive) {
+        pthread_join(agent.server_tid, NULL);
+        agent.server_alive = false;
+    }
+    pthread_join(agent.sampler_tid, NULL);
+    agent.sampler_alive = false;
+    py.PyEval_RestoreThread(ts);
+out:
+    py.Py_IncRef(py._Py_NoneStruct);
+    return py._Py_NoneStruct;
+}
+
+static void
+resume_after_fork(void)
+{
+    if (agent_is_home() && agent.pausing && !agent.stopping) {
+        pthread_mutex_lock(&agent.lock);
+        __atomic_store_n(&agent.pausing, false, __ATOMIC_RELEASE);
+        scan_stop = stop_flag;
+        pthread_mutex_unlock(&agent.lock);
+        server_resume();
+        if (agent_spawn(sampler_resume, &agent.sampler_tid) == 0) {
+            agent.sampler_alive = true;
+        } else {
+            log_msg("cannot restart the sampler after fork");
+        }
+    }
+}
+
+/* Main thread, GIL held, after os.fork() returned (3.13+). */
+static int
+resume_pending(void *arg)
+{
+    (void)arg;
+    resume_after_fork();
+    return 0;
+}
+
+static PyObject *
+fork_after_parent(PyObject *self, PyObject *unused)
+{
+    /* We hold the GIL with a valid thread state here, the one safe way to
+     * call Py_AddPendingCall (cpython-notes 4.2). */
+    if (!pyc.fork_warns_late || py.Py_AddPendingCall(resume_pending, NULL) != 0) {
+        scan_clear_error();
+        resume_after_fork();
+    }
+    py.Py_IncRef(py._Py_NoneStruct);
+    return py._Py_NoneStruct;
+}
+
+static struct {
+    const char *name;
+    PyObject *(*meth)(PyObject *, PyObject *);
+    int flags;
+    const char *doc;
+} fork_defs[2] = {
+    {"lruleak_before_fork", fork_before, PYAPI_METH_NOARGS, NULL},
+    {"lruleak_after_fork", fork_after_parent, PYAPI_METH_NOARGS, NULL},
+};
+
+/* os.register_at_fork(before=..., after_in_parent=...); GIL held. */
+static void
+install_fork_hooks(void)
+{
+    PyObject *name = py.PyUnicode_FromString("posix"); /* owned */
+    PyObject *posix = name != NULL ? py.PyImport_GetModule(name) : NULL;
+    PyObject *reg = posix != NULL ? py.PyObject_GetAttrString(posix, "register_at_fork") : NULL;
+    PyObject *before = py.PyCFunction_NewEx(&fork_defs[0], NULL, NULL);
+    PyObject *after = py.PyCFunction_NewEx(&fork_defs[1], NULL, NULL);
+    PyObject *kw = py.PyDict_New();
+    PyObject *args = py.PyTuple_New(0);
+    PyObject *res = NULL;
+
+    if (reg != NULL && before != NULL && after != NULL && kw != NULL && args != NULL &&
+        py.PyDict_SetItemString(kw, "before", before) == 0 &&
+        py.PyDict_SetItemString(kw, "after_in_parent", after) == 0) {
+        res = py.PyObject_Call(reg, args, kw);
+    }
+    if (res == NULL) {
+        log_msg("cannot register os.fork() hooks: forks will warn about threads");
+    }
+    py.Py_DecRef(res);
+    py.Py_DecRef(args);
+    py.Py_DecRef(kw);
+    py.Py_DecRef(after);
+    py.Py_DecRef(before);
+    py.Py_DecRef(reg);
+    py.Py_DecRef(posix);
+    py.Py_DecRef(name);
+    scan_clear_error();
 }
 
 /* The exit hook must be in place before a short program ends. When the
@@ -226,7 +355,6 @@ sampler_sample_here(bool full, char *why, size_t whylen)
     return r;
 }
 
-static volatile int stop_flag;
 
 void
 sampler_final(void)
@@ -238,6 +366,7 @@ sampler_final(void)
     pthread_mutex_lock(&agent.lock);
     agent.stopping = true;
     stop_flag = 1;
+    scan_stop = 1;
     pthread_cond_broadcast(&agent.cond);
     pthread_mutex_unlock(&agent.lock);
 
@@ -247,10 +376,11 @@ sampler_final(void)
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += 5;
     pthread_mutex_lock(&agent.lock);
-    while (!agent.parked && agent.state == AGENT_SAMPLING &&
+    /* A sampler stopped for os.fork() (agent.pausing) has left already. */
+    while (!agent.parked && agent.state == AGENT_SAMPLING && !agent.pausing &&
            pthread_cond_timedwait(&agent.cond, &agent.lock, &deadline) == 0) {
     }
-    parked = agent.parked || agent.state != AGENT_SAMPLING;
+    parked = agent.parked || agent.state != AGENT_SAMPLING || agent.pausing;
     pthread_mutex_unlock(&agent.lock);
     if (parked) {
         pthread_mutex_lock(&agent.scan_lock);
@@ -341,6 +471,78 @@ wait_for_functools(void)
     }
 }
 
+/* Delete this thread's state and let the thread end (os.fork(), 3.12+).
+ * The forking thread gave the GIL up while it waits for us. */
+static void
+leave_for_fork(void)
+{
+    py.PyEval_RestoreThread(tstate);
+    py.PyThreadState_Clear(tstate); /* we never ran Python code: nothing to clear */
+    if (py.PyThreadState_DeleteCurrent != NULL) {
+        py.PyThreadState_DeleteCurrent(); /* releases the GIL */
+    } else {
+        py.PyEval_SaveThread();
+    }
+    tstate = NULL;
+}
+
+static void
+sample_loop(void)
+{
+    int r;
+
+    for (;;) {
+        struct timespec deadline;
+        bool full;
+
+        double wait = agent.interval;
+        if (wait < SAMPLER_DUTY_FACTOR * last_scan_s) {
+            wait = SAMPLER_DUTY_FACTOR * last_scan_s;
+        }
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        double until = (double)deadline.tv_nsec / 1e9 + wait;
+        deadline.tv_sec += (time_t)until;
+        deadline.tv_nsec = (long)((until - (double)(time_t)until) * 1e9);
+        pthread_mutex_lock(&agent.lock);
+        while (!agent.stopping && !agent.pausing && !agent.want_sample &&
+               pthread_cond_timedwait(&agent.cond, &agent.lock, &deadline) == 0) {
+        }
+        full = agent.want_full || last_full_hold_ms <= SAMPLER_FULL_CHEAP_MS ||
+               agent_uptime() - last_full >= SAMPLER_FULL_EVERY_S;
+        agent.want_sample = false;
+        agent.want_full = false;
+        bool stopping = agent.stopping, pausing = agent.pausing;
+        pthread_mutex_unlock(&agent.lock);
+        if (stopping) {
+            park();
+        }
+        if (pausing) {
+            leave_for_fork();
+            return;
+        }
+        pthread_mutex_lock(&agent.scan_lock);
+        if (enter_python()) {
+            r = sample(full, false, false, &scan_stop);
+            if (r < 0 && r != -ECANCELED) {
+                log_msg("sample failed: %s", strerror(-r));
+            }
+            py.PyEval_SaveThread();
+        }
+        pthread_mutex_unlock(&agent.scan_lock);
+    }
+}
+
+/* After os.fork(), in the parent: a new thread, a new thread state. */
+static void *
+sampler_resume(void *arg)
+{
+    (void)arg;
+    py.PyGILState_Ensure();
+    tstate = py.PyEval_SaveThread();
+    sample_loop();
+    return NULL;
+}
+
 void *
 sampler_main(void *arg)
 {
@@ -380,6 +582,9 @@ sampler_main(void *arg)
             return NULL;
         }
         r = prepare(why, sizeof(why));
+        if (r == 0 && pyc.fork_warns) {
+            install_fork_hooks();
+        }
         if (r == 0) {
             install_exit_hook_once();
             if (!exit_hook_installed) {
@@ -407,41 +612,6 @@ sampler_main(void *arg)
             pyc.lru_fields ? "verified" : "checked per wrapper",
             pyc.lru_links ? "verified" : "read by traverse");
 
-    for (;;) {
-        struct timespec deadline;
-        bool full;
-
-        double wait = agent.interval;
-        if (wait < SAMPLER_DUTY_FACTOR * last_scan_s) {
-            wait = SAMPLER_DUTY_FACTOR * last_scan_s;
-        }
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        double until = (double)deadline.tv_nsec / 1e9 + wait;
-        deadline.tv_sec += (time_t)until;
-        deadline.tv_nsec = (long)((until - (double)(time_t)until) * 1e9);
-        pthread_mutex_lock(&agent.lock);
-        while (!agent.stopping && !agent.want_sample &&
-               pthread_cond_timedwait(&agent.cond, &agent.lock, &deadline) == 0) {
-        }
-        full = agent.want_full || last_full_hold_ms <= SAMPLER_FULL_CHEAP_MS ||
-               agent_uptime() - last_full >= SAMPLER_FULL_EVERY_S;
-        agent.want_sample = false;
-        agent.want_full = false;
-        bool stopping = agent.stopping;
-        pthread_mutex_unlock(&agent.lock);
-        if (stopping) {
-            break;
-        }
-        pthread_mutex_lock(&agent.scan_lock);
-        if (enter_python()) {
-            r = sample(full, false, false, &stop_flag);
-            if (r < 0 && r != -ECANCELED) {
-                log_msg("sample failed: %s", strerror(-r));
-            }
-            py.PyEval_SaveThread();
-        }
-        pthread_mutex_unlock(&agent.scan_lock);
-    }
-    park();
+    sample_loop();
     return NULL;
 }

@@ -15,7 +15,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,6 +263,11 @@ server_main(void *arg)
             uint64_t v;
             (void)!read(agent.wake_fd, &v, sizeof(v));
         }
+        if (__atomic_load_n(&agent.pausing, __ATOMIC_ACQUIRE)) {
+            /* os.fork(): leave; clients and the socket stay, and
+             * server_resume() picks them up again. */
+            return NULL;
+        }
         if (pfd[0].revents & POLLIN) {
             accept_clients();
         }
@@ -343,11 +347,25 @@ fail:
 }
 
 int
+server_resume(void)
+{
+    int r;
+
+    if (!agent.server_running || agent.server_alive || !agent_is_home()) {
+        return 0;
+    }
+    r = agent_spawn(server_main, &agent.server_tid);
+    if (r < 0) {
+        log_msg("cannot restart the server thread: %s", strerror(-r));
+        return r;
+    }
+    agent.server_alive = true;
+    return 0;
+}
+
+int
 server_start(void)
 {
-    pthread_t tid;
-    pthread_attr_t attr;
-    sigset_t all, old;
     int r;
 
     if (agent.server_running || !agent_is_home()) {
@@ -361,14 +379,7 @@ server_start(void)
     for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
         clients[i].fd = -1;
     }
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
-    r = -pthread_create(&tid, &attr, server_main, NULL);
-    pthread_attr_destroy(&attr);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    r = agent_spawn(server_main, &agent.server_tid);
     if (r < 0) {
         log_msg("cannot start the server thread: %s", strerror(-r));
         close(listen_fd);
@@ -376,6 +387,7 @@ server_start(void)
         agent.sock_path[0] = '\0';
         return r;
     }
+    agent.server_alive = true;
     agent.server_running = true;
     return 0;
 }

@@ -12,3 +12,6 @@
 /* Create the socket and start the server thread once. Returns 0 or -errno
  * (logged; the agent keeps sampling without a socket). */
 int server_start(void);
+/* Start the server thread again after it left for os.fork() (agent.pausing),
+ * with the same socket and clients. Returns 0 or -errno. */
+int server_resume(void);
