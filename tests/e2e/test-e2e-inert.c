@@ -109,6 +109,25 @@ START_TEST(inert_in_python_when_disabled)
 }
 END_TEST
 
+/*
+ * Not inert - the agent samples this one - but the host must not notice:
+ * a program that forks (os.fork and a fork-context pool) prints the same
+ * with and without the agent. On 3.12+ the agent's threads would otherwise
+ * make every os.fork() print a multi-threading DeprecationWarning.
+ */
+START_TEST(unchanged_python_that_forks)
+{
+    char *script = e2e_strdupf("%s/forker.py", e2e_cfg.targets);
+    char *argv[] = {(char *)e2e_cfg.python, script, NULL};
+    struct e2e_proc *with = e2e_run(argv, e2e_env_agent("0.05", NULL), NULL, E2E_CLI_MS);
+    struct e2e_proc *without = e2e_run(argv, e2e_env_cli(NULL), NULL, E2E_CLI_MS);
+
+    ck_assert_msg(without->status == 0, "forker.py without the agent exited %d: %s",
+                  without->status, e2e_buf_str(&without->err));
+    assert_same(with, without, "python that forks");
+}
+END_TEST
+
 static Suite *
 inert_suite(void)
 {
@@ -118,6 +137,7 @@ inert_suite(void)
     tcase_add_test(tc, inert_in_shell);
     tcase_add_test(tc, inert_in_c_program);
     tcase_add_test(tc, inert_in_python_when_disabled);
+    tcase_add_test(tc, unchanged_python_that_forks);
     suite_add_tcase(s, tc);
     return s;
 }
