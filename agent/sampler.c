@@ -30,7 +30,7 @@
 /* Periodic samples keep the agent's share of wall time under 1/N: a sample
  * that took T waits at least N*T before the next one (clients' requests are
  * served at once). */
-#define SAMPLER_DUTY_FACTOR 10.0
+#define SAMPLER_DUTY_FACTOR 20.0
 
 static void *tstate;   /* the sampler thread's own Python thread state */
 static volatile int stop_flag; /* atexit: leave Python for good */

@@ -1,6 +1,7 @@
 #!/bin/sh
 # run-tests.sh: install what is missing, build with warnings as errors, and
-# run every test suite (unit, janitor, e2e on each available interpreter).
+# run every test suite (unit, janitor, e2e on each available interpreter),
+# then the unit tests under valgrind.
 # This is what CI runs.
 #
 # Usage: scripts/run-tests.sh [MESON_TEST_OPTIONS...]   e.g. --suite unit
@@ -9,3 +10,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh -Dwerror=true
 meson test -C build --print-errorlogs "$@"
+# The unit tests again under valgrind memcheck (no leaks, no invalid access).
+if [ $# -eq 0 ]; then
+    meson test -C build --print-errorlogs --setup=valgrind --suite unit
+fi
