@@ -32,6 +32,15 @@ typedef ssize_t Py_ssize_t;
 #define PYAPI_TPFLAGS_TYPE_SUBCLASS (1UL << 31)
 #define PYAPI_METH_NOARGS 0x0004
 
+/* PyMethodDef, in its stable-ABI layout (for the C functions the agent
+ * hands to Python: the exit and fork hooks, the _lruleak module). */
+struct pyapi_method_def {
+    const char *name;
+    PyObject *(*meth)(PyObject *self, PyObject *args);
+    int flags;
+    const char *doc;
+};
+
 typedef int (*pyapi_visitproc_fn)(PyObject *obj, void *arg);
 typedef int (*pyapi_traverseproc_fn)(PyObject *self, pyapi_visitproc_fn visit, void *arg);
 

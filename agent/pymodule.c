@@ -21,13 +21,6 @@
 #define PYTHON_API_VERSION 1013
 #define METH_VARARGS 0x0001
 
-struct method_def {
-    const char *name;
-    PyObject *(*meth)(PyObject *, PyObject *);
-    int flags;
-    const char *doc;
-};
-
 struct module_def {
     Py_ssize_t ob_refcnt; /* PyModuleDef_HEAD_INIT: PyObject_HEAD ... */
     PyObject *ob_type;
@@ -37,7 +30,7 @@ struct module_def {
     const char *m_name;
     const char *m_doc;
     Py_ssize_t m_size;
-    struct method_def *m_methods;
+    struct pyapi_method_def *m_methods;
     void *m_slots, *m_traverse, *m_clear, *m_free;
 };
 
@@ -101,7 +94,7 @@ mod_snapshot(PyObject *self, PyObject *args)
     return result;
 }
 
-static struct method_def methods[] = {
+static struct pyapi_method_def methods[] = {
     {"start", mod_start, PYAPI_METH_NOARGS, "Start sampling in this process."},
     {"snapshot", mod_snapshot, METH_VARARGS,
      "snapshot(full=False) -> dict: take a sample now (see the lruleak README)."},

@@ -72,13 +72,7 @@ exit_hook(PyObject *self, PyObject *unused)
     return py._Py_NoneStruct;
 }
 
-/* PyMethodDef (stable ABI layout: name, function, flags, doc). */
-static struct {
-    const char *name;
-    PyObject *(*meth)(PyObject *, PyObject *);
-    int flags;
-    const char *doc;
-} exit_def = {"lruleak_exit", exit_hook, PYAPI_METH_NOARGS, NULL};
+static struct pyapi_method_def exit_def = {"lruleak_exit", exit_hook, PYAPI_METH_NOARGS, NULL};
 
 static int
 install_atexit(void)
@@ -182,12 +176,7 @@ fork_after_parent(PyObject *self, PyObject *unused)
     return py._Py_NoneStruct;
 }
 
-static struct {
-    const char *name;
-    PyObject *(*meth)(PyObject *, PyObject *);
-    int flags;
-    const char *doc;
-} fork_defs[2] = {
+static struct pyapi_method_def fork_defs[2] = {
     {"lruleak_before_fork", fork_before, PYAPI_METH_NOARGS, NULL},
     {"lruleak_after_fork", fork_after_parent, PYAPI_METH_NOARGS, NULL},
 };

@@ -56,3 +56,11 @@ int cmd_list(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+
+struct report;
+struct report_text_opts;
+/*
+ * Print a report on stdout in arg_format (text with opts, or JSON); on a
+ * write error say so on stderr. Returns 0 or -errno. (cmd-report.c)
+ */
+int cli_print_report(const struct report *rep, const struct report_text_opts *opts);

@@ -18,6 +18,18 @@
 #include "report.h"
 
 int
+cli_print_report(const struct report *rep, const struct report_text_opts *opts)
+{
+    int r = arg_format == CLI_FORMAT_JSON ? report_write_json(rep, stdout)
+                                          : report_write_text(rep, stdout, opts);
+
+    if (r < 0) {
+        fprintf(stderr, "lruleak: writing the report: %s\n", strerror(-r));
+    }
+    return r;
+}
+
+int
 cmd_report(int argc, char **argv)
 {
     const char *path = argv[1];
@@ -49,13 +61,7 @@ cmd_report(int argc, char **argv)
         fprintf(stderr, "lruleak: %s\n", err);
         goto out;
     }
-    if (arg_format == CLI_FORMAT_JSON) {
-        r = report_write_json(rep, stdout);
-    } else {
-        r = report_write_text(rep, stdout, &opts);
-    }
-    if (r < 0) {
-        fprintf(stderr, "lruleak: writing the report: %s\n", strerror(-r));
+    if (cli_print_report(rep, &opts) < 0) {
         goto out;
     }
     ret = CLI_EXIT_OK;

@@ -67,13 +67,7 @@ cmd_snapshot(int argc, char **argv)
         fprintf(stderr, "lruleak: the agent in pid %d sent a bad reply: %s\n", (int)pid, err);
         goto out;
     }
-    if (arg_format == CLI_FORMAT_JSON) {
-        r = report_write_json(rep, stdout);
-    } else {
-        r = report_write_text(rep, stdout, &opts);
-    }
-    if (r < 0) {
-        fprintf(stderr, "lruleak: writing the report: %s\n", strerror(-r));
+    if (cli_print_report(rep, &opts) < 0) {
         goto out;
     }
     ret = CLI_EXIT_OK;

@@ -40,6 +40,7 @@ import gc
 import json
 import linecache
 import sys
+import time
 import types
 import weakref
 
@@ -180,6 +181,14 @@ class Truth:
             if w is not None:
                 w.cache_clear()
             w = None
+        gc.collect()
+        # A sample the agent is taking right now holds one reference to each
+        # object it walks until it ends (and hands the last one back to this
+        # thread as a pending call): those are the agent's, not the
+        # program's. Let such a sample finish, run the pending call, and
+        # collect again before counting.
+        time.sleep(0.3)
+        sum(range(100))  # some bytecode, so a pending call runs here
         gc.collect()
         died = {i for i in alive if self.refs[i]() is None}
         for qualname, row in rows.items():
