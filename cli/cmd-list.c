@@ -21,6 +21,7 @@
 
 #include "cli.h"
 #include "client.h"
+#include "util.h"
 #include "sockpath.h"
 
 /* Per-agent deadline: the listing must stay quick with many agents. */
@@ -54,7 +55,8 @@ print_row(const struct row *row)
         for (size_t i = 0; i < argv->u.arr.n; i++) {
             const struct jsonv *a = &argv->u.arr.items[i];
 
-            printf("%s%s", i > 0 ? " " : "", jsonv_is(a, JSONV_STRING) ? a->u.str.s : "?");
+            fputs(i > 0 ? " " : "", stdout);
+            util_put_printable(stdout, jsonv_is(a, JSONV_STRING) ? a->u.str.s : "?");
         }
     } else {
         fputs("?", stdout);

@@ -83,6 +83,10 @@ print_argv(FILE *f, const struct report_process *p, int width)
             if (quote && *a == '\'') {
                 memcpy(buf + used, "'\\''", 4);
                 used += 4;
+            } else if ((unsigned char)*a < 0x20 || *a == 0x7f) {
+                /* Keep the report one line per command: escape controls. */
+                used += (size_t)snprintf(buf + used, sizeof(buf) - used, "%s",
+                                         *a == '\n' ? "\\n" : *a == '\t' ? "\\t" : "?");
             } else {
                 buf[used++] = *a;
             }

@@ -118,3 +118,20 @@ util_basename(const char *path)
 
     return slash != NULL && slash[1] != '\0' ? slash + 1 : path;
 }
+
+void
+util_put_printable(FILE *f, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '\n') {
+            fputs("\\n", f);
+        } else if (ch == '\t') {
+            fputs("\\t", f);
+        } else if (ch < 0x20 || ch == 0x7f) {
+            fprintf(f, "\\x%02x", ch);
+        } else {
+            fputc(ch, f);
+        }
+    }
+}

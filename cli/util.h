@@ -5,6 +5,8 @@
  */
 #pragma once
 
+#include <stdio.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,3 +30,7 @@ double util_now(void);
 
 /* The last path component of path (a pointer into path). */
 const char *util_basename(const char *path);
+
+/* Write s to f with control characters escaped (\n, \t, \xHH), so that one
+ * value stays on one line of a table. */
+void util_put_printable(FILE *f, const char *s);
