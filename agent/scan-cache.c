@@ -3,13 +3,16 @@
  * scan-cache: read one lru_cache wrapper - its layout, its names, its
  * counters and every cache entry - into nodes and its row (group).
  *
- * The cache dict is found with the wrapper type's own tp_traverse and the
- * fixed-tail rule (cpython-notes 1.5), and cross-checked against the field
- * offsets pycompat derived from __dictoffset__; a wrapper that does not
- * match is skipped, never guessed at. Bounded caches are read from the
- * traverse itself (key, result per link: results live in the opaque links);
- * unbounded ones with PyDict_Next in slices, holding the dict strongly
- * across GIL gaps.
+ * The wrapper's fields (cache dict, function, counters, kwd_mark) are read
+ * at offsets pycompat verified on a private wrapper of the same type; any
+ * other type (a 3.8/3.9 subclass) is checked against its own tp_traverse
+ * and the fixed-tail rule (cpython-notes 1.5) first, and a wrapper that
+ * does not match is skipped, never guessed at. Entries are read with
+ * PyDict_Next in prefetched batches and GIL slices, holding the dict
+ * strongly across gaps: unbounded caches map key -> result, bounded ones
+ * key -> link, whose result sits at the verified link offset (when that
+ * layout could not be verified, bounded caches are read from their
+ * traverse, key and result per link, in one GIL stretch).
  *
  * Per entry: a key tuple holds the call's positional arguments (self
  * first), then kwd_mark and keyword pairs, then types if typed=True. Every
