@@ -5,7 +5,10 @@
  * table) and pyapi.c (the resolver).
  *
  *   PYAPI_FN(required, return type, name, (parameters))
- *   PYAPI_DATA(required, name)        a data symbol (a type object, None)
+ *   PYAPI_DATA(required, name)        a data symbol that is the object itself
+ *                                     (a type object, None)
+ *   PYAPI_DATA_PTR(required, name)    a data symbol that holds a pointer to the
+ *                                     object (PyObject *PyExc_RuntimeError)
  *
  * Optional symbols exist only in some versions; their pointers are NULL
  * elsewhere and pycompat decides what to use instead.
@@ -102,4 +105,4 @@ PYAPI_DATA(1, PyClassMethod_Type)
 PYAPI_DATA(1, PyStaticMethod_Type)
 PYAPI_DATA(1, PyProperty_Type)
 PYAPI_DATA(1, PyCFunction_Type)
-PYAPI_DATA(1, PyExc_RuntimeError)
+PYAPI_DATA_PTR(1, PyExc_RuntimeError)

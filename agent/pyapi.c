@@ -89,8 +89,18 @@ pyapi_resolve(const char **ret_missing)
         return -ENOENT;                                                                        \
     }                                                                                          \
     py.name = (PyObject *)p;
+/* `PyObject *PyExc_RuntimeError`: the symbol is a variable holding the
+ * pointer; it is set once the runtime is initialised. */
+#define PYAPI_DATA_PTR(req, name)                                                              \
+    p = lookup(#name);                                                                         \
+    if ((p == NULL || *(PyObject **)p == NULL) && (req)) {                                     \
+        *ret_missing = #name;                                                                  \
+        return -ENOENT;                                                                        \
+    }                                                                                          \
+    py.name = p != NULL ? *(PyObject **)p : NULL;
 #include "pyapi-list.h"
 #undef PYAPI_FN
 #undef PYAPI_DATA
+#undef PYAPI_DATA_PTR
     return 0;
 }

@@ -47,9 +47,11 @@ typedef int (*pyapi_traverseproc_fn)(PyObject *self, pyapi_visitproc_fn visit, v
 struct pyapi {
 #define PYAPI_FN(req, ret, name, args) ret(*name) args;
 #define PYAPI_DATA(req, name) PyObject *name;
+#define PYAPI_DATA_PTR(req, name) PyObject *name;
 #include "pyapi-list.h"
 #undef PYAPI_FN
 #undef PYAPI_DATA
+#undef PYAPI_DATA_PTR
 };
 
 /* The resolved table; valid after pyapi_resolve() returned 0. */

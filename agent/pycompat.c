@@ -54,16 +54,19 @@ struct version_facts {
      * PyOS_AfterFork_Parent ran the after_in_parent hooks: a restart must
      * wait until os.fork() has returned. */
     bool fork_warns_late;
+    /* PyTupleObject.ob_item: after PyObject_VAR_HEAD (24); 3.14 caches the
+     * tuple's hash in a new ob_hash field before it (gh-131525): 32. */
+    size_t tuple_items;
 };
 
 static const struct version_facts versions[] = {
-    {8, false, false, false, false, false, 0, PYCOMPAT_LOCALS_TRAVERSE, false, false},
-    {9, false, false, true, false, false, 0, PYCOMPAT_LOCALS_TRAVERSE, false, false},
-    {10, false, true, true, false, true, 0, PYCOMPAT_LOCALS_TRAVERSE, false, false},
-    {11, false, true, true, false, true, 1UL << 4, PYCOMPAT_LOCALS_IFRAME, false, false},
-    {12, true, true, true, true, true, (1UL << 3) | (1UL << 4), PYCOMPAT_LOCALS_GETVAR, true, false},
-    {13, true, true, true, true, true, (1UL << 3) | (1UL << 4), PYCOMPAT_LOCALS_PROXY, true, true},
-    {14, true, true, true, true, true, (1UL << 3) | (1UL << 4), PYCOMPAT_LOCALS_PROXY, true, true},
+    {8, false, false, false, false, false, 0, PYCOMPAT_LOCALS_TRAVERSE, false, false, 24},
+    {9, false, false, true, false, false, 0, PYCOMPAT_LOCALS_TRAVERSE, false, false, 24},
+    {10, false, true, true, false, true, 0, PYCOMPAT_LOCALS_TRAVERSE, false, false, 24},
+    {11, false, true, true, false, true, 1UL << 4, PYCOMPAT_LOCALS_IFRAME, false, false, 24},
+    {12, true, true, true, true, true, (1UL << 3) | (1UL << 4), PYCOMPAT_LOCALS_GETVAR, true, false, 24},
+    {13, true, true, true, true, true, (1UL << 3) | (1UL << 4), PYCOMPAT_LOCALS_PROXY, true, true, 24},
+    {14, true, true, true, true, true, (1UL << 3) | (1UL << 4), PYCOMPAT_LOCALS_PROXY, true, true, 32},
 };
 
 int
@@ -102,6 +105,7 @@ pycompat_check_version(const char *version, char *why, size_t whylen)
             pyc.frame_locals = v->frame_locals;
             pyc.fork_warns = v->fork_warns;
             pyc.fork_warns_late = v->fork_warns_late;
+            pyc.tuple_items = v->tuple_items;
             return 0;
         }
     }
@@ -195,8 +199,8 @@ check_object_layout(char *why, size_t whylen)
     mro = py.PyObject_GetAttrString(py.PyType_Type, "__mro__"); /* (type, object) */
     if (mro == NULL || pycompat_type(mro) != py.PyTuple_Type || py.PyTuple_Size(mro) != 2 ||
         pycompat_ssize_field(mro, PYCOMPAT_OB_SIZE) != 2 ||
-        pycompat_field(mro, PYCOMPAT_TUPLE_ITEMS) != (void *)py.PyTuple_GetItem(mro, 0) ||
-        pycompat_field(mro, PYCOMPAT_TUPLE_ITEMS + 8) != (void *)py.PyTuple_GetItem(mro, 1)) {
+        pycompat_field(mro, pyc.tuple_items) != (void *)py.PyTuple_GetItem(mro, 0) ||
+        pycompat_field(mro, pyc.tuple_items + 8) != (void *)py.PyTuple_GetItem(mro, 1)) {
         snprintf(why, whylen, "tuple layout not recognised");
         goto out;
     }

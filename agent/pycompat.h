@@ -31,6 +31,7 @@ struct pycompat {
     bool fork_warns;       /* 3.12+: os.fork() warns when the process has other threads */
     bool fork_warns_late;  /* 3.13+: ... and counts them after the after_in_parent hooks */
     unsigned long preheader_mask; /* tp_flags bits that put 2 pointers before the object */
+    size_t tuple_items;    /* offset of PyTupleObject.ob_item */
     enum pycompat_frame_locals {
         PYCOMPAT_LOCALS_TRAVERSE, /* <= 3.10: a frame's tp_traverse visits its locals */
         PYCOMPAT_LOCALS_IFRAME,   /* 3.11: read the interpreter frame (checked per frame) */
@@ -53,7 +54,6 @@ struct pycompat {
  * 3.8 .. 3.14; verified at start-up by pycompat_init. */
 #define PYCOMPAT_OB_TYPE 8
 #define PYCOMPAT_OB_SIZE 16
-#define PYCOMPAT_TUPLE_ITEMS 24
 #define PYCOMPAT_TP_BASICSIZE 32
 #define PYCOMPAT_TP_ITEMSIZE 40
 #define PYCOMPAT_TP_FLAGS 168

@@ -267,7 +267,7 @@ entry(struct scan *s, struct wrapper *w, struct group *g, uint32_t gstamp, PyObj
 
     if (pycompat_type(key) == py.PyTuple_Type) {
         Py_ssize_t n = pycompat_ssize_field(key, PYCOMPAT_OB_SIZE);
-        PyObject **items = (PyObject **)((char *)key + PYCOMPAT_TUPLE_ITEMS);
+        PyObject **items = (PyObject **)((char *)key + pyc.tuple_items);
         bool external = pycompat_refcnt(key) > key_refs;
         Py_ssize_t first = 0;
 
@@ -382,7 +382,7 @@ by_dict(struct scan *s, struct wrapper *w, uint32_t gstamp, bool links)
             firsts[i] = NULL;
             if (pycompat_type(keys[i]) == py.PyTuple_Type &&
                 pycompat_ssize_field(keys[i], PYCOMPAT_OB_SIZE) > 0) {
-                firsts[i] = pycompat_field(keys[i], PYCOMPAT_TUPLE_ITEMS);
+                firsts[i] = pycompat_field(keys[i], pyc.tuple_items);
                 objmap_prefetch(&s->node_index, firsts[i]);
             }
         }

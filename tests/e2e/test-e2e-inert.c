@@ -128,6 +128,26 @@ START_TEST(unchanged_python_that_forks)
 }
 END_TEST
 
+/* Errors of the _lruleak module reach Python as RuntimeError (the exception
+ * object is read through its pointer variable) instead of crashing. */
+START_TEST(module_errors_raise)
+{
+    char *script = e2e_strdupf("%s/module_errors.py", e2e_cfg.targets);
+    char *agent_dir = e2e_strdupf("%s", e2e_cfg.agent);
+    char *slash = strrchr(agent_dir, '/');
+    if (slash != NULL) {
+        *slash = '\0';
+    }
+    char *argv[] = {(char *)e2e_cfg.python, script, agent_dir, NULL};
+    struct e2e_proc *p = e2e_run(argv, e2e_env_cli(NULL), NULL, E2E_CLI_MS);
+
+    ck_assert_msg(p->status == 0, "module_errors.py exited %d (stdout: %s, stderr: %s)",
+                  p->status, e2e_buf_str(&p->out), e2e_buf_str(&p->err));
+    ck_assert_msg(strstr(e2e_buf_str(&p->out), "in a forked child:") != NULL,
+                  "no RuntimeError in the child: %s", e2e_buf_str(&p->out));
+}
+END_TEST
+
 static Suite *
 inert_suite(void)
 {
@@ -138,6 +158,7 @@ inert_suite(void)
     tcase_add_test(tc, inert_in_c_program);
     tcase_add_test(tc, inert_in_python_when_disabled);
     tcase_add_test(tc, unchanged_python_that_forks);
+    tcase_add_test(tc, module_errors_raise);
     suite_add_tcase(s, tc);
     return s;
 }
