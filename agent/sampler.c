@@ -233,7 +233,9 @@ audit_hook(const char *event, PyObject *args, void *data)
 {
     (void)data;
     if (exit_hook_installed || event[0] != 'i' || strcmp(event, "import") != 0 ||
-        !agent_is_home()) {
+        !agent_is_home() || py.PyErr_Occurred() != NULL) {
+        /* (With an exception pending, clearing our own errors below would
+         * clear the program's too: leave this event alone.) */
         return 0;
     }
     PyObject *name = py.PyTuple_GetItem(args, 0); /* borrowed: (module, filename, ...) */
