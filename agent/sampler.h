@@ -28,3 +28,11 @@ int sampler_sample_here(bool full, char *why, size_t whylen);
 
 /* The atexit hook's work: stop the thread, take the final sample. GIL held. */
 void sampler_final(void);
+
+/*
+ * os.fork() on 3.12+ (hooks.c): pause makes the agent's threads leave and
+ * joins them (called with the GIL, which it releases while waiting);
+ * resume starts them again in the parent. GIL held for both.
+ */
+void sampler_fork_pause(void);
+void sampler_fork_resume(void);

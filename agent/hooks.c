@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hooks: the agent's callbacks that the interpreter calls on the host's own
+ * threads, with the GIL held - never on the agent's thread:
+ *
+ *   - the atexit hook: stops the sampler, takes the final sample;
+ *   - an audit hook that installs the atexit hook when the program imports
+ *     functools (for programs that end before the sampler got going);
+ *   - os.register_at_fork hooks (3.12+) that step the agent's threads out of
+ *     the way of os.fork().
+ *
+ * Each returns None and leaves no exception of its own behind.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "hooks.h"
+#include "log.h"
+#include "pycompat.h"
+#include "sampler.h"
+#include "scan.h"
+
+static PyObject *
+none(void)
+{
+    py.Py_IncRef(py._Py_NoneStruct);
+    return py._Py_NoneStruct;
+}
+
+/* ---- exit --------------------------------------------------------------------------- */
+
+static PyObject *
+exit_hook(PyObject *self, PyObject *unused)
+{
+    if (agent_is_home()) {
+        sampler_final();
+    }
+    return none();
+}
+
+static struct pyapi_method_def exit_def = {"lruleak_exit", exit_hook, PYAPI_METH_NOARGS, NULL};
+
+static int
+install_atexit(void)
+{
+    PyObject *mod = py.PyImport_ImportModule("atexit"); /* owned; builtin module */
+    PyObject *reg = mod != NULL ? py.PyObject_GetAttrString(mod, "register") : NULL;
+    PyObject *fn = py.PyCFunction_NewEx(&exit_def, NULL, NULL);
+    PyObject *res = reg != NULL && fn != NULL ? py.PyObject_CallFunctionObjArgs(reg, fn, NULL)
+                                              : NULL;
+    int r = res != NULL ? 0 : -EIO;
+
+    py.Py_DecRef(res);
+    py.Py_DecRef(fn);
+    py.Py_DecRef(reg);
+    py.Py_DecRef(mod);
+    scan_clear_error();
+    return r;
+}
+
+/* The exit hook must be in place before a short program ends. When the
+ * program has not imported functools yet at our first look, an audit hook
+ * (the only callback CPython offers at import time without importing
+ * anything ourselves) installs it on the program's own thread the moment
+ * the program imports functools. Afterwards the hook returns at once. */
+static volatile int exit_hook_installed;
+
+int
+hooks_install_exit(void)
+{
+    if (__sync_bool_compare_and_swap(&exit_hook_installed, 0, 1) && install_atexit() < 0) {
+        exit_hook_installed = 0;
+        return -EIO;
+    }
+    return 0;
+}
+
+static int
+audit_hook(const char *event, PyObject *args, void *data)
+{
+    (void)data;
+    if (exit_hook_installed || event[0] != 'i' || strcmp(event, "import") != 0 ||
+        !agent_is_home() || py.PyErr_Occurred() != NULL) {
+        /* (With an exception pending, clearing our own errors below would
+         * clear the program's too: leave this event alone.) */
+        return 0;
+    }
+    PyObject *name = py.PyTuple_GetItem(args, 0); /* borrowed: (module, filename, ...) */
+    Py_ssize_t n = 0;
+    const char *s = name != NULL && pycompat_type(name) == py.PyUnicode_Type
+                        ? py.PyUnicode_AsUTF8AndSize(name, &n)
+                        : NULL;
+    if (s != NULL && n == 9 && memcmp(s, "functools", 9) == 0) {
+        hooks_install_exit();
+    }
+    scan_clear_error();
+    return 0;
+}
+
+void
+hooks_watch_imports(void)
+{
+    if (py.PySys_AddAuditHook(audit_hook, NULL) < 0) {
+        scan_clear_error(); /* refused by the program's own hooks: poll only */
+    }
+}
+
+/* ---- os.fork() (3.12+) ------------------------------------------------------------ */
+
+/* CPython 3.12+ warns on os.fork() in a process with more than one thread
+ * (gh-100228), which would put a DeprecationWarning on the host's stderr
+ * only because we are there. So around os.fork() our two threads leave:
+ * `before` (the forking thread, GIL held) asks them to, gives the GIL up
+ * while it joins them, and `after_in_parent` starts them again. The forked
+ * child keeps the agent dormant. */
+static PyObject *
+fork_before(PyObject *self, PyObject *unused)
+{
+    sampler_fork_pause();
+    return none();
+}
+
+/* Main thread, GIL held, after os.fork() returned (3.13+). */
+static int
+resume_pending(void *arg)
+{
+    (void)arg;
+    sampler_fork_resume();
+    return 0;
+}
+
+static PyObject *
+fork_after_parent(PyObject *self, PyObject *unused)
+{
+    /* We hold the GIL with a valid thread state here, the one safe way to
+     * call Py_AddPendingCall (cpython-notes 4.2). */
+    if (!pyc.fork_warns_late || py.Py_AddPendingCall(resume_pending, NULL) != 0) {
+        scan_clear_error();
+        sampler_fork_resume();
+    }
+    return none();
+}
+
+static struct pyapi_method_def fork_defs[2] = {
+    {"lruleak_before_fork", fork_before, PYAPI_METH_NOARGS, NULL},
+    {"lruleak_after_fork", fork_after_parent, PYAPI_METH_NOARGS, NULL},
+};
+
+/* os.register_at_fork(before=..., after_in_parent=...); GIL held. */
+void
+hooks_install_fork(void)
+{
+    PyObject *name = py.PyUnicode_FromString("posix"); /* owned */
+    PyObject *posix = name != NULL ? py.PyImport_GetModule(name) : NULL;
+    PyObject *reg = posix != NULL ? py.PyObject_GetAttrString(posix, "register_at_fork") : NULL;
+    PyObject *before = py.PyCFunction_NewEx(&fork_defs[0], NULL, NULL);
+    PyObject *after = py.PyCFunction_NewEx(&fork_defs[1], NULL, NULL);
+    PyObject *kw = py.PyDict_New();
+    PyObject *args = py.PyTuple_New(0);
+    PyObject *res = NULL;
+
+    if (reg != NULL && before != NULL && after != NULL && kw != NULL && args != NULL &&
+        py.PyDict_SetItemString(kw, "before", before) == 0 &&
+        py.PyDict_SetItemString(kw, "after_in_parent", after) == 0) {
+        res = py.PyObject_Call(reg, args, kw);
+    }
+    if (res == NULL) {
+        log_msg("cannot register os.fork() hooks: forks will warn about threads");
+    }
+    py.Py_DecRef(res);
+    py.Py_DecRef(args);
+    py.Py_DecRef(kw);
+    py.Py_DecRef(after);
+    py.Py_DecRef(before);
+    py.Py_DecRef(reg);
+    py.Py_DecRef(posix);
+    py.Py_DecRef(name);
+    scan_clear_error();
+}
+
