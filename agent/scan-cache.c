@@ -369,9 +369,7 @@ by_dict(struct scan *s, struct wrapper *w, uint32_t gstamp, bool links)
         int n = 0;
         while (n < SCAN_BATCH && py.PyDict_Next(w->cache, &pos, &keys[n], &vals[n])) {
             __builtin_prefetch(keys[n]);
-            if (links) {
-                __builtin_prefetch(vals[n]);
-            }
+            __builtin_prefetch(vals[n]); /* the result, or the link holding it */
             n++;
         }
         if (n == 0) {
@@ -379,6 +377,9 @@ by_dict(struct scan *s, struct wrapper *w, uint32_t gstamp, bool links)
         }
         PyObject *firsts[SCAN_BATCH];
         for (int i = 0; i < n; i++) {
+            if (links) {
+                __builtin_prefetch(pycompat_field(vals[i], PYCOMPAT_LINK_RESULT));
+            }
             firsts[i] = NULL;
             if (pycompat_type(keys[i]) == py.PyTuple_Type &&
                 pycompat_ssize_field(keys[i], PYCOMPAT_OB_SIZE) > 0) {
