@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,9 +58,8 @@ objmap_get(const struct objmap *m, const void *key)
 }
 
 static int
-grow(struct objmap *m)
+grow_to(struct objmap *m, size_t cap)
 {
-    size_t cap = m->cap != 0 ? m->cap * 2 : 1024;
     struct objmap_slot *old = m->slots;
     size_t old_cap = m->cap;
 
@@ -80,6 +80,23 @@ grow(struct objmap *m)
     }
     free(old);
     return 0;
+}
+
+static int
+grow(struct objmap *m)
+{
+    return grow_to(m, m->cap != 0 ? m->cap * 2 : 1024);
+}
+
+int
+objmap_reserve(struct objmap *m, size_t n)
+{
+    size_t cap = m->cap != 0 ? m->cap : 1024;
+
+    while (n * 2 > cap) {
+        cap *= 2;
+    }
+    return cap == m->cap ? 0 : grow_to(m, cap) < 0 ? -ENOMEM : 0;
 }
 
 uint32_t

@@ -39,6 +39,8 @@ uint32_t objmap_get(const struct objmap *m, const void *key);
  * value (existing or new), or OBJMAP_ABSENT when growing failed (ENOMEM).
  */
 uint32_t objmap_put(struct objmap *m, const void *key, uint32_t new_value);
+/* Grow so that n keys fit without another growth. Returns 0 or -ENOMEM. */
+int objmap_reserve(struct objmap *m, size_t n);
 /* Hint the CPU to load key's first probe slot (no effect on results). */
 void objmap_prefetch(const struct objmap *m, const void *key);
 /* Bytes of memory the map holds. */

@@ -367,6 +367,12 @@ by_dict(struct scan *s, struct wrapper *w, uint32_t gstamp, bool links)
 
     for (;;) {
         int n = 0;
+        /* Room for a batch's new nodes (first arguments, other key items,
+         * results), grown here, between batches, rather than mid-batch. */
+        r = scan_reserve(s, 4 * SCAN_BATCH);
+        if (r < 0) {
+            return r;
+        }
         while (n < SCAN_BATCH && py.PyDict_Next(w->cache, &pos, &keys[n], &vals[n])) {
             __builtin_prefetch(keys[n]);
             __builtin_prefetch(vals[n]); /* the result, or the link holding it */

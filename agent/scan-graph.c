@@ -240,6 +240,14 @@ walk(struct scan *s)
         if (q + 8 < s->n_queue) {
             __builtin_prefetch(s->nodes[s->queue[q + 8]].obj);
         }
+        if ((q & 255) == 0) {
+            /* Between expansions no borrowed reference is in use: grow the
+             * tables here (an object rarely has more than 4096 children). */
+            r = scan_reserve(s, 4096);
+            if (r < 0) {
+                return r;
+            }
+        }
         r = expand(s, s->queue[q]);
         if (r >= 0 && (q & 255) == 255) {
             r = scan_yield(s);

@@ -126,6 +126,10 @@ void scan_release(struct scan *s, PyObject *obj);
 int ptrvec_push(struct ptrvec *v, PyObject *o);
 /* Index of obj's node, created (zeroed) when new; OBJMAP_ABSENT on ENOMEM. */
 uint32_t scan_node(struct scan *s, PyObject *obj, bool *ret_new);
+/* Make room for `extra` more nodes, growing the tables without the GIL when
+ * slicing. Call only where no borrowed reference is in use. Returns 0,
+ * -ECANCELED (stop requested) or -ENOMEM; the GIL is held on return. */
+int scan_reserve(struct scan *s, size_t extra);
 /* Take a strong reference on a node's object once. */
 void scan_own(struct scan *s, struct node *n);
 

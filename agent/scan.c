@@ -104,6 +104,45 @@ scan_node(struct scan *s, PyObject *obj, bool *ret_new)
     return idx;
 }
 
+int
+scan_reserve(struct scan *s, size_t extra)
+{
+    size_t want = s->n_nodes + extra;
+    bool nodes_full = want > s->cap_nodes;
+    bool map_full = (s->node_index.len + extra) * 2 > s->node_index.cap;
+    bool slicing = s->opt->slice_ms > 0;
+    int r = 0, g = 0;
+
+    if (!nodes_full && !map_full) {
+        return 0;
+    }
+    /* Growing copies megabytes on a big heap: do it without the GIL. Only
+     * our own arrays are touched here. */
+    if (slicing) {
+        scan_gil_release(s);
+    }
+    if (map_full) {
+        r = objmap_reserve(&s->node_index, s->node_index.len * 2 + extra);
+    }
+    if (r == 0 && nodes_full) {
+        size_t cap = s->cap_nodes != 0 ? s->cap_nodes : 4096;
+        while (cap < want * 2) {
+            cap *= 2;
+        }
+        struct node *p = realloc(s->nodes, cap * sizeof(*p));
+        if (p == NULL) {
+            r = -ENOMEM;
+        } else {
+            s->nodes = p;
+            s->cap_nodes = cap;
+        }
+    }
+    if (slicing) {
+        g = scan_gil_acquire(s);
+    }
+    return r < 0 ? r : g;
+}
+
 void
 scan_own(struct scan *s, struct node *n)
 {
