@@ -86,6 +86,26 @@ START_TEST(objmap_clustered_addresses)
 }
 END_TEST
 
+START_TEST(objmap_reserve_prevents_growth)
+{
+    struct objmap m;
+    objmap_init(&m);
+    objmap_put(&m, key(0), 0);
+    ck_assert_int_eq(objmap_reserve(&m, 50000), 0);
+    size_t bytes = objmap_bytes(&m);
+    for (uint32_t i = 1; i < 50000; i++) {
+        objmap_put(&m, key(i), i);
+    }
+    ck_assert_uint_eq(objmap_bytes(&m), bytes); /* no growth while filling */
+    for (uint32_t i = 0; i < 50000; i++) {
+        ck_assert_uint_eq(objmap_get(&m, key(i)), i); /* keys survived the rehash */
+    }
+    ck_assert_int_eq(objmap_reserve(&m, 10), 0); /* never shrinks */
+    ck_assert_uint_eq(objmap_bytes(&m), bytes);
+    objmap_done(&m);
+}
+END_TEST
+
 Suite *
 objmap_suite(void)
 {
@@ -96,6 +116,7 @@ objmap_suite(void)
     tcase_add_test(tc, objmap_null_key_is_absent);
     tcase_add_test(tc, objmap_clear_forgets_keys_keeps_memory);
     tcase_add_test(tc, objmap_clustered_addresses);
+    tcase_add_test(tc, objmap_reserve_prevents_growth);
     suite_add_tcase(s, tc);
     return s;
 }
