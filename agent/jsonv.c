@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "jsonv.h"
+#include "utf8.h"
 
 /* Arena blocks: the first is sized from the input within these bounds. */
 #define ARENA_MIN_BLOCK ((size_t)1024)
@@ -231,43 +232,6 @@ static int parse_value(struct parser *ps, unsigned depth, struct jsonv *out);
 
 /* ---- strings --------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s (s[0] >= 0x80), 0 when invalid. */
-static size_t
-utf8_valid_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    unsigned char lo = 0x80, hi = 0xBF;
-    size_t k;
-
-    if (c >= 0xC2 && c <= 0xDF) {
-        k = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        k = 3;
-        if (c == 0xE0) {
-            lo = 0xA0; /* overlong */
-        } else if (c == 0xED) {
-            hi = 0x9F; /* surrogates */
-        }
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        k = 4;
-        if (c == 0xF0) {
-            lo = 0x90; /* overlong */
-        } else if (c == 0xF4) {
-            hi = 0x8F; /* above U+10FFFF */
-        }
-    } else {
-        return 0;
-    }
-    if (n < k || s[1] < lo || s[1] > hi) {
-        return 0;
-    }
-    for (size_t i = 2; i < k; i++) {
-        if ((s[i] & 0xC0) != 0x80) {
-            return 0;
-        }
-    }
-    return k;
-}
 
 static size_t
 utf8_encode(uint32_t cp, char *dst)
@@ -425,7 +389,7 @@ parse_string(struct parser *ps, const char **ret_s, size_t *ret_len)
             return fail(ps, i, "control character in string");
         }
         if (c >= 0x80) {
-            size_t k = utf8_valid_len(t + i, ps->len - i);
+            size_t k = utf8_sequence_len(t + i, ps->len - i);
             if (k == 0) {
                 return fail(ps, i, "invalid UTF-8 in string");
             }

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "jsonw.h"
+#include "utf8.h"
 
 /* Smallest capacity once the writer allocates; a reply fits in it. */
 #define JSONW_MIN_CAP 256
@@ -209,47 +210,6 @@ jsonw_arr_end(struct jsonw *w)
 
 /* ---- strings --------------------------------------------------------------- */
 
-/*
- * Length of the valid UTF-8 sequence starting at s (s[0] >= 0x80), or 0
- * when it is invalid: a stray continuation byte, an overlong form, a
- * surrogate, a code point above U+10FFFF or a truncated sequence.
- */
-static size_t
-utf8_valid_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    unsigned char lo = 0x80, hi = 0xBF;
-    size_t k;
-
-    if (c >= 0xC2 && c <= 0xDF) {
-        k = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        k = 3;
-        if (c == 0xE0) {
-            lo = 0xA0;
-        } else if (c == 0xED) {
-            hi = 0x9F;
-        }
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        k = 4;
-        if (c == 0xF0) {
-            lo = 0x90;
-        } else if (c == 0xF4) {
-            hi = 0x8F;
-        }
-    } else {
-        return 0;
-    }
-    if (n < k || s[1] < lo || s[1] > hi) {
-        return 0;
-    }
-    for (size_t i = 2; i < k; i++) {
-        if ((s[i] & 0xC0) != 0x80) {
-            return 0;
-        }
-    }
-    return k;
-}
 
 /*
  * Write str[0..n) as a JSON string. The common case (nothing to escape)
@@ -284,7 +244,7 @@ put_string(struct jsonw *w, const char *str, size_t n)
             i++;
             continue;
         }
-        if (c >= 0x80 && (k = utf8_valid_len(s + i, n - i)) > 0) {
+        if (c >= 0x80 && (k = utf8_sequence_len(s + i, n - i)) > 0) {
             memcpy(d, s + i, k);
             d += k;
             i += k;
