@@ -101,12 +101,14 @@ audit_hook(const char *event, PyObject *args, void *data)
     return 0;
 }
 
-void
+bool
 hooks_watch_imports(void)
 {
     if (py.PySys_AddAuditHook(audit_hook, NULL) < 0) {
         scan_clear_error(); /* refused by the program's own hooks: poll only */
+        return false;
     }
+    return true;
 }
 
 /* ---- os.fork() (3.12+) ------------------------------------------------------------ */

@@ -5,11 +5,13 @@
  */
 #pragma once
 
+#include <stdbool.h>
+
 /* Register the atexit hook once (imports the builtin atexit module; call it
  * only once functools is imported). Returns 0 when it is registered. */
 int hooks_install_exit(void);
 /* Add the audit hook that calls hooks_install_exit() when the program
- * imports functools. */
-void hooks_watch_imports(void);
+ * imports functools. Returns false when the program's own hooks refused it. */
+bool hooks_watch_imports(void);
 /* os.register_at_fork(before=..., after_in_parent=...) - 3.12+ only. */
 void hooks_install_fork(void);

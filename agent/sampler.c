@@ -293,7 +293,7 @@ park(void)
 static bool
 wait_for_functools(void)
 {
-    static bool audit_added;
+    static bool audit_added, watching;
     double delay = 0.002;
     PyObject *name = NULL;
 
@@ -310,7 +310,7 @@ wait_for_functools(void)
         scan_clear_error();
         if (!found && !audit_added) {
             audit_added = true;
-            hooks_watch_imports();
+            watching = hooks_watch_imports();
         }
         if (found) {
             py.Py_DecRef(name);
@@ -319,9 +319,11 @@ wait_for_functools(void)
         if (found) {
             return true;
         }
-        /* Poll fast during the first second, so a script that runs for
-         * 50 ms still gets its atexit hook; then back off. */
-        sleep_s(agent_uptime() < 1.0 ? 0.001 : delay);
+        /* The audit hook installs the exit hook when functools arrives, so
+         * polling (which takes the GIL) can back off. Only if the program's
+         * own hooks refused ours, poll fast during the first second so that
+         * a short script still gets its final sample. */
+        sleep_s(!watching && agent_uptime() < 1.0 ? 0.001 : delay);
         delay = delay * 2 < agent.interval ? delay * 2 : agent.interval;
     }
 }
