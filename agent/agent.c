@@ -8,8 +8,11 @@
  * found) and, only then, start the sampler thread that waits for the
  * interpreter. In any other process - /bin/sh, compilers, every child that
  * inherits LD_PRELOAD - it returns at once: no thread, no socket, no output.
- * No Python function is called here; nothing Python happens before the
- * interpreter says it is initialised (sampler.c).
+ * Of the C API it calls only the two functions CPython documents as safe
+ * before Py_Initialize: Py_GetVersion (to recognise the interpreter) and
+ * PySys_AddAuditHook (hooks.c: how a 20 ms script still gets its final
+ * sample). Nothing else Python happens before the interpreter says it is
+ * initialised (sampler.c).
  *
  * Loaded after the interpreter started (import _lruleak, ctypes, attach),
  * it does not start by itself: _lruleak.start() or lruleak_agent_attach()
@@ -26,8 +29,10 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "hooks.h"
 #include "log.h"
 #include "pyapi.h"
+#include "pycompat.h"
 
 /* Process start from /proc/self/stat field 22 (clock ticks since boot). */
 static void
@@ -114,6 +119,10 @@ agent_constructor(void)
     agent.python_process = true;
     agent.autostart = !initialized();
     if (agent.autostart) {
+        char why[256];
+        if (pycompat_check_version(pyapi_version_string(), why, sizeof(why)) == 0) {
+            hooks_watch_early();
+        }
         agent_start();
     }
 }
