@@ -44,6 +44,47 @@ import time
 import types
 import weakref
 
+if sys.version_info < (3, 9):
+    # 3.8 lacks what the truth reads: functools.cache, cache_parameters()
+    # and weak references to wrappers (bpo-40504). Give 3.8's lru_cache the
+    # 3.9 behaviour (the same wrapper type; cache_parameters in its
+    # __dict__). The function remembers its wrapper, a cycle that dies with
+    # the wrapper, so a weak reference to it is a weak reference to the
+    # wrapper (Truth.cache).
+    _lru_cache38 = functools.lru_cache
+
+    def _with_parameters(wrapper, maxsize, typed):
+        def cache_parameters():
+            return {"maxsize": maxsize, "typed": typed}
+        cache_parameters.wrapper = wrapper
+        wrapper.cache_parameters = cache_parameters
+        return wrapper
+
+    def _lru_cache(maxsize=128, typed=False):
+        if callable(maxsize) and isinstance(typed, bool):
+            return _with_parameters(_lru_cache38(maxsize, typed), 128, typed)
+        decorate = _lru_cache38(maxsize, typed)
+        if isinstance(maxsize, int) and maxsize < 0:
+            maxsize = 0
+        return lambda func: _with_parameters(decorate(func), maxsize, typed)
+
+    functools.lru_cache = _lru_cache
+    functools.cache = lambda func: _lru_cache(maxsize=None)(func)
+
+
+def _weak_wrapper(wrapper):
+    """A callable returning the wrapper while it lives, then None."""
+    if sys.version_info >= (3, 9):
+        return weakref.ref(wrapper)
+    if "cache_parameters" not in wrapper.__dict__:
+        # Decorated before this module was imported (short.py imports it
+        # late): typed is not known on 3.8; a typed cache would make the
+        # truth disagree with the agent, loudly.
+        _with_parameters(wrapper, wrapper.cache_info().maxsize, False)
+    ref = weakref.ref(wrapper.cache_parameters)
+    return lambda: getattr(ref(), "wrapper", None)
+
+
 NOT_SELF = (type, types.ModuleType, type(None), bool, int, float, complex,
             str, bytes, tuple, frozenset)
 
@@ -103,7 +144,7 @@ class Truth:
     def __init__(self):
         self.refs = {}        # id -> weakref to a tracked object
         self.payload = {}     # id -> sys.getsizeof(obj.payload)
-        self.wrappers = []    # (weakref to wrapper, kind)
+        self.wrappers = []    # (weak reference to a wrapper, kind)
         self.static = {}      # id -> immortal first arguments
 
     def track(self, obj):
@@ -120,7 +161,7 @@ class Truth:
         return obj
 
     def cache(self, wrapper, kind):
-        self.wrappers.append((weakref.ref(wrapper), kind))
+        self.wrappers.append((_weak_wrapper(wrapper), kind))
         return wrapper
 
     def ready_and_wait(self):
