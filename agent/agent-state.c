@@ -219,7 +219,7 @@ agent_record(const char *line, size_t len)
 }
 
 void
-agent_publish(struct snapshot *snap)
+agent_publish(struct snapshot *snap, uint64_t answers)
 {
     struct jsonw w;
     uint64_t one = 1;
@@ -241,6 +241,9 @@ agent_publish(struct snapshot *snap)
     agent.latest = w.buf; /* take the buffer */
     agent.latest_len = w.len;
     agent.seq = snap->seq;
+    if (answers > agent.answered) {
+        agent.answered = answers;
+    }
     pthread_cond_broadcast(&agent.cond);
     pthread_mutex_unlock(&agent.lock);
     if (agent.wake_fd >= 0) {

@@ -49,6 +49,8 @@ struct agent {
     char *latest;         /* JSON text of the last sample, NUL-terminated */
     size_t latest_len;
     uint64_t seq;         /* samples published */
+    uint64_t requests;    /* snapshot requests received (numbered from 1) */
+    uint64_t answered;    /* requests 1..answered have a sample that began after them */
     bool want_sample;     /* a client asked for a fresh sample */
     bool want_full;
     bool stopping;        /* atexit: the sampler must leave Python for good */
@@ -81,9 +83,12 @@ double agent_boottime(void);
 double agent_uptime(void);
 /*
  * Publish a finished sample: keep its JSON as the latest, append it to the
- * recording, wake the server. Called with scan_lock held, GIL not needed.
+ * recording, wake the server. `answers` is agent.requests as it was when
+ * the sample began: the snapshot requests it answers (a sample that was
+ * already running when a request came in would show the program as it was
+ * before the request). Called with scan_lock held, GIL not needed.
  */
-void agent_publish(struct snapshot *snap);
+void agent_publish(struct snapshot *snap, uint64_t answers);
 /* Set state (and reason, may be NULL) under the lock and wake waiters. */
 void agent_set_state(enum agent_state state, const char *reason);
 /*

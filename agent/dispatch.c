@@ -31,12 +31,12 @@ state_name(enum agent_state s)
 }
 
 uint64_t
-dispatch_seq(void)
+dispatch_answered(void)
 {
     pthread_mutex_lock(&agent.lock);
-    uint64_t seq = agent.seq;
+    uint64_t n = agent.answered;
     pthread_mutex_unlock(&agent.lock);
-    return seq;
+    return n;
 }
 
 static void
@@ -121,7 +121,7 @@ dispatch_request(const char *line, size_t len, struct jsonw *out, uint64_t *ret_
     if (state == AGENT_SAMPLING) {
         agent.want_sample = true;
         agent.want_full = agent.want_full || req.full;
-        *ret_after = agent.seq;
+        *ret_after = ++agent.requests;
         pthread_cond_broadcast(&agent.cond);
     }
     pthread_mutex_unlock(&agent.lock);

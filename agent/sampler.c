@@ -156,8 +156,18 @@ prepare(char *why, size_t whylen)
 /* ---- sampling -------------------------------------------------------------------------------- */
 
 /* scan_lock and the GIL held. */
+/* The snapshot requests received so far (see agent_publish). */
+static uint64_t
+requests_now(void)
+{
+    pthread_mutex_lock(&agent.lock);
+    uint64_t n = agent.requests;
+    pthread_mutex_unlock(&agent.lock);
+    return n;
+}
+
 static int
-sample(bool full, bool final, bool main_thread, volatile int *stop)
+sample(bool full, bool final, bool main_thread, volatile int *stop, uint64_t answers)
 {
     struct scan_options opt = {
         .full = full,
@@ -176,7 +186,7 @@ sample(bool full, bool final, bool main_thread, volatile int *stop)
         snap.pid = agent.pid;
         snap.t = agent_uptime();
         snap.final = final;
-        agent_publish(&snap);
+        agent_publish(&snap, answers);
     }
     last_scan_s = snap.scan_ms / 1e3;
     if (full && r == 0) {
@@ -203,7 +213,7 @@ sampler_sample_here(bool full, char *why, size_t whylen)
     py.PyEval_RestoreThread(ts);
     r = prepare(why, whylen);
     if (r == 0) {
-        r = sample(full, false, true, NULL);
+        r = sample(full, false, true, NULL, full ? requests_now() : 0);
         if (r < 0) {
             snprintf(why, whylen, "sample failed: %s", strerror(-r));
         }
@@ -258,7 +268,7 @@ sampler_final(void)
         }
     }
     if (prepared) {
-        sample(true, true, true, NULL);
+        sample(true, true, true, NULL, requests_now());
     }
     pthread_mutex_unlock(&agent.scan_lock);
     agent_set_state(AGENT_STOPPED, NULL);
@@ -368,6 +378,7 @@ sample_loop(void)
                agent_uptime() - last_full >= SAMPLER_FULL_EVERY_S;
         agent.want_sample = false;
         agent.want_full = false;
+        uint64_t answers = agent.requests; /* those that asked for this sample */
         bool stopping = agent.stopping, pausing = agent.pausing;
         pthread_mutex_unlock(&agent.lock);
         if (stopping) {
@@ -379,7 +390,7 @@ sample_loop(void)
         }
         pthread_mutex_lock(&agent.scan_lock);
         if (enter_python()) {
-            r = sample(full, false, false, &scan_stop);
+            r = sample(full, false, false, &scan_stop, answers);
             if (r < 0 && r != -ECANCELED) {
                 log_msg("sample failed: %s", strerror(-r));
             }

@@ -42,7 +42,7 @@ struct client {
     size_t in_len;
     struct jsonw out;
     size_t out_off;
-    bool waiting;      /* for a sample numbered > after */
+    bool waiting;      /* for the sample answering request number `after` */
     uint64_t after;
     double deadline;
     bool closing;      /* close once out is flushed */
@@ -209,7 +209,7 @@ write_client(struct client *c)
 static void
 serve_waiters(void)
 {
-    uint64_t seq = dispatch_seq();
+    uint64_t answered = dispatch_answered();
     double now = now_s();
 
     for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
@@ -217,7 +217,7 @@ serve_waiters(void)
         if (c->fd < 0 || !c->waiting) {
             continue;
         }
-        if (seq > c->after) {
+        if (answered >= c->after) {
             dispatch_write_sample(&c->out);
         } else if (now >= c->deadline) {
             dispatch_write_timeout(&c->out);

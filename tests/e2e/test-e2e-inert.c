@@ -211,6 +211,12 @@ check_refused(const char *version, const char *expect)
                   "%s: lruleak snapshot exited %d without the reason: %s", version, snap->status,
                   e2e_buf_str(&snap->err));
 
+    struct e2e_proc *list = e2e_cli(e2e_env_cli(NULL), "list", NULL);
+    char *line = e2e_strdupf("refused: %s", reason);
+    ck_assert_msg(list->status == 0 && strstr(e2e_buf_str(&list->out), line) != NULL,
+                  "%s: lruleak list does not say \"%s\": %s", version, line,
+                  e2e_buf_str(&list->out));
+
     e2e_proc_write(with, "go\n");
     ck_assert(e2e_proc_wait(with, E2E_EXIT_MS));
     struct e2e_proc *without = e2e_run(argv, e2e_env(without_vars), "go\n", E2E_CLI_MS);
