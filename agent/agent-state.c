@@ -90,6 +90,12 @@ agent_start(void)
     return start_result;
 }
 
+/* Guards the recording (agent.record_fd, agent.recorded_process and the
+ * order of lines): the process line comes first, whole, whichever thread
+ * writes it; every sample line after it. Taken before agent.lock, never
+ * while waiting for the GIL. */
+static pthread_mutex_t record_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void
 open_recording(void)
 {
@@ -110,6 +116,26 @@ open_recording(void)
         log_msg("cannot record to %s: %s", path, strerror(errno));
     }
     agent.record_fd = fd;
+}
+
+/* Append one line to the recording; record_lock held. */
+static void
+record_locked(const char *line, size_t len)
+{
+    while (agent.record_fd >= 0 && len > 0) {
+        ssize_t n = write(agent.record_fd, line, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            log_msg("recording stopped: %s", strerror(errno));
+            close(agent.record_fd);
+            agent.record_fd = -1;
+            return;
+        }
+        line += n;
+        len -= (size_t)n;
+    }
 }
 
 static char *
@@ -145,14 +171,13 @@ agent_record_process(const char *type, const char *reason)
     struct jsonw w;
 
     /* Written once, whichever thread gets here first (sampler, exit hook,
-     * destructor). */
-    pthread_mutex_lock(&agent.lock);
-    bool first = !agent.recorded_process;
-    agent.recorded_process = true;
-    pthread_mutex_unlock(&agent.lock);
-    if (!first) {
+     * destructor); a thread that comes second waits until it is written. */
+    pthread_mutex_lock(&record_lock);
+    if (agent.recorded_process) {
+        pthread_mutex_unlock(&record_lock);
         return;
     }
+    agent.recorded_process = true;
     if (agent.record_fd < 0) {
         open_recording();
     }
@@ -182,8 +207,9 @@ agent_record_process(const char *type, const char *reason)
     jsonw_obj_end(&w);
     jsonw_bytes(&w, "\n", 1);
     if (w.err == 0 && w.buf != NULL) {
-        agent_record(w.buf, w.len);
+        record_locked(w.buf, w.len);
     }
+    pthread_mutex_unlock(&record_lock);
     jsonw_done(&w);
 }
 
@@ -202,20 +228,11 @@ agent_set_state(enum agent_state state, const char *reason)
 void
 agent_record(const char *line, size_t len)
 {
-    while (agent.record_fd >= 0 && len > 0) {
-        ssize_t n = write(agent.record_fd, line, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            log_msg("recording stopped: %s", strerror(errno));
-            close(agent.record_fd);
-            agent.record_fd = -1;
-            return;
-        }
-        line += n;
-        len -= (size_t)n;
-    }
+    /* Its process line first (a no-op once written). */
+    agent_record_process("process", NULL);
+    pthread_mutex_lock(&record_lock);
+    record_locked(line, len);
+    pthread_mutex_unlock(&record_lock);
 }
 
 void

@@ -94,7 +94,9 @@ void agent_set_state(enum agent_state state, const char *reason);
 /*
  * Write the recording's first line: {"type": type, pid, ppid, python, argv,
  * start, lruleak_version[, reason]}, opening the recording on first use.
+ * Once per process: later calls return when it has been written.
  */
 void agent_record_process(const char *type, const char *reason);
-/* Append one line (must end in '\n') to the recording, if recording. */
+/* Append one line (must end in '\n') to the recording, if recording,
+ * after the process line (written first if no thread has yet). */
 void agent_record(const char *line, size_t len);

@@ -268,7 +268,10 @@ sampler_final(void)
         }
     }
     if (prepared) {
-        sample(true, true, true, NULL, requests_now());
+        int r = sample(true, true, true, NULL, requests_now());
+        if (r < 0) {
+            log_msg("final sample failed: %s", strerror(-r));
+        }
     }
     pthread_mutex_unlock(&agent.scan_lock);
     agent_set_state(AGENT_STOPPED, NULL);
