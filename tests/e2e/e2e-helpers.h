@@ -171,6 +171,24 @@ const char *e2e_sock_path(pid_t pid);
  * the test otherwise (also when v exits first). Returns the hello reply. */
 const struct jsonv *e2e_wait_agent(struct e2e_proc *v);
 
+/* ---- attaching (a victim started without the agent) ---------------------- */
+
+/* PYTHON's version and whether it is a free-threaded build; 0, or -1 when
+ * it cannot be run. Usable outside tests (no check asserts). */
+int e2e_python_version(int *ret_major, int *ret_minor, bool *ret_free_threaded);
+/* Entries of a directory (/proc/PID/task, /proc/PID/fd), -1 if unreadable. */
+int e2e_count_entries(const char *path);
+/*
+ * `lruleak attach PID [--interval interval]` with the CLI environment plus
+ * env_extra (NULL-terminated, may be NULL); requires exit 0, a line
+ * "attached to pid PID" on stdout and nothing on stderr, and that the agent
+ * then answers hello in state sampling. Returns the CLI run (its stdout
+ * names the route).
+ */
+struct e2e_proc *e2e_attach(pid_t pid, const char *const *env_extra, const char *interval);
+/* `lruleak detach PID`: exit 0, and the socket is gone afterwards. */
+void e2e_detach(pid_t pid);
+
 /* ---- sockets -------------------------------------------------------------- */
 
 /* Connect to a Unix socket; fails the test on error. */

@@ -199,6 +199,26 @@ class Truth:
             row["pinned_bytes"] = sum(self.payload.get(i, 0) for i in mine & died)
         return rows
 
+    def compute_live(self, *kept):
+        """The truth of a process that keeps running: nothing is cleared.
+
+        For a program that knows exactly which of its tracked objects it
+        still references itself (`kept`), an object that is alive after
+        gc.collect() but not kept is kept alive only by the caches. Call it
+        while no cached call is running (the rows must hold still)."""
+        gc.collect()
+        rows, firsts = self._rows()
+        kept_ids = {id(o) for o in kept}
+        alive = {i for i, r in self.refs.items() if r() is not None}
+        for qualname, row in rows.items():
+            mine = firsts[qualname]
+            pinned = (mine & alive) - kept_ids
+            row["self_only"] = row["self_only"] and row["entries"] > 0
+            row["selves"] = len(mine)
+            row["pinned"] = len(pinned)
+            row["pinned_bytes"] = sum(self.payload.get(i, 0) for i in pinned)
+        return rows
+
     def finish(self, *keep):
         """Print the truth line; `keep` are the program's live references,
         held across compute() so they stay alive while it counts."""
