@@ -120,7 +120,14 @@ class Truth:
         return obj
 
     def cache(self, wrapper, kind):
-        self.wrappers.append((weakref.ref(wrapper), kind))
+        try:
+            ref = weakref.ref(wrapper)
+        except TypeError:
+            # 3.8: lru wrappers take no weak reference (bpo-40504 came in
+            # 3.9). Held strongly then: right for wrappers a class holds
+            # anyway, wrong for per-instance ones (their instance stays).
+            ref = (lambda w: lambda: w)(wrapper)
+        self.wrappers.append((ref, kind))
         return wrapper
 
     def ready_and_wait(self):
@@ -140,7 +147,12 @@ class Truth:
             qualname = w.__qualname__
             row = rows.get(qualname)
             if row is None:
-                params = w.cache_parameters()
+                if hasattr(w, "cache_parameters"):
+                    params = w.cache_parameters()
+                else:
+                    # 3.8 (cache_parameters came in 3.9): maxsize from
+                    # cache_info; typed is not exposed, taken as False.
+                    params = {"maxsize": w.cache_info().maxsize, "typed": False}
                 code = _code_of(w)
                 row = rows[qualname] = {
                     "module": w.__module__, "kind": kind,
