@@ -4,6 +4,12 @@
  * stack-check.h). One libunwind address space (with its caches) serves
  * every thread of one attach; per object, the exported functions are
  * sorted once into ranges for a binary search.
+ *
+ * The threads are stopped while this runs, so it must be quick: libunwind's
+ * ptrace accessors read memory one word per PTRACE_PEEKDATA, so memory is
+ * read here instead, a page at a time with process_vm_readv, through a small
+ * cache that lives for one thread's walk (stack pages and the unwind tables
+ * are read again and again).
  */
 #include "config.h"
 
@@ -12,10 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "stack-check.h"
 
 #define STACK_MAX_FRAMES 256
+#define PAGE 4096
+#define CACHE_PAGES 16
 
 /* Where dlopen must not run. Exact names... */
 static const char *const unsafe_names[] = {
@@ -55,9 +64,57 @@ struct funcs {
 struct stack_check {
     struct target *t;
     unw_addr_space_t as;
+    unw_accessors_t acc;
     struct funcs *tables;
     size_t n_tables;
 };
+
+/* The page cache of the walk in progress. libunwind hands its accessors the
+ * _UPT argument, not ours, so the walk's context is a file-level variable:
+ * one walk at a time (the injector is single-threaded). */
+static struct {
+    pid_t pid;
+    uint64_t addr[CACHE_PAGES]; /* page address + 1; 0: empty */
+    unsigned next;
+    unsigned char data[CACHE_PAGES][PAGE];
+} walk;
+
+static const unsigned char *
+cached_page(uint64_t page)
+{
+    for (unsigned i = 0; i < CACHE_PAGES; i++) {
+        if (walk.addr[i] == page + 1) {
+            return walk.data[i];
+        }
+    }
+    unsigned i = walk.next++ % CACHE_PAGES;
+    struct iovec local = {.iov_base = walk.data[i], .iov_len = PAGE};
+    struct iovec remote = {.iov_base = (void *)(uintptr_t)page, .iov_len = PAGE};
+    if (process_vm_readv(walk.pid, &local, 1, &remote, 1, 0) != PAGE) {
+        walk.addr[i] = 0;
+        return NULL;
+    }
+    walk.addr[i] = page + 1;
+    return walk.data[i];
+}
+
+static int
+access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write, void *arg)
+{
+    uint64_t page = addr & ~(uint64_t)(PAGE - 1);
+    const unsigned char *p = NULL;
+
+    if (!write && addr - page <= PAGE - sizeof(*val)) {
+        p = cached_page(page);
+    }
+    if (p == NULL) {
+        /* Writes (never asked for), words across pages, partly mapped
+         * pages: the ptrace way. */
+        return _UPT_access_mem(as, addr, val, write, arg);
+    }
+    memcpy(val, p + (addr - page), sizeof(*val));
+    return 0;
+}
 
 static bool
 unsafe_name(const char *name)
@@ -94,7 +151,9 @@ stack_check_new(struct target *t)
         return NULL;
     }
     sc->t = t;
-    sc->as = unw_create_addr_space(&_UPT_accessors, 0);
+    sc->acc = _UPT_accessors;
+    sc->acc.access_mem = access_mem;
+    sc->as = unw_create_addr_space(&sc->acc, 0);
     if (sc->as == NULL) {
         free(sc);
         return NULL;
@@ -231,6 +290,8 @@ stack_check_thread(struct stack_check *sc, pid_t tid, char *why, size_t whylen)
     if (upt == NULL) {
         return -ENOMEM;
     }
+    memset(walk.addr, 0, sizeof(walk.addr));
+    walk.pid = tid;
     r = unw_init_remote(&cursor, sc->as, upt);
     if (r < 0) {
         _UPT_destroy(upt);
