@@ -17,6 +17,8 @@
  * slept is right and accept() still takes its connection.
  * busy: a CPU-bound pure-Python main thread; eight threads in computation,
  * sleeps, queue waits, recv and malloc/free.
+ * loader: the only thread held inside dl_iterate_phdr (the loader's lock):
+ * attach waits until it has left, then goes through.
  * refusals: a non-Python process, a pid that does not exist, a stopped
  * process, a process traced by someone else, detach without an agent: one
  * line each, the right exit code, and the process is left as it was.
@@ -407,6 +409,47 @@ START_TEST(attach_eight_threads)
 }
 END_TEST
 
+/* ---- a thread inside the dynamic loader ---------------------------------------------- */
+
+/*
+ * targets/loader.py holds its only thread inside dl_iterate_phdr() (the
+ * loader's lock held) until told. The attach must not run dlopen there: it
+ * keeps waiting; released a second later, the thread leaves the loader and
+ * the attach goes through, saying it waited.
+ */
+START_TEST(attach_waits_out_the_loader)
+{
+    struct e2e_proc *v = e2e_victim(e2e_env_cli(NULL), "loader.py", NULL);
+    const char *line = e2e_proc_read_line(v, E2E_READY_MS);
+    ck_assert_msg(line != NULL && strcmp(line, "IN") == 0, "loader.py did not enter the loader");
+
+    char *spid = e2e_strdupf("%d", (int)v->pid);
+    char *argv[] = {(char *)e2e_cfg.cli, (char *)"attach", spid, NULL};
+    struct e2e_proc *cli = e2e_spawn(argv, e2e_env_cli(NULL));
+    sleep_s(1.0);
+    int st;
+    ck_assert_msg(waitpid(cli->pid, &st, WNOHANG) == 0,
+                  "attach finished while the only thread was inside dl_iterate_phdr");
+    e2e_proc_write(v, "release\n");
+    line = e2e_proc_read_line(v, E2E_EXIT_MS);
+    ck_assert_msg(line != NULL && strcmp(line, "OUT") == 0, "loader.py did not leave the loader");
+    ck_assert_msg(e2e_proc_wait(cli, E2E_CLI_MS) && cli->status == 0,
+                  "attach exited %d (stdout: %s; stderr: %s)", cli->status,
+                  e2e_buf_str(&cli->out), e2e_buf_str(&cli->err));
+    const char *out = e2e_buf_str(&cli->out);
+    ck_assert_msg(strstr(out, "with sys.remote_exec") != NULL ||
+                      strstr(out, "after waiting for a safe moment") != NULL,
+                  "attach did not wait for the thread to leave the loader: %s", out);
+    const struct jsonv *sample = e2e_agent_snapshot(v->pid, true);
+    line = e2e_proc_read_line(v, E2E_EXIT_MS);
+    ck_assert_msg(line != NULL && strcmp(line, "READY") == 0, "loader.py: no second READY");
+    const struct jsonv *truth = e2e_victim_truth(v);
+    ck_assert_msg(v->err.len == 0, "loader.py wrote to stderr: %s", e2e_buf_str(&v->err));
+    e2e_check_truth(e2e_caches_of(sample, v->pid, "loader"), truth,
+                    "loader.py: attached after it left the loader");
+}
+END_TEST
+
 /* ---- refusals ------------------------------------------------------------------------ */
 
 /* A refused attach: exit status, one line on stderr containing `expect`. */
@@ -505,6 +548,10 @@ attach_suite(void)
     tc = e2e_tcase("busy");
     tcase_add_test(tc, attach_cpu_bound);
     tcase_add_test(tc, attach_eight_threads);
+    suite_add_tcase(s, tc);
+
+    tc = e2e_tcase("loader");
+    tcase_add_test(tc, attach_waits_out_the_loader);
     suite_add_tcase(s, tc);
 
     tc = e2e_tcase("refusals");
