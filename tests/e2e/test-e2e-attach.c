@@ -15,7 +15,8 @@
  * through ctypes nanosleep, select, poll, accept: the C library's own return
  * value shows whether the interrupted call was resumed), the total time
  * slept is right and accept() still takes its connection.
- * busy: a CPU-bound pure-Python main thread; eight threads in computation,
+ * busy: a CPU-bound pure-Python main thread under a 2 ms SIGALRM timer
+ * (signals arrive during the injected calls); eight threads in computation,
  * sleeps, queue waits, recv and malloc/free.
  * loader: the only thread held inside dl_iterate_phdr (the loader's lock):
  * attach waits until it has left, then goes through.
@@ -348,14 +349,20 @@ END_TEST
 
 /* ---- busy processes ---------------------------------------------------------------- */
 
+/* CPU-bound, with a SIGALRM every 2 ms: signals reach the thread while it
+ * runs our calls too (delivered, their handler runs, the call goes on). */
 START_TEST(attach_cpu_bound)
 {
-    struct e2e_proc *v = e2e_victim(e2e_env_cli(NULL), "spin.py", NULL);
+    struct e2e_proc *v = e2e_victim(e2e_env_cli(NULL), "spin.py", "signals", NULL);
 
     sleep_s(0.3);
     e2e_attach(v->pid, NULL, NULL);
     const struct jsonv *sample = e2e_agent_snapshot(v->pid, true);
     e2e_detach(v->pid);
+    for (int i = 0; i < 5; i++) {
+        e2e_attach(v->pid, NULL, NULL);
+        e2e_detach(v->pid);
+    }
     e2e_proc_write(v, "go\n");
     const char *line = e2e_proc_read_line(v, E2E_EXIT_MS);
     ck_assert_msg(line != NULL, "spin.py: no report (stderr: %s)", e2e_buf_str(&v->err));
@@ -363,6 +370,7 @@ START_TEST(attach_cpu_bound)
     double gap = 0;
     jsonv_get_double(r, "max_gap_ms", &gap);
     ck_assert_int_gt(e2e_int(r, "rounds", "spin"), 10);
+    ck_assert_int_gt(e2e_int(r, "signals", "spin"), 100);
     /* Stopped for the injection and slowed by samples, never stuck. */
     ck_assert_msg(gap < 3000, "the loop stood still for %.0f ms", gap);
     const char *tline = e2e_proc_read_line(v, E2E_EXIT_MS);
