@@ -73,8 +73,7 @@ build_options(pid_t pid, char *buf, size_t size, char *err, size_t errlen)
         return r;
     }
     if (o.dir[0] != '/') {
-        snprintf(err, errlen, "LRULEAK_DIR must be an absolute path for attach, not '%s'",
-                 o.dir);
+        snprintf(err, errlen, "LRULEAK_DIR must be an absolute path for attach, not '%s'", o.dir);
         return -EINVAL;
     }
     if (env_path("LRULEAK_LOG", o.log, sizeof(o.log)) < 0 ||
@@ -191,7 +190,7 @@ cmd_attach(int argc, char **argv)
         return CLI_EXIT_NO_AGENT;
     }
     if (r == 0) {
-        printf("lruleak: pid %d already has an agent (%s, sampling every %g s)\n", (int)pid,
+        printf("lruleak: pid %d already has an agent (state %s, interval %g s)\n", (int)pid,
                h.state, h.interval);
         if (arg_interval > 0 && arg_interval != h.interval) {
             printf("lruleak: --interval %g not applied: detach it first to change it\n",
@@ -201,8 +200,7 @@ cmd_attach(int argc, char **argv)
     }
     r = inject_find_agent(agent, sizeof(agent), tried, sizeof(tried));
     if (r < 0) {
-        fprintf(stderr, "lruleak: agent library not found (tried %s; set LRULEAK_AGENT)\n",
-                tried);
+        fprintf(stderr, "lruleak: agent library not found (tried %s; set LRULEAK_AGENT)\n", tried);
         return CLI_EXIT_FAILURE;
     }
     r = build_options(pid, options, sizeof(options), err, sizeof(err));

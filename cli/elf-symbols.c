@@ -206,8 +206,7 @@ elf_each_function(const struct elf_file *f,
 {
     for (size_t i = 0; i < f->n_dynsym; i++) {
         const Elf64_Sym *s = &f->dynsym[i];
-        if (s->st_shndx != SHN_UNDEF && s->st_value != 0 &&
-            ELF64_ST_TYPE(s->st_info) == STT_FUNC) {
+        if (s->st_shndx != SHN_UNDEF && s->st_value != 0 && ELF64_ST_TYPE(s->st_info) == STT_FUNC) {
             fn(sym_name(f, s), s->st_value, s->st_size, data);
         }
     }

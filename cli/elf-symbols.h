@@ -20,11 +20,11 @@ struct elf_file {
     int fd;
     uint64_t size;
     Elf64_Ehdr eh;
-    Elf64_Phdr *ph;      /* eh.e_phnum entries */
-    Elf64_Shdr *sh;      /* eh.e_shnum entries, NULL when the file has none */
-    char *shstr;         /* section names */
+    Elf64_Phdr *ph; /* eh.e_phnum entries */
+    Elf64_Shdr *sh; /* eh.e_shnum entries, NULL when the file has none */
+    char *shstr;    /* section names */
     uint64_t shstr_size;
-    Elf64_Sym *dynsym;   /* NULL when the file exports nothing */
+    Elf64_Sym *dynsym; /* NULL when the file exports nothing */
     size_t n_dynsym;
     char *dynstr;
     uint64_t dynstr_size;
@@ -44,8 +44,7 @@ void elf_close(struct elf_file *f);
  * version when there are several). Returns 0 with its st_value and st_size,
  * or -ENOENT.
  */
-int elf_symbol(const struct elf_file *f, const char *name, uint64_t *ret_value,
-               uint64_t *ret_size);
+int elf_symbol(const struct elf_file *f, const char *name, uint64_t *ret_value, uint64_t *ret_size);
 
 /* Call fn for every defined function symbol of .dynsym (name, value,
  * size). */
@@ -54,8 +53,7 @@ void elf_each_function(const struct elf_file *f,
                        void *data);
 
 /* A section by name: its address and size. Returns 0 or -ENOENT. */
-int elf_section(const struct elf_file *f, const char *name, uint64_t *ret_addr,
-                uint64_t *ret_size);
+int elf_section(const struct elf_file *f, const char *name, uint64_t *ret_addr, uint64_t *ret_size);
 
 /* Read n bytes the file maps at virtual address vaddr (inside a PT_LOAD's
  * file part). Returns 0, -ENOENT (not in the file), or -errno. */

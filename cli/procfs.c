@@ -162,9 +162,9 @@ procfs_maps(pid_t pid, struct procfs_maps *ret)
         if (nl != NULL) {
             *nl = '\0';
         }
-        if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 " %n",
-                   &map.start, &map.end, map.perms, &map.offset, &map.dev_major, &map.dev_minor,
-                   &map.inode, &pos) >= 7) {
+        if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 " %n", &map.start,
+                   &map.end, map.perms, &map.offset, &map.dev_major, &map.dev_minor, &map.inode,
+                   &pos) >= 7) {
             if (m.n == cap) {
                 cap = cap != 0 ? cap * 2 : 256;
                 if (cap > 1000000) {

@@ -19,11 +19,11 @@
 #define PROCFS_MAX_GROUPS 64
 
 struct procfs_status {
-    char name[64];   /* comm */
-    char state;      /* R, S, D, T (stopped), t (tracing stop), Z, X ... */
+    char name[64]; /* comm */
+    char state;    /* R, S, D, T (stopped), t (tracing stop), Z, X ... */
     pid_t ppid;
-    pid_t tracer;    /* TracerPid, 0 when not traced */
-    uid_t uid[4];    /* real, effective, saved, filesystem */
+    pid_t tracer; /* TracerPid, 0 when not traced */
+    uid_t uid[4]; /* real, effective, saved, filesystem */
     gid_t gid[4];
     gid_t groups[PROCFS_MAX_GROUPS];
     size_t ngroups;

@@ -304,8 +304,7 @@ call(struct injector *in, pid_t tid, const struct arch_state *s, uint64_t sp, ui
             if (r == 0 && returned) {
                 return 0;
             }
-            snprintf(err, errlen, "the call in thread %d faulted (signal %d); the thread was "
-                                  "restored",
+            snprintf(err, errlen, "the call in thread %d faulted (signal %d); the thread was restored",
                      (int)tid, sig);
             return -EFAULT;
         }
@@ -409,8 +408,7 @@ find_dlopen(struct injector *in, char *err, size_t errlen)
         in->dlopen_name = "__libc_dlopen_mode";
         return 0;
     }
-    snprintf(err, errlen,
-             "pid %d: no dlopen found in its C library (lruleak attach needs glibc)",
+    snprintf(err, errlen, "pid %d: no dlopen found in its C library (lruleak attach needs glibc)",
              (int)in->t->pid);
     return -ENOENT;
 }
@@ -427,8 +425,7 @@ run_calls(struct injector *in, pid_t tid, const char *agent_path, const char *op
 
     r = arch_save(tid, &s);
     if (r < 0) {
-        snprintf(err, errlen, "cannot read the registers of thread %d: %s", (int)tid,
-                 strerror(-r));
+        snprintf(err, errlen, "cannot read the registers of thread %d: %s", (int)tid, strerror(-r));
         return r;
     }
     res->syscall = arch_syscall(s);
@@ -440,8 +437,7 @@ run_calls(struct injector *in, pid_t tid, const char *agent_path, const char *op
         r = target_write(in->t, strings + plen, options, olen);
     }
     if (r < 0) {
-        snprintf(err, errlen, "cannot write to the stack of thread %d: %s", (int)tid,
-                 strerror(-r));
+        snprintf(err, errlen, "cannot write to the stack of thread %d: %s", (int)tid, strerror(-r));
         goto out;
     }
     if (mapped_agent(in->t, agent, &attach_fn) < 0) {
@@ -453,8 +449,8 @@ run_calls(struct injector *in, pid_t tid, const char *agent_path, const char *op
         res->loaded = true;
         if (value == 0) {
             char msg[512] = "";
-            if (in->dlerror_fn != 0 && call(in, tid, s, sp, in->dlerror_fn, NULL, 0, &value, err,
-                                            errlen) == 0) {
+            if (in->dlerror_fn != 0 &&
+                call(in, tid, s, sp, in->dlerror_fn, NULL, 0, &value, err, errlen) == 0) {
                 read_string(in->t, value, msg, sizeof(msg));
             }
             snprintf(err, errlen, "%s of %s failed in pid %d: %s", in->dlopen_name, agent_path,
@@ -464,8 +460,9 @@ run_calls(struct injector *in, pid_t tid, const char *agent_path, const char *op
         }
         r = attach_address(in->t, agent, &attach_fn);
         if (r < 0) {
-            snprintf(err, errlen, "the agent was loaded into pid %d but its entry point is not "
-                                  "where expected",
+            snprintf(err, errlen,
+                     "the agent was loaded into pid %d but its entry point is not "
+                     "where expected",
                      (int)in->t->pid);
             goto out;
         }
@@ -540,8 +537,9 @@ ptrace_inject(struct target *t, const char *agent_path, const char *options,
             wait_stop(&in, &in.th[i], util_now() + STOP_WAIT_S);
         }
         if (r == 0 && in.job_stop) {
-            snprintf(err, errlen, "pid %d was stopped by a signal while attaching; resume it "
-                                  "(kill -CONT %d) and try again",
+            snprintf(err, errlen,
+                     "pid %d was stopped by a signal while attaching; resume it "
+                     "(kill -CONT %d) and try again",
                      (int)t->pid, (int)t->pid);
             r = -EBUSY;
         }

@@ -135,8 +135,8 @@ arch_prepare_call(pid_t tid, const struct arch_state *s, uint64_t sp, uint64_t f
     }
     regs.rsp = sp;
     regs.rip = fn;
-    regs.rax = 0;             /* no vector registers for a variadic callee */
-    regs.orig_rax = -1ULL;    /* no system call restart into our function */
+    regs.rax = 0;                            /* no vector registers for a variadic callee */
+    regs.orig_rax = -1ULL;                   /* no system call restart into our function */
     regs.eflags &= ~(EFLAGS_DF | EFLAGS_TF); /* the ABI wants DF clear at calls */
     if (ptrace(PTRACE_SETREGS, tid, NULL, &regs) < 0) {
         return -errno;

@@ -79,10 +79,10 @@ remote_exec_send(struct target *t, const char *script_path, struct remote_exec *
     uint64_t pending_off = field(table, DO_DEBUGGER_PENDING_CALL);
     uint64_t path_off = field(table, DO_DEBUGGER_SCRIPT_PATH);
     uint64_t path_size = field(table, DO_DEBUGGER_SCRIPT_PATH_SIZE);
-    if (head > MAX_FIELD_OFFSET || threads_main > MAX_FIELD_OFFSET ||
-        breaker > MAX_FIELD_OFFSET || support > MAX_FIELD_OFFSET ||
-        enabled_off > MAX_FIELD_OFFSET || pending_off > MAX_FIELD_OFFSET ||
-        path_off > MAX_FIELD_OFFSET || path_size > 65536 || path_size == 0) {
+    if (head > MAX_FIELD_OFFSET || threads_main > MAX_FIELD_OFFSET || breaker > MAX_FIELD_OFFSET ||
+        support > MAX_FIELD_OFFSET || enabled_off > MAX_FIELD_OFFSET ||
+        pending_off > MAX_FIELD_OFFSET || path_off > MAX_FIELD_OFFSET || path_size > 65536 ||
+        path_size == 0) {
         snprintf(err, errlen, "pid %d: its debug offsets are out of range", (int)t->pid);
         return -ENOTSUP;
     }

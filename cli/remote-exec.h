@@ -38,8 +38,8 @@ struct remote_exec {
  * a CPython 3.14 final release, or its offsets look wrong), -ENOTCONN
  * (remote debugging disabled in the target), -ENAMETOOLONG, -EPERM, ...
  */
-int remote_exec_send(struct target *t, const char *script_path, struct remote_exec *ret,
-                     char *err, size_t errlen);
+int remote_exec_send(struct target *t, const char *script_path, struct remote_exec *ret, char *err,
+                     size_t errlen);
 
 /*
  * Take the request back if the main thread has not picked it up yet.

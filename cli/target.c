@@ -329,8 +329,7 @@ check_process(struct target *t, char *err, size_t errlen)
         struct procfs_status tr;
         snprintf(err, errlen,
                  "pid %d is already traced by pid %d (%s): detach that debugger or tracer first",
-                 (int)t->pid, (int)st->tracer,
-                 procfs_status(st->tracer, &tr) == 0 ? tr.name : "?");
+                 (int)t->pid, (int)st->tracer, procfs_status(st->tracer, &tr) == 0 ? tr.name : "?");
         return -EBUSY;
     }
     if (st->state == 'T' || st->state == 't') {

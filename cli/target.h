@@ -35,7 +35,7 @@ struct target_object {
     uint64_t lo, hi;     /* the range of its mappings */
     uint64_t base;       /* start of the mapping of file offset 0 */
     bool elf_tried;
-    int elf_err;         /* of the lazy elf_open */
+    int elf_err; /* of the lazy elf_open */
     struct elf_file elf;
 };
 
@@ -45,10 +45,10 @@ struct target {
     struct procfs_maps maps;
     struct target_object *obj;
     size_t n_obj;
-    ssize_t python;     /* index of the object that exports the C API */
-    unsigned version;   /* PY_VERSION_HEX, or 0x030X0000 from a file name, 0 unknown */
+    ssize_t python;   /* index of the object that exports the C API */
+    unsigned version; /* PY_VERSION_HEX, or 0x030X0000 from a file name, 0 unknown */
     bool free_threaded;
-    uint64_t runtime;   /* address of _PyRuntime (.PyRuntime), 0 when unknown */
+    uint64_t runtime; /* address of _PyRuntime (.PyRuntime), 0 when unknown */
 };
 
 /*
@@ -71,8 +71,7 @@ struct target_object *target_object_named(struct target *t, const char *prefix);
 /* Its ELF file, opened on first use; NULL when unreadable. */
 const struct elf_file *target_object_elf(struct target *t, struct target_object *o);
 /* The run-time address of an exported symbol of o. Returns 0 or -ENOENT. */
-int target_symbol(struct target *t, struct target_object *o, const char *name,
-                  uint64_t *ret_addr);
+int target_symbol(struct target *t, struct target_object *o, const char *name, uint64_t *ret_addr);
 
 /* Read / write the target's memory (process_vm_readv/writev). Returns 0 or
  * -errno (-EFAULT when the range is not mapped). */

@@ -108,8 +108,8 @@ http_get(int port, const char *path)
         char chunk[4096];
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         int left = (int)((deadline - now_s()) * 1000);
-        ck_assert_msg(left > 0 && poll(&pfd, 1, left) > 0, "GET %s: no complete answer within %d ms",
-                      path, E2E_REPLY_MS);
+        ck_assert_msg(left > 0 && poll(&pfd, 1, left) > 0,
+                      "GET %s: no complete answer within %d ms", path, E2E_REPLY_MS);
         ssize_t n = read(fd, chunk, sizeof(chunk));
         if (n <= 0) {
             break;
@@ -164,12 +164,12 @@ stop_load(struct e2e_proc *load)
         ck_assert_msg(line != NULL, "the load did not report (stderr: %s)",
                       e2e_buf_str(&load->err));
     } while (line[0] != '{');
-    ck_assert_msg(e2e_proc_wait(load, E2E_EXIT_MS) && load->status == 0,
-                  "the load exited %d: %s", load->status, e2e_buf_str(&load->err));
+    ck_assert_msg(e2e_proc_wait(load, E2E_EXIT_MS) && load->status == 0, "the load exited %d: %s",
+                  load->status, e2e_buf_str(&load->err));
     const struct jsonv *r = e2e_json(line, strlen(line), "the load's report");
     int64_t sent = e2e_int(r, "sent", "load"), ok = e2e_int(r, "ok", "load");
-    ck_assert_msg(sent == ok && sent > 0, "%lld of %lld requests were answered: %s",
-                  (long long)ok, (long long)sent, line);
+    ck_assert_msg(sent == ok && sent > 0, "%lld of %lld requests were answered: %s", (long long)ok,
+                  (long long)sent, line);
     return (long)ok;
 }
 
@@ -334,8 +334,9 @@ START_TEST(attach_blocked_in_syscall)
                       (long long)ret, (long long)err);
     } else {
         /* The C call itself returned its normal result: resumed, not cut. */
-        ck_assert_msg(ret == 0 && err == 0, "%s returned %lld, errno %lld: the interrupted call "
-                                            "was not resumed",
+        ck_assert_msg(ret == 0 && err == 0,
+                      "%s returned %lld, errno %lld: the interrupted call "
+                      "was not resumed",
                       mode, (long long)ret, (long long)err);
         ck_assert_msg(elapsed >= seconds - 0.001 && elapsed < seconds + 1.0,
                       "%s(%g s) took %.3f s with an attach in between", mode, seconds, elapsed);
@@ -412,8 +413,8 @@ START_TEST(attach_eight_threads)
     const char *tline = e2e_proc_read_line(v, E2E_EXIT_MS);
     ck_assert_msg(tline != NULL && e2e_proc_wait(v, E2E_EXIT_MS) && v->status == 0,
                   "threads8.py did not finish (stderr: %s)", e2e_buf_str(&v->err));
-    e2e_check_truth(e2e_caches_of(sample, pid, "threads8"),
-                    e2e_json(tline, strlen(tline), "truth"), "threads8.py: attached");
+    e2e_check_truth(e2e_caches_of(sample, pid, "threads8"), e2e_json(tline, strlen(tline), "truth"),
+                    "threads8.py: attached");
 }
 END_TEST
 
@@ -442,8 +443,8 @@ START_TEST(attach_waits_out_the_loader)
     line = e2e_proc_read_line(v, E2E_EXIT_MS);
     ck_assert_msg(line != NULL && strcmp(line, "OUT") == 0, "loader.py did not leave the loader");
     ck_assert_msg(e2e_proc_wait(cli, E2E_CLI_MS) && cli->status == 0,
-                  "attach exited %d (stdout: %s; stderr: %s)", cli->status,
-                  e2e_buf_str(&cli->out), e2e_buf_str(&cli->err));
+                  "attach exited %d (stdout: %s; stderr: %s)", cli->status, e2e_buf_str(&cli->out),
+                  e2e_buf_str(&cli->err));
     const char *out = e2e_buf_str(&cli->out);
     ck_assert_msg(strstr(out, "with sys.remote_exec") != NULL ||
                       strstr(out, "after waiting for a safe moment") != NULL,
@@ -469,8 +470,8 @@ refused(pid_t pid, int status, const char *expect)
     const char *err = e2e_buf_str(&cli->err);
     const char *nl = strchr(err, '\n');
 
-    ck_assert_msg(cli->status == status, "attach %d exited %d, expected %d (stderr: %s)",
-                  (int)pid, cli->status, status, err);
+    ck_assert_msg(cli->status == status, "attach %d exited %d, expected %d (stderr: %s)", (int)pid,
+                  cli->status, status, err);
     ck_assert_msg(strncmp(err, "lruleak: ", 9) == 0 && nl != NULL && nl[1] == '\0',
                   "attach %d: not one lruleak: line on stderr: %s", (int)pid, err);
     ck_assert_msg(strstr(err, expect) != NULL, "attach %d: '%s' does not say '%s'", (int)pid, err,

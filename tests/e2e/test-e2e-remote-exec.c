@@ -153,8 +153,9 @@ main(void)
         e2e_cfg.python = python;
         if (e2e_python_version(&major, &minor, &ft) == 0 &&
             (major != 3 || minor < 14 || minor > 14 || ft)) {
-            fprintf(stderr, "e2e: %s is Python %d.%d%s: the remote-exec route needs CPython "
-                            "3.14 (skipping)\n",
+            fprintf(stderr,
+                    "e2e: %s is Python %d.%d%s: the remote-exec route needs CPython "
+                    "3.14 (skipping)\n",
                     python, major, minor, ft ? " (free-threaded)" : "");
             return 77;
         }
