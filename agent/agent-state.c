@@ -275,6 +275,17 @@ agent_request_detach(void)
     return r;
 }
 
+enum agent_detach
+agent_detach_state(void)
+{
+    pthread_mutex_lock(&agent.lock);
+    enum agent_detach d = !agent.detaching   ? AGENT_DETACH_NONE
+                          : agent.sampler_gone ? AGENT_DETACH_READY
+                                               : AGENT_DETACH_ASKED;
+    pthread_mutex_unlock(&agent.lock);
+    return d;
+}
+
 void
 agent_detached(void)
 {

@@ -111,6 +111,13 @@ int agent_attach(const char *options);
  * when it already was), or -ESHUTDOWN when the interpreter is exiting.
  */
 int agent_request_detach(void);
+enum agent_detach {
+    AGENT_DETACH_NONE,
+    AGENT_DETACH_ASKED, /* the sampler is to leave Python */
+    AGENT_DETACH_READY, /* it has: the server may take everything down */
+};
+/* Where a detach stands (read under agent.lock). Any thread. */
+enum agent_detach agent_detach_state(void);
 /*
  * Called by the server thread once the sampler has left Python after a
  * detach request and the socket is closed: close the recording and mark

@@ -295,8 +295,6 @@ park(void)
     }
 }
 
-static bool detach_requested(void);
-
 /* Sleep s seconds without the GIL; a detach request ends the nap early. */
 static void
 nap(double s)
@@ -327,7 +325,7 @@ wait_for_functools(void)
     PyObject *name = NULL;
 
     for (;;) {
-        if (detach_requested()) {
+        if (agent_detach_state() != AGENT_DETACH_NONE) {
             if (name != NULL) {
                 py.PyEval_RestoreThread(tstate);
                 py.Py_DecRef(name);
@@ -393,15 +391,6 @@ sampler_exit(void)
     pthread_cond_broadcast(&agent.cond);
     pthread_mutex_unlock(&agent.lock);
     agent_wake_server();
-}
-
-static bool
-detach_requested(void)
-{
-    pthread_mutex_lock(&agent.lock);
-    bool d = agent.detaching;
-    pthread_mutex_unlock(&agent.lock);
-    return d;
 }
 
 void

@@ -256,15 +256,6 @@ flush_before(struct client *c, double deadline)
     }
 }
 
-static bool
-sampler_left(void)
-{
-    pthread_mutex_lock(&agent.lock);
-    bool gone = agent.sampler_gone;
-    pthread_mutex_unlock(&agent.lock);
-    return gone;
-}
-
 /* The sampler is out of Python: take everything down and mark DETACHED. */
 static void
 finish_detach(void)
@@ -348,7 +339,7 @@ server_main(void *arg)
             }
         }
         serve_waiters();
-        if (agent.detaching && sampler_left()) {
+        if (agent_detach_state() == AGENT_DETACH_READY) {
             finish_detach();
             return NULL;
         }

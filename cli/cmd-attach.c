@@ -124,13 +124,6 @@ hello(pid_t pid, struct hello *h, char *err, size_t errlen)
     return r;
 }
 
-static void
-pause_s(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&ts, NULL);
-}
-
 /* Send {"cmd":"detach"} and wait for the socket to go. */
 static int
 detach(pid_t pid, char *err, size_t errlen)
@@ -232,7 +225,7 @@ cmd_attach(int argc, char **argv)
                     (int)pid, res.how, ATTACH_ANSWER_S, err);
             return CLI_EXIT_FAILURE;
         }
-        pause_s(0.02);
+        util_sleep(0.02);
     }
     if (strcmp(h.state, "refused") == 0) {
         /* Leave the process as it was. */

@@ -400,13 +400,6 @@ script_outcome(const struct script *s, char *buf, size_t size)
     return 1;
 }
 
-static void
-pause_s(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&ts, NULL);
-}
-
 /*
  * The 3.14+ route. Returns 0 (the agent started), 1 (route not taken: why
  * in note; the caller uses ptrace), or -errno with err.
@@ -468,7 +461,7 @@ attach_remote_exec(struct target *t, const char *agent, const char *options,
             r = -ESRCH;
             goto out;
         }
-        pause_s(0.01);
+        util_sleep(0.01);
     }
     if (strcmp(outcome, "ok") != 0) {
         snprintf(err, errlen, "the attach script failed in pid %d: %s", (int)t->pid, outcome);

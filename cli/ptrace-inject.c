@@ -57,14 +57,6 @@ struct injector {
     const char *dlopen_name;
 };
 
-static void
-sleep_ms(double ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000),
-                          (long)((ms - 1000.0 * (double)(time_t)(ms / 1000)) * 1e6)};
-    nanosleep(&ts, NULL);
-}
-
 static int
 write_mem(void *ctx, uint64_t addr, const void *buf, size_t n)
 {
@@ -147,7 +139,7 @@ wait_stop(struct injector *in, struct thread *th, double deadline)
             if (util_now() > deadline) {
                 return;
             }
-            sleep_ms(0.5);
+            util_sleep(0.0005);
             continue;
         }
         if (w < 0 || WIFEXITED(st) || WIFSIGNALED(st)) {
@@ -279,7 +271,7 @@ call(struct injector *in, pid_t tid, const struct arch_state *s, uint64_t sp, ui
                 ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
                 interrupted = true;
             }
-            sleep_ms(0.2);
+            util_sleep(0.0002);
             continue;
         }
         if (w < 0 || WIFEXITED(st) || WIFSIGNALED(st)) {
@@ -558,7 +550,7 @@ ptrace_inject(struct target *t, const char *agent_path, const char *options,
             r = -EAGAIN;
             break;
         }
-        sleep_ms(5.0 * res.rounds < 50.0 ? 5.0 * res.rounds : 50.0);
+        util_sleep(res.rounds < 10 ? 0.005 * res.rounds : 0.05);
     }
     if (chosen != NULL) {
         /* The others run on before our code does (see the header). */

@@ -66,6 +66,18 @@ sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+double
+e2e_now_s(void)
+{
+    return (double)now_ms() / 1000.0;
+}
+
+void
+e2e_sleep_s(double s)
+{
+    sleep_ms((int)(s * 1000.0));
+}
+
 /* ---- strings and buffers ----------------------------------------------------- */
 
 char *

@@ -72,6 +72,10 @@ TCase *e2e_tcase(const char *name);
  */
 int e2e_main(Suite *(*make_suite)(void));
 
+/* Seconds on the monotonic clock; sleeping for s seconds. */
+double e2e_now_s(void);
+void e2e_sleep_s(double s);
+
 /* ---- growable buffer ---------------------------------------------------- */
 
 struct e2e_buf {

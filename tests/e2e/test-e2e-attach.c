@@ -48,21 +48,6 @@
 
 #define ATTACH_TCASE_TIMEOUT 150
 
-static void
-sleep_s(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&ts, NULL);
-}
-
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int
 count_of(pid_t pid, const char *what)
 {
@@ -103,11 +88,11 @@ http_get(int port, const char *path)
                   "connect to the service on port %d: %s", port, strerror(errno));
     e2e_send(fd, req, strlen(req));
     /* HTTP/1.0: the answer ends when the service closes the connection. */
-    double deadline = now_s() + E2E_REPLY_MS / 1000.0;
+    double deadline = e2e_now_s() + E2E_REPLY_MS / 1000.0;
     for (;;) {
         char chunk[4096];
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        int left = (int)((deadline - now_s()) * 1000);
+        int left = (int)((deadline - e2e_now_s()) * 1000);
         ck_assert_msg(left > 0 && poll(&pfd, 1, left) > 0,
                       "GET %s: no complete answer within %d ms", path, E2E_REPLY_MS);
         ssize_t n = read(fd, chunk, sizeof(chunk));
@@ -139,14 +124,14 @@ static long
 load_progress(struct e2e_proc *load, long want)
 {
     long got = 0;
-    double deadline = now_s() + 30.0;
+    double deadline = e2e_now_s() + 30.0;
 
     while (got < want) {
         const char *line = e2e_proc_read_line(load, 1000);
         if (line != NULL) {
             sscanf(line, "sent %ld", &got);
         }
-        ck_assert_msg(now_s() < deadline && (line != NULL || load->out_fd >= 0),
+        ck_assert_msg(e2e_now_s() < deadline && (line != NULL || load->out_fd >= 0),
                       "the load got only %ld of %ld answers within 30 s (stderr: %s)", got, want,
                       e2e_buf_str(&load->err));
     }
@@ -204,11 +189,11 @@ check_service_truth(const struct service *s, const char *when)
 static int
 idle_threads(pid_t pid, int want)
 {
-    double deadline = now_s() + 10.0;
+    double deadline = e2e_now_s() + 10.0;
     int n;
 
-    while ((n = count_of(pid, "task")) != want && want >= 0 && now_s() < deadline) {
-        sleep_s(0.05);
+    while ((n = count_of(pid, "task")) != want && want >= 0 && e2e_now_s() < deadline) {
+        e2e_sleep_s(0.05);
     }
     return n;
 }
@@ -306,10 +291,10 @@ START_TEST(attach_blocked_in_syscall)
     double seconds = blocked_modes[_i].seconds;
     char *arg = e2e_strdupf("%g", seconds);
     struct e2e_proc *v = e2e_victim(e2e_env_cli(NULL), "blocked.py", mode, arg, NULL);
-    double started = now_s();
+    double started = e2e_now_s();
     int port = 0;
 
-    sleep_s(0.3); /* well inside the call */
+    e2e_sleep_s(0.3); /* well inside the call */
     e2e_attach(v->pid, NULL, NULL);
     const struct jsonv *sample = e2e_agent_snapshot(v->pid, true);
     if (strcmp(mode, "accept") == 0) {
@@ -324,7 +309,7 @@ START_TEST(attach_blocked_in_syscall)
     }
     const char *line = e2e_proc_read_line(v, (int)(seconds * 1000) + E2E_EXIT_MS);
     ck_assert_msg(line != NULL, "%s: no result line (stderr: %s)", mode, e2e_buf_str(&v->err));
-    double waited = now_s() - started;
+    double waited = e2e_now_s() - started;
     const struct jsonv *r = e2e_json(line, strlen(line), "blocked.py's result");
     double elapsed = 0;
     jsonv_get_double(r, "elapsed", &elapsed);
@@ -356,7 +341,7 @@ START_TEST(attach_cpu_bound)
 {
     struct e2e_proc *v = e2e_victim(e2e_env_cli(NULL), "spin.py", "signals", NULL);
 
-    sleep_s(0.3);
+    e2e_sleep_s(0.3);
     e2e_attach(v->pid, NULL, NULL);
     const struct jsonv *sample = e2e_agent_snapshot(v->pid, true);
     e2e_detach(v->pid);
@@ -387,7 +372,7 @@ START_TEST(attach_eight_threads)
     struct e2e_proc *v = e2e_victim(e2e_env_cli(NULL), "threads8.py", NULL);
     pid_t pid = v->pid;
 
-    sleep_s(0.3);
+    e2e_sleep_s(0.3);
     int threads0 = count_of(pid, "task");
     ck_assert_int_ge(threads0, 9);
     e2e_attach(pid, NULL, NULL);
@@ -395,7 +380,7 @@ START_TEST(attach_eight_threads)
     e2e_detach(pid);
     e2e_attach(pid, NULL, NULL);
     e2e_detach(pid);
-    sleep_s(0.3);
+    e2e_sleep_s(0.3);
     ck_assert_int_eq(count_of(pid, "task"), threads0);
     e2e_proc_write(v, "go\n");
     const char *line = e2e_proc_read_line(v, E2E_EXIT_MS);
@@ -435,7 +420,7 @@ START_TEST(attach_waits_out_the_loader)
     char *spid = e2e_strdupf("%d", (int)v->pid);
     char *argv[] = {(char *)e2e_cfg.cli, (char *)"attach", spid, NULL};
     struct e2e_proc *cli = e2e_spawn(argv, e2e_env_cli(NULL));
-    sleep_s(1.0);
+    e2e_sleep_s(1.0);
     int st;
     ck_assert_msg(waitpid(cli->pid, &st, WNOHANG) == 0,
                   "attach finished while the only thread was inside dl_iterate_phdr");
@@ -483,7 +468,7 @@ START_TEST(attach_refusals)
     /* Not Python. */
     char *cat_argv[] = {(char *)"/bin/cat", NULL};
     struct e2e_proc *cat = e2e_spawn(cat_argv, e2e_env(NULL));
-    sleep_s(0.1);
+    e2e_sleep_s(0.1);
     refused(cat->pid, 1, "is not a Python process");
 
     /* No such process: a pid that just ended. */
@@ -494,7 +479,7 @@ START_TEST(attach_refusals)
     /* Stopped, then traced by someone else (this test): told, untouched. */
     struct e2e_proc *v = e2e_victim(e2e_env_cli(NULL), "blocked.py", "sleep", "30", NULL);
     kill(v->pid, SIGSTOP);
-    sleep_s(0.2);
+    e2e_sleep_s(0.2);
     refused(v->pid, 1, "is stopped");
     kill(v->pid, SIGCONT);
     ck_assert_int_eq(ptrace(PTRACE_SEIZE, v->pid, NULL, NULL), 0);

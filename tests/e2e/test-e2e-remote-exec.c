@@ -20,16 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "e2e-helpers.h"
-
-static void
-sleep_s(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&ts, NULL);
-}
 
 /* /tmp/lruleak-attach-* directories (the scripts of the 3.14 route). */
 static int
@@ -109,7 +101,7 @@ START_TEST(remote_exec_blocked_main_falls_back)
     int dirs0 = attach_dirs();
     struct e2e_proc *v = e2e_victim(e2e_env_cli(NULL), "blocked.py", "sleep", "8", NULL);
 
-    sleep_s(0.2);
+    e2e_sleep_s(0.2);
     expect_route(e2e_attach(v->pid, NULL, NULL), "with ptrace", "ran no Python code for");
     const struct jsonv *sample = e2e_agent_snapshot(v->pid, true);
     ck_assert_int_eq(attach_dirs(), dirs0);
