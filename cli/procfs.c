@@ -314,20 +314,3 @@ procfs_ptrace_scope(void)
     }
     return scope;
 }
-
-long
-procfs_thread_syscall(pid_t pid, pid_t tid)
-{
-    char path[96], *text = NULL;
-    long nr;
-    ssize_t n;
-
-    snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
-    n = read_file(path, &text, 4096);
-    if (n < 0) {
-        return n;
-    }
-    nr = strncmp(text, "running", 7) == 0 ? -1 : strtol(text, NULL, 10);
-    free(text);
-    return nr;
-}

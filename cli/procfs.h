@@ -71,8 +71,3 @@ bool procfs_have_cap(int cap);
 
 /* kernel.yama.ptrace_scope (0..3), or -1 when Yama is not there. */
 int procfs_ptrace_scope(void);
-
-/* Whether a blocked thread is inside a system call: the number from
- * /proc/PID/task/TID/syscall, -1 when running in user space, -errno when it
- * cannot be read. */
-long procfs_thread_syscall(pid_t pid, pid_t tid);
