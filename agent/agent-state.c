@@ -251,7 +251,12 @@ agent_attach(const char *options)
         snprintf(agent.sock_dir, sizeof(agent.sock_dir), "%s", o.dir);
     }
     agent.attached = true;
-    r = start_locked();
+    /* Running already (the caller found no socket where it looks: this
+     * agent serves elsewhere): say so rather than pretend to start. */
+    pthread_mutex_lock(&agent.lock);
+    bool running = agent.sampler_alive && agent.state != AGENT_DETACHED;
+    pthread_mutex_unlock(&agent.lock);
+    r = running ? -EALREADY : start_locked();
     log_msg("attach: %s", r == 0 ? "started" : strerror(-r));
 out:
     pthread_mutex_unlock(&start_lock);

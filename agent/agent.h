@@ -101,8 +101,9 @@ int agent_start(void);
 /*
  * The attach entry point (lruleak_agent_attach, _lruleak.start(options)):
  * configure if needed, apply the options text (attachopt.h), serve the
- * socket as soon as the sampler starts, start. Returns as agent_start, or
- * -EINVAL for bad options (logged).
+ * socket as soon as the sampler starts, start. Returns as agent_start,
+ * -EALREADY when the agent runs already (its socket is wherever it was
+ * started with), or -EINVAL for bad options (logged).
  */
 int agent_attach(const char *options);
 /*

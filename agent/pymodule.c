@@ -72,7 +72,10 @@ mod_start(PyObject *self, PyObject *args)
     r = options != NULL ? agent_attach(options) : agent_start();
     py.PyEval_RestoreThread(ts);
     if (r < 0) {
-        py.PyErr_SetString(py.PyExc_RuntimeError, strerror(-r));
+        /* "[errno N]": `lruleak attach` reads the cause from the text. */
+        char msg[160];
+        snprintf(msg, sizeof(msg), "%s [errno %d]", strerror(-r), -r);
+        py.PyErr_SetString(py.PyExc_RuntimeError, msg);
         return NULL;
     }
     return none();

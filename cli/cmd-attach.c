@@ -200,6 +200,15 @@ cmd_attach(int argc, char **argv)
     if (r == 0) {
         r = inject_attach(pid, agent, options, &res, err, sizeof(err));
     }
+    if (r == -EALREADY) {
+        char dir[SOCKPATH_MAX] = "?";
+        client_agent_dir(pid, dir, sizeof(dir));
+        fprintf(stderr,
+                "lruleak: pid %d already runs an agent, but its socket is not in %s (it was "
+                "started with another LRULEAK_DIR or XDG_RUNTIME_DIR: use the same)\n",
+                (int)pid, dir);
+        return CLI_EXIT_FAILURE;
+    }
     if (r < 0) {
         fprintf(stderr, "lruleak: %s\n", err);
         return r == -ESRCH ? CLI_EXIT_NO_AGENT : CLI_EXIT_FAILURE;

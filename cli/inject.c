@@ -464,8 +464,12 @@ attach_remote_exec(struct target *t, const char *agent, const char *options,
         util_sleep(0.01);
     }
     if (strcmp(outcome, "ok") != 0) {
+        const char *e = strstr(outcome, "[errno ");
+        r = e != NULL ? -atoi(e + 7) : -EIO;
+        if (r == 0) {
+            r = -EIO;
+        }
         snprintf(err, errlen, "the attach script failed in pid %d: %s", (int)t->pid, outcome);
-        r = -EIO;
         goto out;
     }
     res->route = INJECT_REMOTE_EXEC;
@@ -529,7 +533,7 @@ attach_ptrace(struct target *t, const char *agent, const char *options,
         return rep.r;
     }
     if (rep.res.attach_result < 0) {
-        snprintf(err, errlen, "the agent refused to start in pid %d: %s", (int)t->pid,
+        snprintf(err, errlen, "the agent did not start in pid %d: %s", (int)t->pid,
                  strerror(-rep.res.attach_result));
         return rep.res.attach_result;
     }

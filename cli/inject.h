@@ -58,7 +58,8 @@ struct inject_result {
  * thread runs no bytecode within INJECT_REMOTE_EXEC_WAIT_S), everything
  * else through ptrace (run in a child process, so that any thread left
  * traced is released when it exits). Returns 0, or -errno with one human
- * line in err; -ESRCH means no such process.
+ * line in err; -ESRCH means no such process, -EALREADY an agent that runs
+ * already in that process (its socket is elsewhere).
  */
 int inject_attach(pid_t pid, const char *agent_path, const char *options,
                   struct inject_result *ret, char *err, size_t errlen);

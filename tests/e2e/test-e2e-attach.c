@@ -21,8 +21,9 @@
  * loader: the only thread held inside dl_iterate_phdr (the loader's lock):
  * attach waits until it has left, then goes through.
  * refusals: a non-Python process, a pid that does not exist, a stopped
- * process, a process traced by someone else, detach without an agent: one
- * line each, the right exit code, and the process is left as it was.
+ * process, a process traced by someone else, detach without an agent, an
+ * agent preloaded with its socket elsewhere: one line each, the right exit
+ * code, and the process is left as it was.
  *
  * An interpreter lruleak does not support (3.15+, free-threaded) gets only
  * the check that attach refuses it with a clear line.
@@ -498,6 +499,12 @@ START_TEST(attach_refusals)
     /* The victim was never disturbed: attachable now. */
     e2e_attach(v->pid, NULL, NULL);
     e2e_detach(v->pid);
+
+    /* Preloaded with its socket somewhere else: said, not loaded twice. */
+    const char *env[] = {e2e_strdupf("LD_PRELOAD=%s", e2e_cfg.agent),
+                         e2e_strdupf("LRULEAK_DIR=%s/elsewhere", e2e_recdir), NULL};
+    struct e2e_proc *pre = e2e_victim(e2e_env(env), "blocked.py", "sleep", "30", NULL);
+    refused(pre->pid, 1, "already runs an agent, but its socket is not in");
 }
 END_TEST
 
