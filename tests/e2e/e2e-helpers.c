@@ -863,6 +863,41 @@ e2e_python_version(int *ret_major, int *ret_minor, bool *ret_free_threaded)
     return 0;
 }
 
+bool
+e2e_can_attach(char *reason, size_t size)
+{
+    unsigned long long eff = 0;
+    char line[256];
+    int scope = 0;
+    FILE *f = fopen("/proc/self/status", "re");
+
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "CapEff:", 7) == 0) {
+            eff = strtoull(line + 7, NULL, 16);
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    if ((eff >> 19) & 1) { /* CAP_SYS_PTRACE */
+        return true;
+    }
+    f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
+    if (f != NULL) {
+        if (fscanf(f, "%d", &scope) != 1) {
+            scope = 0;
+        }
+        fclose(f);
+    }
+    if (scope > 0) {
+        snprintf(reason, size,
+                 "no CAP_SYS_PTRACE and kernel.yama.ptrace_scope = %d: attach needs root here",
+                 scope);
+        return false;
+    }
+    return true;
+}
+
 int
 e2e_count_entries(const char *path)
 {

@@ -180,6 +180,10 @@ const struct jsonv *e2e_wait_agent(struct e2e_proc *v);
 /* PYTHON's version and whether it is a free-threaded build; 0, or -1 when
  * it cannot be run. Usable outside tests (no check asserts). */
 int e2e_python_version(int *ret_major, int *ret_minor, bool *ret_free_threaded);
+/* Whether the CLI may ptrace a process that is not its descendant (the
+ * victims are its siblings): CAP_SYS_PTRACE, or no Yama restriction. When
+ * not, reason says why. Usable outside tests. */
+bool e2e_can_attach(char *reason, size_t size);
 /* Entries of a directory (/proc/PID/task, /proc/PID/fd), -1 if unreadable. */
 int e2e_count_entries(const char *path);
 /*

@@ -564,5 +564,11 @@ attach_suite(void)
 int
 main(void)
 {
+    char why[160];
+
+    if (!e2e_can_attach(why, sizeof(why))) {
+        fprintf(stderr, "e2e: %s (skipping)\n", why);
+        return 77;
+    }
     return e2e_main(attach_suite);
 }

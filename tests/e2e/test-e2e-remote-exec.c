@@ -140,7 +140,12 @@ main(void)
     int major = 0, minor = 0;
     bool ft = false;
     const char *python = getenv("PYTHON");
+    char why[160];
 
+    if (!e2e_can_attach(why, sizeof(why))) {
+        fprintf(stderr, "e2e: %s (skipping)\n", why);
+        return 77;
+    }
     if (python != NULL && python[0] != '\0') {
         e2e_cfg.python = python;
         if (e2e_python_version(&major, &minor, &ft) == 0 &&
