@@ -441,6 +441,11 @@ attach_remote_exec(struct target *t, const char *agent, const char *options,
         }
         if (util_now() > deadline) {
             if (!taken && remote_exec_cancel(t, &re) == 1) {
+                /* Copied in the very instant before? Then it runs now. */
+                util_sleep(0.5);
+                if (script_outcome(&s, outcome, sizeof(outcome))) {
+                    break;
+                }
                 snprintf(res->note, sizeof(res->note),
                          "the main thread of pid %d ran no Python code for %.0f s (blocked in a "
                          "system call?), so sys.remote_exec could not deliver",
@@ -570,6 +575,15 @@ inject_attach(pid_t pid, const char *agent_path, const char *options, struct inj
     }
     if (r == 1) {
         r = attach_ptrace(&t, agent_path, options, &res, err, errlen);
+        if (r == -EALREADY && res.note[0] != '\0' && t.version >= 0x030e0000) {
+            /* The script taken back had been picked up after all (its path
+             * copied in the very instant) and started the agent first. */
+            res.route = INJECT_REMOTE_EXEC;
+            res.note[0] = '\0';
+            snprintf(res.how, sizeof(res.how),
+                     "with sys.remote_exec (PEP 768), picked up as it was taken back");
+            r = 0;
+        }
     }
     if (r == 0) {
         *ret = res;

@@ -133,6 +133,7 @@ remote_exec_send(struct target *t, const char *script_path, struct remote_exec *
         goto io;
     }
     ret->pending = tstate + support + pending_off;
+    ret->path = tstate + support + path_off;
     return 0;
 io:
     if (r == -EPERM || r == -EACCES) {
@@ -148,8 +149,12 @@ int
 remote_exec_cancel(struct target *t, const struct remote_exec *re)
 {
     int32_t pending = 0, zero = 0;
-    int r = target_read(t, re->pending, &pending, sizeof(pending));
+    char empty = '\0';
+    int r = target_write(t, re->path, &empty, 1);
 
+    if (r == 0) {
+        r = target_read(t, re->pending, &pending, sizeof(pending));
+    }
     if (r < 0) {
         return r;
     }

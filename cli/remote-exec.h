@@ -30,6 +30,7 @@
 
 struct remote_exec {
     uint64_t pending; /* address of the main thread's debugger_pending_call */
+    uint64_t path;    /* address of its debugger_script_path */
 };
 
 /*
@@ -42,8 +43,11 @@ int remote_exec_send(struct target *t, const char *script_path, struct remote_ex
                      size_t errlen);
 
 /*
- * Take the request back if the main thread has not picked it up yet.
- * Returns 1 (taken back: the script will not run), 0 (already picked up:
- * it runs or ran), or -errno.
+ * Take the request back if the main thread has not picked it up yet: the
+ * path is emptied first (CPython runs nothing for an empty path), then the
+ * flag cleared. Returns 1 (taken back), 0 (already picked up: it runs or
+ * ran), or -errno. Even after 1 the script may run if the main thread
+ * copied the path in the instant between: it is then running already, so
+ * a caller that waits a moment for its effect knows.
  */
 int remote_exec_cancel(struct target *t, const struct remote_exec *re);
