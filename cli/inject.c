@@ -401,8 +401,9 @@ script_outcome(const struct script *s, char *buf, size_t size)
 }
 
 /*
- * The 3.14+ route. Returns 0 (the agent started), 1 (route not taken: why
- * in note; the caller uses ptrace), or -errno with err.
+ * The 3.14+ route. Returns 0 (the agent started), 1 (route closed: why in
+ * note; the caller uses ptrace), 2 (the request was taken back unanswered:
+ * the same, see remote_exec_cancel), or -errno with err.
  */
 static int
 attach_remote_exec(struct target *t, const char *agent, const char *options,
@@ -450,7 +451,7 @@ attach_remote_exec(struct target *t, const char *agent, const char *options,
                          "the main thread of pid %d ran no Python code for %.0f s (blocked in a "
                          "system call?), so sys.remote_exec could not deliver",
                          (int)t->pid, INJECT_REMOTE_EXEC_WAIT_S);
-                r = 1;
+                r = 2;
                 goto out;
             }
             if (util_now() > deadline + 10.0) {
@@ -573,9 +574,10 @@ inject_attach(pid_t pid, const char *agent_path, const char *options, struct inj
     if (t.version >= 0x030e0000) {
         r = attach_remote_exec(&t, agent_path, options, &res, err, errlen);
     }
-    if (r == 1) {
+    if (r == 1 || r == 2) {
+        bool taken_back = r == 2;
         r = attach_ptrace(&t, agent_path, options, &res, err, errlen);
-        if (r == -EALREADY && res.note[0] != '\0' && t.version >= 0x030e0000) {
+        if (r == -EALREADY && taken_back) {
             /* The script taken back had been picked up after all (its path
              * copied in the very instant) and started the agent first. */
             res.route = INJECT_REMOTE_EXEC;
