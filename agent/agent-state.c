@@ -1,8 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * agent-state: the agent's one state object (agent.h) and the operations on
- * it shared by the sampler, the server and the _lruleak module: starting
- * the sampler thread, publishing and recording samples. No Python here.
+ * it shared by the sampler, the server and the _lruleak module: reading
+ * the configuration, starting (and after a detach restarting) the sampler
+ * thread, publishing and recording samples. No Python here.
+ *
+ * Starting is serialised by start_lock, never held while waiting for the
+ * GIL: agent_start() may run on a thread holding the GIL (_lruleak.start,
+ * an attach through sys.remote_exec, a ptrace attach that interrupted a
+ * thread in the middle of bytecode), so it only joins threads that need no
+ * GIL any more.
  */
 #include "config.h"
 
@@ -16,7 +23,9 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "attachopt.h"
 #include "log.h"
+#include "pyapi.h"
 #include "sampler.h"
 
 struct agent agent = {
@@ -27,8 +36,8 @@ struct agent agent = {
     .record_fd = -1,
 };
 
-static pthread_once_t start_once = PTHREAD_ONCE_INIT;
-static int start_result;
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool configured;
 
 bool
 agent_is_home(void)
@@ -69,25 +78,217 @@ agent_spawn(void *(*fn)(void *), pthread_t *ret_tid)
     return r;
 }
 
+/* ---- configuration ------------------------------------------------------------ */
+
+/* Process start from /proc/self/stat field 22 (clock ticks since boot). */
 static void
-do_start(void)
+read_start_time(void)
 {
-    start_result = agent_spawn(sampler_main, &agent.sampler_tid);
-    if (start_result < 0) {
-        log_msg("cannot start the sampler thread: %s", strerror(-start_result));
+    char buf[1024];
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+    double now = agent_boottime();
+
+    if (fd >= 0) {
+        close(fd);
+    }
+    agent.start_boot = now;
+    if (n > 0) {
+        buf[n] = '\0';
+        char *p = strrchr(buf, ')'); /* comm may contain spaces */
+        unsigned long long ticks = 0;
+        /* after ") ": state(3) ... starttime is field 22, i.e. the 20th after state */
+        if (p != NULL && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+                                       "%*d %*d %*d %*d %llu",
+                                &ticks) == 1) {
+            agent.start_boot = (double)ticks / (double)sysconf(_SC_CLK_TCK);
+        }
+    }
+    agent.start_wall = (double)time(NULL) - (now - agent.start_boot);
+}
+
+static double
+env_double(const char *name, double dflt, double min)
+{
+    const char *v = secure_getenv(name);
+    char *end;
+    double d;
+
+    if (v == NULL || v[0] == '\0') {
+        return dflt;
+    }
+    d = strtod(v, &end);
+    if (end == v || *end != '\0' || !(d >= min) || d > 86400.0) {
+        log_msg("ignoring %s=%s (expected a number >= %g)", name, v, min);
+        return dflt;
+    }
+    return d;
+}
+
+static void
+after_fork_child(void)
+{
+    /* Only flips state: the child has none of our threads, and Python may
+     * be mid-fork. The agent stays dormant in forked children (following
+     * forks is a separate feature). */
+    agent.server_running = false;
+}
+
+void
+agent_configure(void)
+{
+    const char *v;
+
+    if (configured) {
         return;
     }
+    configured = true;
+    log_open(secure_getenv("LRULEAK_LOG"));
+    agent.interval = env_double("LRULEAK_INTERVAL", 1.0, 0.001);
+    agent.slice_ms = env_double("LRULEAK_SLICE_MS", 2.0, 0.0);
+    agent.max_nodes = (size_t)env_double("LRULEAK_MAX_NODES", 2e6, 1000);
+    v = secure_getenv("LRULEAK_RECORD");
+    if (v != NULL && v[0] != '\0') {
+        snprintf(agent.record_dir, sizeof(agent.record_dir), "%s", v);
+    }
+    read_start_time();
+    pthread_atfork(NULL, NULL, after_fork_child);
+    agent.python_process = true;
+}
+
+/* ---- starting and restarting ------------------------------------------------ */
+
+/* start_lock held. */
+static int
+start_locked(void)
+{
+    int r;
+
+    pthread_mutex_lock(&agent.lock);
+    enum agent_state state = agent.state;
+    bool stopping = agent.stopping, detaching = agent.detaching;
+    pthread_mutex_unlock(&agent.lock);
+    if (stopping) {
+        return -ESHUTDOWN;
+    }
+    if (detaching) {
+        return -EBUSY;
+    }
+    if (agent.sampler_alive && state != AGENT_DETACHED) {
+        return 0; /* running, refused or paused for os.fork(): nothing to do */
+    }
+    if (state == AGENT_DETACHED) {
+        /* Both threads have left for good (the sampler deleted its thread
+         * state, the server closed everything before saying DETACHED):
+         * these joins wait for no lock and no GIL. */
+        if (agent.server_alive) {
+            pthread_join(agent.server_tid, NULL);
+            agent.server_alive = false;
+        }
+        if (agent.sampler_alive) {
+            pthread_join(agent.sampler_tid, NULL);
+            agent.sampler_alive = false;
+        }
+        pthread_mutex_lock(&agent.lock);
+        agent.state = AGENT_WAITING;
+        agent.sampler_gone = false;
+        agent.want_sample = agent.want_full = false;
+        pthread_mutex_unlock(&agent.lock);
+    }
+    r = agent_spawn(sampler_main, &agent.sampler_tid);
+    if (r < 0) {
+        log_msg("cannot start the sampler thread: %s", strerror(-r));
+        return r;
+    }
     agent.sampler_alive = true;
+    return 0;
 }
 
 int
 agent_start(void)
 {
+    int r;
+
     if (!agent_is_home()) {
         return -ECHILD;
     }
-    pthread_once(&start_once, do_start);
-    return start_result;
+    pthread_mutex_lock(&start_lock);
+    r = start_locked();
+    pthread_mutex_unlock(&start_lock);
+    return r;
+}
+
+int
+agent_attach(const char *options)
+{
+    struct attachopt o;
+    char why[160];
+    int r;
+
+    if (!agent_is_home()) {
+        return -ECHILD;
+    }
+    if (pyapi_probe() == NULL) {
+        return -ENOTSUP; /* not a CPython process */
+    }
+    pthread_mutex_lock(&start_lock);
+    agent_configure();
+    r = attachopt_parse(options, &o, why, sizeof(why));
+    if (r < 0) {
+        log_msg("attach refused: %s", why);
+        goto out;
+    }
+    log_open(o.log);
+    if (o.record[0] != '\0' && agent.record_fd < 0) {
+        snprintf(agent.record_dir, sizeof(agent.record_dir), "%s", o.record);
+    }
+    pthread_mutex_lock(&agent.lock);
+    if (o.interval > 0) {
+        agent.interval = o.interval;
+    }
+    pthread_mutex_unlock(&agent.lock);
+    if (o.dir[0] != '\0' && !agent.server_running) {
+        snprintf(agent.sock_dir, sizeof(agent.sock_dir), "%s", o.dir);
+    }
+    agent.attached = true;
+    /* Running already (the caller found no socket where it looks: this
+     * agent serves elsewhere): say so rather than pretend to start. */
+    pthread_mutex_lock(&agent.lock);
+    bool running = agent.sampler_alive && agent.state != AGENT_DETACHED;
+    pthread_mutex_unlock(&agent.lock);
+    r = running ? -EALREADY : start_locked();
+    log_msg("attach: %s", r == 0 ? "started" : strerror(-r));
+out:
+    pthread_mutex_unlock(&start_lock);
+    return r;
+}
+
+int
+agent_request_detach(void)
+{
+    int r = 0;
+
+    pthread_mutex_lock(&agent.lock);
+    if (agent.stopping || agent.state == AGENT_STOPPED) {
+        r = -ESHUTDOWN;
+    } else {
+        agent.detaching = true;
+        sampler_abort_scan();
+        pthread_cond_broadcast(&agent.cond);
+    }
+    pthread_mutex_unlock(&agent.lock);
+    return r;
+}
+
+enum agent_detach
+agent_detach_state(void)
+{
+    pthread_mutex_lock(&agent.lock);
+    enum agent_detach d = !agent.detaching   ? AGENT_DETACH_NONE
+                          : agent.sampler_gone ? AGENT_DETACH_READY
+                                               : AGENT_DETACH_ASKED;
+    pthread_mutex_unlock(&agent.lock);
+    return d;
 }
 
 /* Guards the recording (agent.record_fd, agent.recorded_process and the
@@ -95,6 +296,25 @@ agent_start(void)
  * writes it; every sample line after it. Taken before agent.lock, never
  * while waiting for the GIL. */
 static pthread_mutex_t record_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void
+agent_detached(void)
+{
+    /* The sampler is gone and the exit hook records nothing once detached:
+     * nobody else writes to the recording now. */
+    pthread_mutex_lock(&record_lock);
+    if (agent.record_fd >= 0) {
+        close(agent.record_fd);
+        agent.record_fd = -1;
+    }
+    pthread_mutex_unlock(&record_lock);
+    pthread_mutex_lock(&agent.lock);
+    agent.state = AGENT_DETACHED;
+    agent.detaching = false;
+    agent.server_running = false;
+    pthread_cond_broadcast(&agent.cond);
+    pthread_mutex_unlock(&agent.lock);
+}
 
 static void
 open_recording(void)
@@ -114,6 +334,7 @@ open_recording(void)
     }
     if (fd < 0) {
         log_msg("cannot record to %s: %s", path, strerror(errno));
+        agent.record_broken = true;
     }
     agent.record_fd = fd;
 }
@@ -129,6 +350,7 @@ record_locked(const char *line, size_t len)
         }
         if (n <= 0) {
             log_msg("recording stopped: %s", strerror(errno));
+            agent.record_broken = true;
             close(agent.record_fd);
             agent.record_fd = -1;
             return;
@@ -231,6 +453,10 @@ agent_record(const char *line, size_t len)
     /* Its process line first (a no-op once written). */
     agent_record_process("process", NULL);
     pthread_mutex_lock(&record_lock);
+    /* Reopened (appending) after a detach closed it. */
+    if (agent.record_fd < 0 && !agent.record_broken) {
+        open_recording();
+    }
     record_locked(line, len);
     pthread_mutex_unlock(&record_lock);
 }
@@ -239,7 +465,6 @@ void
 agent_publish(struct snapshot *snap, uint64_t answers)
 {
     struct jsonw w;
-    uint64_t one = 1;
 
     jsonw_init(&w);
     pthread_mutex_lock(&agent.lock);
@@ -263,7 +488,39 @@ agent_publish(struct snapshot *snap, uint64_t answers)
     }
     pthread_cond_broadcast(&agent.cond);
     pthread_mutex_unlock(&agent.lock);
+    agent_wake_server();
+}
+
+/* The eventfd is written by several threads and closed by the server's
+ * detach: under agent.lock, so nobody writes into a closed (and maybe
+ * reused) descriptor. */
+void
+agent_wake_server(void)
+{
+    uint64_t one = 1;
+
+    pthread_mutex_lock(&agent.lock);
     if (agent.wake_fd >= 0) {
         (void)!write(agent.wake_fd, &one, sizeof(one));
     }
+    pthread_mutex_unlock(&agent.lock);
+}
+
+void
+agent_open_wake(int fd)
+{
+    pthread_mutex_lock(&agent.lock);
+    agent.wake_fd = fd;
+    pthread_mutex_unlock(&agent.lock);
+}
+
+void
+agent_close_wake(void)
+{
+    pthread_mutex_lock(&agent.lock);
+    if (agent.wake_fd >= 0) {
+        close(agent.wake_fd);
+    }
+    agent.wake_fd = -1;
+    pthread_mutex_unlock(&agent.lock);
 }

@@ -14,18 +14,17 @@
  * sample). Nothing else Python happens before the interpreter says it is
  * initialised (sampler.c).
  *
- * Loaded after the interpreter started (import _lruleak, ctypes, attach),
- * it does not start by itself: _lruleak.start() or lruleak_agent_attach()
- * does. After fork() the child is not "home": every entry point checks
- * agent_is_home() and stays away from state copied from the parent.
+ * Loaded after the interpreter started (import _lruleak, ctypes, `lruleak
+ * attach`), it does not start by itself: _lruleak.start() or
+ * lruleak_agent_attach() does. After fork() the child is not "home": every
+ * entry point checks agent_is_home() and stays away from state copied from
+ * the parent.
  */
 #include "config.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -33,60 +32,6 @@
 #include "log.h"
 #include "pyapi.h"
 #include "pycompat.h"
-
-/* Process start from /proc/self/stat field 22 (clock ticks since boot). */
-static void
-read_start_time(void)
-{
-    char buf[1024];
-    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-    double now = agent_boottime();
-
-    if (fd >= 0) {
-        close(fd);
-    }
-    agent.start_boot = now;
-    if (n > 0) {
-        buf[n] = '\0';
-        char *p = strrchr(buf, ')'); /* comm may contain spaces */
-        unsigned long long ticks = 0;
-        /* after ") ": state(3) ... starttime is field 22, i.e. the 20th after state */
-        if (p != NULL && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-                                       "%*d %*d %*d %*d %llu",
-                                &ticks) == 1) {
-            agent.start_boot = (double)ticks / (double)sysconf(_SC_CLK_TCK);
-        }
-    }
-    agent.start_wall = (double)time(NULL) - (now - agent.start_boot);
-}
-
-static double
-env_double(const char *name, double dflt, double min)
-{
-    const char *v = secure_getenv(name);
-    char *end;
-    double d;
-
-    if (v == NULL || v[0] == '\0') {
-        return dflt;
-    }
-    d = strtod(v, &end);
-    if (end == v || *end != '\0' || !(d >= min) || d > 86400.0) {
-        log_msg("ignoring %s=%s (expected a number >= %g)", name, v, min);
-        return dflt;
-    }
-    return d;
-}
-
-static void
-after_fork_child(void)
-{
-    /* Only flips state: the child has none of our threads, and Python may
-     * be mid-fork. The agent stays dormant in forked children (following
-     * forks is a separate feature). */
-    agent.server_running = false;
-}
 
 __attribute__((constructor)) static void
 agent_constructor(void)
@@ -103,20 +48,10 @@ agent_constructor(void)
     if (initialized == NULL) {
         return;
     }
-    log_open(secure_getenv("LRULEAK_LOG"));
-    agent.interval = env_double("LRULEAK_INTERVAL", 1.0, 0.001);
-    agent.slice_ms = env_double("LRULEAK_SLICE_MS", 2.0, 0.0);
-    agent.max_nodes = (size_t)env_double("LRULEAK_MAX_NODES", 2e6, 1000);
-    v = secure_getenv("LRULEAK_RECORD");
-    if (v != NULL && v[0] != '\0') {
-        snprintf(agent.record_dir, sizeof(agent.record_dir), "%s", v);
-    }
-    read_start_time();
-    pthread_atfork(NULL, NULL, after_fork_child);
+    agent_configure();
     /* Reading Py_IsInitialized is safe at any time: it reads one flag. If
      * the interpreter is not up yet we were preloaded: start by ourselves.
      * Otherwise someone loads us deliberately and will call start. */
-    agent.python_process = true;
     agent.autostart = !initialized();
     if (agent.autostart) {
         char why[256];

@@ -8,6 +8,14 @@
  * (pymodule.c). Shared fields are guarded by agent.lock, which is never held
  * while waiting for the GIL. agent.scan_lock serialises samples; its order
  * is always scan_lock first, GIL second.
+ *
+ * Life cycle: started by the constructor (preloaded) or by an attach
+ * (lruleak_agent_attach, _lruleak.start), a running agent can be detached
+ * by a client ({"cmd":"detach"}): the sampler deletes its thread state and
+ * ends, the server closes the socket and ends, and the state becomes
+ * AGENT_DETACHED until the next attach starts both again. The library is
+ * never unloaded (-z nodelete): hooks the interpreter holds (atexit, audit,
+ * fork) stay registered and do nothing while detached.
  */
 #pragma once
 
@@ -24,6 +32,7 @@ enum agent_state {
     AGENT_SAMPLING,
     AGENT_REFUSED,  /* unsupported interpreter: see reason */
     AGENT_STOPPED,  /* the interpreter is exiting; the final sample stays */
+    AGENT_DETACHED, /* detached by a client: no thread, no socket */
 };
 
 struct agent {
@@ -33,8 +42,10 @@ struct agent {
     double slice_ms;     /* longest GIL stretch per slice */
     size_t max_nodes;
     bool autostart;      /* preloaded before Python initialised */
-    bool python_process; /* CPython symbols were found */
+    bool python_process; /* CPython symbols were found (agent_configure ran) */
+    bool attached;       /* started by an attach: serve the socket at once */
     char record_dir[512];
+    char sock_dir[SOCKPATH_MAX];  /* from the attach options; "": environment */
     char sock_path[SOCKPATH_MAX];
     double start_boot;   /* process start, CLOCK_BOOTTIME seconds */
     double start_wall;   /* process start, Unix time */
@@ -57,14 +68,17 @@ struct agent {
     bool parked;          /* the sampler has left Python for good */
     bool server_running;
     bool pausing;         /* os.fork() in progress (3.12+): our threads leave */
+    bool detaching;       /* a client asked to detach: the sampler leaves */
+    bool sampler_gone;    /* the sampler thread has left Python and ends */
     pthread_t sampler_tid, server_tid;
     bool sampler_alive, server_alive; /* created and not joined yet */
-    int wake_fd;          /* eventfd: a sample was published */
+    int wake_fd;          /* eventfd: a sample was published (written under lock) */
 
     /* one sample at a time */
     pthread_mutex_t scan_lock;
     struct scan *scan;
     int record_fd;
+    bool record_broken;    /* a write failed: recording stopped for good */
     bool recorded_process; /* the recording has its first line */
 };
 
@@ -73,8 +87,46 @@ extern struct agent agent;
 /* Create one of the agent's threads: joinable, all signals blocked, small
  * stack. Returns 0 or -errno. */
 int agent_spawn(void *(*fn)(void *), pthread_t *ret_tid);
-/* Start the sampler thread once (thread-safe). Returns 0 or -errno. */
+/*
+ * Read the configuration from the environment (LRULEAK_INTERVAL, _LOG,
+ * _RECORD, ...) and the process start time; once. The constructor calls
+ * it in a Python process, an attach in any other case. No Python call.
+ */
+void agent_configure(void);
+/*
+ * Start the sampler thread unless it runs (thread-safe, any thread, GIL or
+ * not). After a detach it joins the old threads and starts new ones.
+ * Returns 0, -EBUSY while a detach is still in progress, -ESHUTDOWN once
+ * the interpreter is exiting, -ECHILD in a forked child, or -errno.
+ */
 int agent_start(void);
+/*
+ * The attach entry point (lruleak_agent_attach, _lruleak.start(options)):
+ * configure if needed, apply the options text (attachopt.h), serve the
+ * socket as soon as the sampler starts, start. Returns as agent_start,
+ * -EALREADY when the agent runs already (its socket is wherever it was
+ * started with), or -EINVAL for bad options (logged).
+ */
+int agent_attach(const char *options);
+/*
+ * A client asked to detach (dispatch, on the server thread): mark the agent
+ * detaching and make the sampler leave Python. Returns 0 (under way, also
+ * when it already was), or -ESHUTDOWN when the interpreter is exiting.
+ */
+int agent_request_detach(void);
+enum agent_detach {
+    AGENT_DETACH_NONE,
+    AGENT_DETACH_ASKED, /* the sampler is to leave Python */
+    AGENT_DETACH_READY, /* it has: the server may take everything down */
+};
+/* Where a detach stands (read under agent.lock). Any thread. */
+enum agent_detach agent_detach_state(void);
+/*
+ * Called by the server thread once the sampler has left Python after a
+ * detach request and the socket is closed: close the recording and mark
+ * the agent DETACHED (a later attach may start it again).
+ */
+void agent_detached(void);
 /* Are we still the process the agent was started in? (false after fork) */
 bool agent_is_home(void);
 /* CLOCK_BOOTTIME in seconds. */
@@ -89,6 +141,12 @@ double agent_uptime(void);
  * before the request). Called with scan_lock held, GIL not needed.
  */
 void agent_publish(struct snapshot *snap, uint64_t answers);
+/* Wake the server thread's poll (a sample was published, the sampler left):
+ * any thread, agent.lock not held. */
+void agent_wake_server(void);
+/* Set / close the server's eventfd (server thread). */
+void agent_open_wake(int fd);
+void agent_close_wake(void);
 /* Set state (and reason, may be NULL) under the lock and wake waiters. */
 void agent_set_state(enum agent_state state, const char *reason);
 /*

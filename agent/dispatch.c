@@ -24,6 +24,8 @@ state_name(enum agent_state s)
         return "refused";
     case AGENT_STOPPED:
         return "stopped";
+    case AGENT_DETACHED:
+        return "detached";
     case AGENT_WAITING:
         break;
     }
@@ -86,6 +88,16 @@ dispatch_write_sample(struct jsonw *out)
 }
 
 void
+dispatch_write_detached(struct jsonw *out)
+{
+    jsonw_obj_begin(out);
+    jsonw_kbool(out, "ok", true);
+    jsonw_kstr(out, "state", "detached");
+    jsonw_obj_end(out);
+    jsonw_bytes(out, "\n", 1);
+}
+
+void
 dispatch_write_timeout(struct jsonw *out)
 {
     protocol_write_error(out, ETIMEDOUT,
@@ -111,6 +123,13 @@ dispatch_request(const char *line, size_t len, struct jsonw *out, uint64_t *ret_
     case PROTOCOL_LATEST:
         dispatch_write_sample(out);
         return 0;
+    case PROTOCOL_DETACH:
+        r = agent_request_detach();
+        if (r < 0) {
+            protocol_write_error(out, -r, "the interpreter is exiting: nothing to detach");
+            return 0;
+        }
+        return 2;
     case PROTOCOL_SNAPSHOT:
         break;
     }
@@ -135,6 +154,7 @@ dispatch_request(const char *line, size_t len, struct jsonw *out, uint64_t *ret_
         protocol_write_error(out, ENOTSUP, reason);
         return 0;
     case AGENT_WAITING:
+    case AGENT_DETACHED:
         break;
     }
     protocol_write_error(out, EAGAIN,

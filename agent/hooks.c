@@ -215,10 +215,17 @@ static struct pyapi_method_def fork_defs[2] = {
     {"lruleak_after_fork", fork_after_parent, PYAPI_METH_NOARGS, NULL},
 };
 
-/* os.register_at_fork(before=..., after_in_parent=...); GIL held. */
+/* os.register_at_fork(before=..., after_in_parent=...); GIL held. Once:
+ * a re-attach after a detach must not register a second pair. */
 void
 hooks_install_fork(void)
 {
+    static bool installed;
+
+    if (installed) {
+        return;
+    }
+    installed = true;
     PyObject *name = py.PyUnicode_FromString("posix"); /* owned */
     PyObject *posix = name != NULL ? py.PyImport_GetModule(name) : NULL;
     PyObject *reg = posix != NULL ? py.PyObject_GetAttrString(posix, "register_at_fork") : NULL;

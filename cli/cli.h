@@ -50,12 +50,15 @@ extern enum cli_format arg_format;   /* --format */
 extern bool arg_full;                /* snapshot --full (the default; kept for scripts) */
 extern bool arg_quick;               /* snapshot --quick: no full-heap discovery */
 extern bool arg_verbose;             /* --verbose: list every ok cache */
+extern bool arg_watch;               /* attach --watch: watch after attaching */
 
 int cmd_run(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
 
 struct report;
 struct report_text_opts;

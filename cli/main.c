@@ -24,6 +24,7 @@ enum cli_format arg_format = CLI_FORMAT_TEXT;
 bool arg_full;
 bool arg_quick;
 bool arg_verbose;
+bool arg_watch;
 
 /* Options, and the bit each verb uses to accept them. */
 enum {
@@ -33,6 +34,7 @@ enum {
     OPT_FORMAT = 0x102,
     OPT_FULL = 0x103,
     OPT_QUICK = 0x1ff,
+    OPT_WATCH = 0x104,
     OPT_VERBOSE = 'v',
     OPT_HELP = 'h',
     OPT_VERSION = 'V',
@@ -45,6 +47,7 @@ enum {
     ACCEPT_FORMAT = 1u << 3,
     ACCEPT_FULL = 1u << 4,
     ACCEPT_VERBOSE = 1u << 5,
+    ACCEPT_WATCH = 1u << 6,
 };
 
 static const struct option options[] = {
@@ -55,6 +58,7 @@ static const struct option options[] = {
     {"full", no_argument, NULL, OPT_FULL},
     {"quick", no_argument, NULL, OPT_QUICK},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
+    {"watch", no_argument, NULL, OPT_WATCH},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {0},
@@ -82,6 +86,10 @@ static const struct verb verbs[] = {
      "live view of the caches of PID, sorted by pinned objects (q quits)"},
     {"report", cmd_report, 1, 1, ACCEPT_FORMAT | ACCEPT_VERBOSE,
      "report FILE [--format text|json] [--verbose]", "render a recording (FILE - reads stdin)"},
+    {"attach", cmd_attach, 1, 1, ACCEPT_INTERVAL | ACCEPT_WATCH, "attach PID [--interval S] [--watch]",
+     "load the agent into the running Python process PID (ptrace; sys.remote_exec on 3.14+)"},
+    {"detach", cmd_detach, 1, 1, 0, "detach PID",
+     "stop the agent in PID and remove its socket; the process runs on"},
 };
 
 static void
@@ -94,8 +102,8 @@ help(void)
         printf("  lruleak %s\n      %s\n", verbs[i].usage, verbs[i].help);
     }
     printf("\nOptions:\n"
-           "  --interval S       run: seconds between samples (agent default 1.0, min 0.001);\n"
-           "                     watch: seconds between refreshes (default 1.0)\n"
+           "  --interval S       run, attach: seconds between samples (agent default 1.0,\n"
+           "                     min 0.001); watch: seconds between refreshes (default 1.0)\n"
            "  -o, --output FILE  run: recording file (default lruleak-<pid>.jsonl)\n"
            "  --fail-on VERDICT  run: exit 10 when CMD succeeded but a cache ends with verdict\n"
            "                     leak (--fail-on leak) or leak or bounded (--fail-on bounded)\n"
@@ -103,6 +111,7 @@ help(void)
            "  --quick            snapshot: skip the full-heap wrapper discovery (finds the\n"
            "                     caches of classes, modules and earlier samples only)\n"
            "  -v, --verbose      list every cache, not only those that pin objects\n"
+           "  --watch            attach: then show the live view (lruleak watch PID)\n"
            "  -h, --help         show this help\n"
            "  -V, --version      show the version\n"
            "\nExit status:\n"
@@ -110,14 +119,17 @@ help(void)
            "  1    runtime error\n"
            "  2    usage error\n"
            "  3    no agent: no such pid, no agent in that pid, or the agent does not answer\n"
+           "       (attach: no such pid)\n"
            "  10   run: CMD succeeded but the --fail-on rule failed\n"
            "  run otherwise exits with CMD's status: its exit code, 128+N if it died of\n"
            "  signal N, 127 if it could not be executed.\n"
            "\nEnvironment:\n"
            "  LRULEAK_DIR        socket directory (default $XDG_RUNTIME_DIR/lruleak or\n"
            "                     /tmp/lruleak-<uid>)\n"
-           "  LRULEAK_AGENT      agent library for run (default: next to this program, then\n"
-           "                     %s/%s)\n",
+           "  LRULEAK_AGENT      agent library for run and attach (default: next to this\n"
+           "                     program, then %s/%s)\n"
+           "  LRULEAK_LOG, LRULEAK_RECORD\n"
+           "                     attach: handed to the agent (its log file, its recording dir)\n",
            LRULEAK_LIBDIR, LRULEAK_AGENT_NAME);
 }
 
@@ -138,6 +150,8 @@ accept_bit(int opt)
         return ACCEPT_FULL;
     case OPT_VERBOSE:
         return ACCEPT_VERBOSE;
+    case OPT_WATCH:
+        return ACCEPT_WATCH;
     default:
         return 0;
     }
@@ -195,6 +209,9 @@ parse_value(const struct verb *v, int opt, const char *val)
         return 0;
     case OPT_VERBOSE:
         arg_verbose = true;
+        return 0;
+    case OPT_WATCH:
+        arg_watch = true;
         return 0;
     default:
         return 0;
@@ -300,8 +317,8 @@ main(int argc, char **argv)
     const char *verb = argc > 1 ? argv[1] : NULL;
 
     if (verb == NULL) {
-        fprintf(stderr, "lruleak: missing command (run, list, snapshot, watch, report; see "
-                        "lruleak --help)\n");
+        fprintf(stderr, "lruleak: missing command (run, list, snapshot, watch, report, attach, "
+                        "detach; see lruleak --help)\n");
         return CLI_EXIT_USAGE;
     }
     if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "help") == 0) {

@@ -4,10 +4,11 @@
 # Usage: scripts/setup.sh        (as root on Debian; a no-op when all is there)
 # Packages: the meson/ninja toolchain, the check unit-test framework, Debian's
 # python3.11 (libpython linked into the executable, one of the e2e targets),
+# libunwind's ptrace library (lruleak attach inspects stopped threads with it),
 # valgrind for the memcheck test setup, socat for the README's protocol example.
 set -eu
 
-pkgs="meson ninja-build pkg-config gcc libc6-dev check python3.11 valgrind socat"
+pkgs="meson ninja-build pkg-config gcc libc6-dev check libunwind-dev python3.11 valgrind socat"
 missing=""
 for p in $pkgs; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -181,7 +181,12 @@ class Truth:
             qualname = w.__qualname__
             row = rows.get(qualname)
             if row is None:
-                params = w.cache_parameters()
+                if hasattr(w, "cache_parameters"):
+                    params = w.cache_parameters()
+                else:
+                    # 3.8 (cache_parameters came in 3.9): maxsize from
+                    # cache_info; typed is not exposed, taken as False.
+                    params = {"maxsize": w.cache_info().maxsize, "typed": False}
                 code = _code_of(w)
                 row = rows[qualname] = {
                     "module": w.__module__, "kind": kind,
@@ -238,6 +243,26 @@ class Truth:
             row["selves"] = len(mine)
             row["pinned"] = len(mine & died)
             row["pinned_bytes"] = sum(self.payload.get(i, 0) for i in mine & died)
+        return rows
+
+    def compute_live(self, *kept):
+        """The truth of a process that keeps running: nothing is cleared.
+
+        For a program that knows exactly which of its tracked objects it
+        still references itself (`kept`), an object that is alive after
+        gc.collect() but not kept is kept alive only by the caches. Call it
+        while no cached call is running (the rows must hold still)."""
+        gc.collect()
+        rows, firsts = self._rows()
+        kept_ids = {id(o) for o in kept}
+        alive = {i for i, r in self.refs.items() if r() is not None}
+        for qualname, row in rows.items():
+            mine = firsts[qualname]
+            pinned = (mine & alive) - kept_ids
+            row["self_only"] = row["self_only"] and row["entries"] > 0
+            row["selves"] = len(mine)
+            row["pinned"] = len(pinned)
+            row["pinned_bytes"] = sum(self.payload.get(i, 0) for i in pinned)
         return rows
 
     def finish(self, *keep):
