@@ -403,11 +403,12 @@ script_outcome(const struct script *s, char *buf, size_t size)
 /*
  * The 3.14+ route. Returns 0 (the agent started), 1 (route closed: why in
  * note; the caller uses ptrace), 2 (the request was taken back unanswered:
- * the same, see remote_exec_cancel), or -errno with err.
+ * the same, see remote_exec_cancel), or -errno with err. The script stays
+ * in *sp for the caller to remove: after a 2 it may still run.
  */
 static int
 attach_remote_exec(struct target *t, const char *agent, const char *options,
-                   struct inject_result *res, char *err, size_t errlen)
+                   struct inject_result *res, struct script *sp, char *err, size_t errlen)
 {
     struct script s = {.dir = ""};
     struct remote_exec re;
@@ -483,7 +484,7 @@ attach_remote_exec(struct target *t, const char *agent, const char *options,
              "with sys.remote_exec (PEP 768): the main thread imported the agent");
     r = 0;
 out:
-    script_remove(&s);
+    *sp = s;
     return r;
 }
 
@@ -557,6 +558,7 @@ inject_attach(pid_t pid, const char *agent_path, const char *options, struct inj
               char *err, size_t errlen)
 {
     struct inject_result res;
+    struct script script = {.dir = ""};
     struct target t;
     int r;
 
@@ -572,14 +574,24 @@ inject_attach(pid_t pid, const char *agent_path, const char *options, struct inj
     }
     r = 1;
     if (t.version >= 0x030e0000) {
-        r = attach_remote_exec(&t, agent_path, options, &res, err, errlen);
+        r = attach_remote_exec(&t, agent_path, options, &res, &script, err, errlen);
     }
     if (r == 1 || r == 2) {
         bool taken_back = r == 2;
         r = attach_ptrace(&t, agent_path, options, &res, err, errlen);
-        if (r == -EALREADY && taken_back) {
+        char outcome[600];
+        double until = util_now() + 1.0;
+        bool ran = false;
+        while (r == -EALREADY && taken_back && !ran && util_now() < until) {
+            ran = script_outcome(&script, outcome, sizeof(outcome)) &&
+                  strcmp(outcome, "ok") == 0;
+            util_sleep(0.01);
+        }
+        if (ran) {
             /* The script taken back had been picked up after all (its path
-             * copied in the very instant) and started the agent first. */
+             * copied in the very instant) and started the agent first; an
+             * agent that ran before (preloaded, its socket elsewhere) left
+             * no outcome and stays -EALREADY. */
             res.route = INJECT_REMOTE_EXEC;
             res.note[0] = '\0';
             snprintf(res.how, sizeof(res.how),
@@ -591,6 +603,7 @@ inject_attach(pid_t pid, const char *agent_path, const char *options, struct inj
         *ret = res;
     }
 out:
+    script_remove(&script);
     target_close(&t);
     return r;
 }
