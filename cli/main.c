@@ -5,6 +5,9 @@
  * each verb declares which options and how many positional arguments it
  * takes, and a usage error names the exact problem in one line (exit 2)
  * instead of printing the whole help. The verbs live in cmd-<verb>.c.
+ * Parsing (cli_parse_args) is apart from running the verb (main), so the
+ * option parser can be fuzzed without executing anything
+ * (tests/fuzz/fuzz-cli-args.c, which builds this file with main renamed).
  */
 #include "config.h"
 
@@ -201,16 +204,24 @@ parse_value(const struct verb *v, int opt, const char *val)
     }
 }
 
-static int
-run_verb(const struct verb *v, int argc, char **argv)
+/*
+ * Parse the options and positional arguments of verb v (argv[0] is the
+ * verb). Fills ret: the handler and the verb's argument vector, or no
+ * handler and the exit status (help, version, usage error; the message is
+ * printed here).
+ */
+static void
+parse_verb(const struct verb *v, int argc, char **argv, struct cli_call *ret)
 {
     char **pos = NULL;
-    int opt, npos, ret = CLI_EXIT_USAGE;
+    int opt, npos;
 
+    ret->status = CLI_EXIT_USAGE;
     /* run: stop at CMD, whose own options are not ours ("+"). ":" first:
-     * report a missing value as ':' so the message can say so. */
+     * report a missing value as ':' so the message can say so. optind 0
+     * (not 1) makes glibc forget any state left by an earlier parse. */
     opterr = 0;
-    optind = 1;
+    optind = 0;
     for (;;) {
         int longindex = -1;
         char name[64];
@@ -237,30 +248,30 @@ run_verb(const struct verb *v, int argc, char **argv)
             printf("Usage: lruleak %s\n  %s\n(lruleak --help lists every option and exit "
                    "code)\n",
                    v->usage, v->help);
-            ret = CLI_EXIT_OK;
-            goto out;
+            ret->status = CLI_EXIT_OK;
+            return;
         }
         if (opt == OPT_VERSION) {
             printf("lruleak %s\n", LRULEAK_VERSION);
-            ret = CLI_EXIT_OK;
-            goto out;
+            ret->status = CLI_EXIT_OK;
+            return;
         }
         if (opt == '?') {
             fprintf(stderr, "lruleak: %s: unknown option '%s' (see lruleak --help)\n", v->name,
                     name);
-            goto out;
+            return;
         }
         if (opt == ':') {
             fprintf(stderr, "lruleak: %s: option '%s' needs a value\n", v->name, name);
-            goto out;
+            return;
         }
         if ((v->accept & accept_bit(opt)) == 0) {
             fprintf(stderr, "lruleak: %s: '%s' is not an option of %s (usage: lruleak %s)\n",
                     v->name, name, v->name, v->usage);
-            goto out;
+            return;
         }
         if (parse_value(v, opt, optarg) < 0) {
-            goto out;
+            return;
         }
     }
     npos = argc - optind;
@@ -275,48 +286,76 @@ run_verb(const struct verb *v, int argc, char **argv)
             fprintf(stderr, "lruleak: %s: unexpected argument '%s' (usage: lruleak %s)\n", v->name,
                     argv[optind + v->max_args], v->usage);
         }
-        goto out;
+        return;
     }
     /* The verb sees argv[0] = its name, then the positional arguments. */
     pos = calloc((size_t)npos + 2, sizeof(*pos));
     if (pos == NULL) {
         fprintf(stderr, "lruleak: out of memory\n");
-        ret = CLI_EXIT_FAILURE;
-        goto out;
+        ret->status = CLI_EXIT_FAILURE;
+        return;
     }
     pos[0] = argv[0];
     for (int i = 0; i < npos; i++) {
         pos[i + 1] = argv[optind + i];
     }
-    ret = v->handler(npos + 1, pos);
-out:
-    free(pos);
-    return ret;
+    ret->handler = v->handler;
+    ret->argc = npos + 1;
+    ret->argv = pos;
+    ret->status = CLI_EXIT_OK;
+}
+
+void
+cli_parse_args(int argc, char **argv, struct cli_call *ret)
+{
+    const char *verb = argc > 1 ? argv[1] : NULL;
+
+    *ret = (struct cli_call){.status = CLI_EXIT_USAGE};
+    /* Defaults again: the parse can run more than once in one process. */
+    arg_interval = 0;
+    arg_interval_str = NULL;
+    arg_output = NULL;
+    arg_fail_on = CLI_FAIL_ON_NONE;
+    arg_format = CLI_FORMAT_TEXT;
+    arg_full = false;
+    arg_quick = false;
+    arg_verbose = false;
+
+    if (verb == NULL) {
+        fprintf(stderr, "lruleak: missing command (run, list, snapshot, watch, report; see "
+                        "lruleak --help)\n");
+        return;
+    }
+    if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "help") == 0) {
+        help();
+        ret->status = CLI_EXIT_OK;
+        return;
+    }
+    if (strcmp(verb, "-V") == 0 || strcmp(verb, "--version") == 0) {
+        printf("lruleak %s\n", LRULEAK_VERSION);
+        ret->status = CLI_EXIT_OK;
+        return;
+    }
+    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+        if (strcmp(verb, verbs[i].name) == 0) {
+            parse_verb(&verbs[i], argc - 1, argv + 1, ret);
+            return;
+        }
+    }
+    fprintf(stderr, "lruleak: unknown command '%s' (see lruleak --help)\n", verb);
 }
 
 int
 main(int argc, char **argv)
 {
-    const char *verb = argc > 1 ? argv[1] : NULL;
+    struct cli_call call;
+    int ret;
 
-    if (verb == NULL) {
-        fprintf(stderr, "lruleak: missing command (run, list, snapshot, watch, report; see "
-                        "lruleak --help)\n");
-        return CLI_EXIT_USAGE;
+    cli_parse_args(argc, argv, &call);
+    if (call.handler == NULL) {
+        return call.status;
     }
-    if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "help") == 0) {
-        help();
-        return CLI_EXIT_OK;
-    }
-    if (strcmp(verb, "-V") == 0 || strcmp(verb, "--version") == 0) {
-        printf("lruleak %s\n", LRULEAK_VERSION);
-        return CLI_EXIT_OK;
-    }
-    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
-        if (strcmp(verb, verbs[i].name) == 0) {
-            return run_verb(&verbs[i], argc - 1, argv + 1);
-        }
-    }
-    fprintf(stderr, "lruleak: unknown command '%s' (see lruleak --help)\n", verb);
-    return CLI_EXIT_USAGE;
+    ret = call.handler(call.argc, call.argv);
+    free(call.argv);
+    return ret;
 }
