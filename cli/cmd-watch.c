@@ -176,12 +176,14 @@ static void put_line(int cols, const char *fmt, ...) __attribute__((format(print
 static void
 put_line(int cols, const char *fmt, ...)
 {
-    char line[1024];
+    char raw[1024], line[1024];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
+    /* Names come from the watched program: no terminal controls. */
+    util_printable(raw, line, sizeof(line));
     if (cols > 0 && (int)strlen(line) > cols) {
         line[cols] = '\0';
     }
@@ -468,7 +470,10 @@ cmd_watch(int argc, char **argv)
     client_init(&w.c);
     w.c.cancel = &stop_signal;
     if (util_parse_pid(argv[1], &w.pid) < 0) {
-        fprintf(stderr, "lruleak: watch: '%s' is not a pid\n", argv[1]);
+        char shown[128];
+
+        fprintf(stderr, "lruleak: watch: '%s' is not a pid\n",
+                util_printable(argv[1], shown, sizeof(shown)));
         ret = CLI_EXIT_USAGE;
         goto out;
     }

@@ -150,6 +150,8 @@ accept_bit(int opt)
 static int
 parse_value(const struct verb *v, int opt, const char *val)
 {
+    char shown[128]; /* val in messages: one line, no terminal controls */
+
     switch (opt) {
     case OPT_INTERVAL:
         /* The agent's floor is 1 ms; a watch refresh below 50 ms only burns
@@ -157,7 +159,8 @@ parse_value(const struct verb *v, int opt, const char *val)
         if (util_parse_seconds(val, strcmp(v->name, "watch") == 0 ? 0.05 : 0.001, &arg_interval) <
             0) {
             fprintf(stderr, "lruleak: %s: --interval wants seconds from %s to 86400, not '%s'\n",
-                    v->name, strcmp(v->name, "watch") == 0 ? "0.05" : "0.001", val);
+                    v->name, strcmp(v->name, "watch") == 0 ? "0.05" : "0.001",
+                    util_printable(val, shown, sizeof(shown)));
             return -1;
         }
         arg_interval_str = val;
@@ -176,7 +179,7 @@ parse_value(const struct verb *v, int opt, const char *val)
             arg_fail_on = CLI_FAIL_ON_BOUNDED;
         } else {
             fprintf(stderr, "lruleak: %s: --fail-on wants leak or bounded, not '%s'\n", v->name,
-                    val);
+                    util_printable(val, shown, sizeof(shown)));
             return -1;
         }
         return 0;
@@ -186,7 +189,8 @@ parse_value(const struct verb *v, int opt, const char *val)
         } else if (strcmp(val, "json") == 0) {
             arg_format = CLI_FORMAT_JSON;
         } else {
-            fprintf(stderr, "lruleak: %s: --format wants text or json, not '%s'\n", v->name, val);
+            fprintf(stderr, "lruleak: %s: --format wants text or json, not '%s'\n", v->name,
+                    util_printable(val, shown, sizeof(shown)));
             return -1;
         }
         return 0;
@@ -224,21 +228,22 @@ parse_verb(const struct verb *v, int argc, char **argv, struct cli_call *ret)
     optind = 0;
     for (;;) {
         int longindex = -1;
-        char name[64];
+        char name[64], spelled[3];
 
         opt = getopt_long(argc, argv, strcmp(v->name, "run") == 0 ? "+:o:vhV" : ":o:vhV", options,
                           &longindex);
         if (opt == -1) {
             break;
         }
-        /* The option as the user spelled it, for messages. */
+        /* The option as the user spelled it, for messages (escaped). */
         if (longindex >= 0) {
             snprintf(name, sizeof(name), "--%s", options[longindex].name);
         } else if (opt == '?' || opt == ':') {
             if (optopt != 0 && optopt < 0x100) {
-                snprintf(name, sizeof(name), "-%c", optopt);
+                snprintf(spelled, sizeof(spelled), "-%c", optopt);
+                util_printable(spelled, name, sizeof(name));
             } else {
-                snprintf(name, sizeof(name), "%s", argv[optind - 1]);
+                util_printable(argv[optind - 1], name, sizeof(name));
             }
         } else {
             snprintf(name, sizeof(name), "-%c", opt);
@@ -283,8 +288,10 @@ parse_verb(const struct verb *v, int argc, char **argv, struct cli_call *ret)
                                                      : "PID",
                     v->usage);
         } else {
+            char shown[128];
+
             fprintf(stderr, "lruleak: %s: unexpected argument '%s' (usage: lruleak %s)\n", v->name,
-                    argv[optind + v->max_args], v->usage);
+                    util_printable(argv[optind + v->max_args], shown, sizeof(shown)), v->usage);
         }
         return;
     }
@@ -309,6 +316,7 @@ void
 cli_parse_args(int argc, char **argv, struct cli_call *ret)
 {
     const char *verb = argc > 1 ? argv[1] : NULL;
+    char shown[128];
 
     *ret = (struct cli_call){.status = CLI_EXIT_USAGE};
     /* Defaults again: the parse can run more than once in one process. */
@@ -342,7 +350,8 @@ cli_parse_args(int argc, char **argv, struct cli_call *ret)
             return;
         }
     }
-    fprintf(stderr, "lruleak: unknown command '%s' (see lruleak --help)\n", verb);
+    fprintf(stderr, "lruleak: unknown command '%s' (see lruleak --help)\n",
+            util_printable(verb, shown, sizeof(shown)));
 }
 
 int

@@ -214,6 +214,28 @@ env_or_null(const char *name)
     return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
+/* "a b  c" -> {"a", "b", "c", NULL}; NULL for NULL. Lives for good. */
+static char **
+split_words(const char *s)
+{
+    char *copy, *save = NULL, **v;
+    size_t n = 0;
+
+    if (s == NULL) {
+        return NULL;
+    }
+    copy = strdup(s);
+    v = calloc(strlen(s) / 2 + 2, sizeof(*v));
+    if (copy == NULL || v == NULL) {
+        fprintf(stderr, "e2e: out of memory\n");
+        exit(1);
+    }
+    for (char *w = strtok_r(copy, " ", &save); w != NULL; w = strtok_r(NULL, " ", &save)) {
+        v[n++] = w;
+    }
+    return v;
+}
+
 int
 e2e_main(Suite *(*make_suite)(void))
 {
@@ -230,6 +252,8 @@ e2e_main(Suite *(*make_suite)(void))
     e2e_cfg.cli = env_or_null("LRULEAK_CLI");
     e2e_cfg.targets = env_or_null("E2E_TARGETS");
     e2e_cfg.inert = env_or_null("E2E_INERT");
+    e2e_cfg.preload = env_or_null("E2E_PRELOAD");
+    e2e_cfg.cli_wrapper = split_words(env_or_null("E2E_CLI_WRAPPER"));
     if (e2e_cfg.agent == NULL || e2e_cfg.cli == NULL || e2e_cfg.targets == NULL ||
         e2e_cfg.inert == NULL) {
         fprintf(stderr, "e2e: LRULEAK_AGENT, LRULEAK_CLI, E2E_TARGETS and E2E_INERT must be "
@@ -273,14 +297,21 @@ e2e_env(const char *const *extra)
         nextra++;
     }
     /* Stop at the first NULL of extra: callers use trailing NULL slots. */
-    char **env = calloc(n + nextra + 2, sizeof(*env));
+    char **env = calloc(n + nextra + 3, sizeof(*env));
     ck_assert_msg(env != NULL, "out of memory");
+    bool preload = e2e_cfg.preload != NULL;
     for (size_t i = 0; i < n; i++) {
         if (!dropped_var(environ[i])) {
             env[k++] = environ[i];
         }
     }
     env[k++] = (char *)"PYTHONDONTWRITEBYTECODE=1";
+    for (size_t i = 0; i < nextra; i++) {
+        preload = preload && strncmp(extra[i], "LD_PRELOAD=", 11) != 0;
+    }
+    if (preload) {
+        env[k++] = e2e_strdupf("LD_PRELOAD=%s", e2e_cfg.preload);
+    }
     for (size_t i = 0; i < nextra; i++) {
         env[k++] = (char *)extra[i];
     }
@@ -294,7 +325,9 @@ e2e_env_agent(const char *interval, const char *const *extra)
     const char *vars[16];
     size_t k = 0;
 
-    vars[k++] = e2e_strdupf("LD_PRELOAD=%s", e2e_cfg.agent);
+    vars[k++] = e2e_cfg.preload != NULL
+                    ? e2e_strdupf("LD_PRELOAD=%s:%s", e2e_cfg.preload, e2e_cfg.agent)
+                    : e2e_strdupf("LD_PRELOAD=%s", e2e_cfg.agent);
     vars[k++] = e2e_strdupf("LRULEAK_DIR=%s", e2e_sockdir);
     vars[k++] = e2e_strdupf("LRULEAK_LOG=%s", e2e_log);
     vars[k++] = e2e_strdupf("LRULEAK_INTERVAL=%s", interval);
@@ -552,13 +585,17 @@ e2e_run(char *const argv[], char *const envp[], const char *input, int timeout_m
 struct e2e_proc *
 e2e_cli(char *const envp[], const char *arg, ...)
 {
-    char *argv[32];
+    char *argv[48];
     size_t n = 0;
     va_list ap;
 
+    for (size_t i = 0; e2e_cfg.cli_wrapper != NULL && e2e_cfg.cli_wrapper[i] != NULL && n < 16;
+         i++) {
+        argv[n++] = e2e_cfg.cli_wrapper[i];
+    }
     argv[n++] = (char *)e2e_cfg.cli;
     va_start(ap, arg);
-    for (const char *a = arg; a != NULL && n < 31; a = va_arg(ap, const char *)) {
+    for (const char *a = arg; a != NULL && n < 47; a = va_arg(ap, const char *)) {
         argv[n++] = (char *)a;
     }
     va_end(ap);

@@ -9,6 +9,10 @@
  * LRULEAK_AGENT, LRULEAK_CLI, E2E_TARGETS (the targets directory), E2E_INERT
  * (the built targets/inert). E2E_KEEP=1 keeps each test's private directory
  * (sockets, recordings, agent log) and prints its path.
+ * Two optional variables serve the hardening runs: E2E_PRELOAD (the
+ * sanitizer runtime of a sanitized build, first in every child's
+ * LD_PRELOAD, the agent after it) and E2E_CLI_WRAPPER (a command the CLI
+ * runs under, split at spaces, e.g. valgrind with its options).
  *
  * Every blocking step has a deadline; a failed step fails the test through
  * check (ck_assert_msg / ck_abort_msg), naming what it waited for and the
@@ -46,6 +50,8 @@ struct e2e_config {
     const char *cli;     /* built lruleak */
     const char *targets; /* tests/e2e/targets (source dir) */
     const char *inert;   /* built targets/inert */
+    const char *preload; /* E2E_PRELOAD, or NULL */
+    char **cli_wrapper;  /* E2E_CLI_WRAPPER split at spaces, or NULL */
 };
 
 /* The configuration; valid after e2e_main() checked it. */
@@ -91,12 +97,13 @@ const char *e2e_buf_str(const struct e2e_buf *b);
  * A fresh environment for a child: the test's environment without
  * LD_PRELOAD, PYTHONDONTWRITEBYTECODE and the agent's LRULEAK_* variables
  * (LRULEAK_AGENT and LRULEAK_CLI stay), plus PYTHONDONTWRITEBYTECODE=1,
- * plus `extra` (NULL-terminated "NAME=value" strings; NULL entries are
- * skipped). Lives until the test ends.
+ * plus LD_PRELOAD=<E2E_PRELOAD> when that is set and `extra` has no
+ * LD_PRELOAD, plus `extra` (NULL-terminated "NAME=value" strings; NULL
+ * entries are skipped). Lives until the test ends.
  */
 char **e2e_env(const char *const *extra);
 
-/* The standard agent environment: LD_PRELOAD=<agent>, LRULEAK_DIR=<sockdir>,
+/* The standard agent environment: LD_PRELOAD=[<E2E_PRELOAD>:]<agent>, LRULEAK_DIR=<sockdir>,
  * LRULEAK_LOG=<log>, LRULEAK_INTERVAL=<interval>, plus `extra`. */
 char **e2e_env_agent(const char *interval, const char *const *extra);
 
@@ -148,7 +155,8 @@ void e2e_proc_kill(struct e2e_proc *p);
  */
 struct e2e_proc *e2e_run(char *const argv[], char *const envp[], const char *input, int timeout_ms);
 
-/* Run the CLI with the arguments (NULL-terminated) and envp. */
+/* Run the CLI with the arguments (NULL-terminated) and envp (under
+ * E2E_CLI_WRAPPER when set). */
 struct e2e_proc *e2e_cli(char *const envp[], const char *arg, ...) __attribute__((sentinel));
 
 /* ---- victims -------------------------------------------------------------- */
