@@ -191,6 +191,12 @@ put_line(int cols, const char *fmt, ...)
     printf("%s%s\n", line, cols > 0 ? "\033[K" : "");
 }
 
+static int64_t
+sum_counts(int64_t a, int64_t b)
+{
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
 static void
 format_row(const struct report_cache *c, char *buf, size_t size)
 {
@@ -231,8 +237,9 @@ draw(struct watch *w)
         for (size_t i = 0; rows != NULL && i < p->ncaches; i++) {
             if (report_cache_present(p, p->caches[i])) {
                 rows[n++] = p->caches[i];
-                pinned += p->caches[i]->pinned;
-                retained += p->caches[i]->retained_bytes;
+                /* Each count is at most REPORT_COUNT_MAX; a sum saturates. */
+                pinned = sum_counts(pinned, p->caches[i]->pinned);
+                retained = sum_counts(retained, p->caches[i]->retained_bytes);
             }
         }
         if (rows != NULL) {
