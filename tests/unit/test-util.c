@@ -14,6 +14,7 @@
 #include "check-helpers.h"
 #include "util.h"
 
+/* clang-format off */
 static const struct {
     const char *in;
     size_t size;
@@ -37,6 +38,7 @@ static const struct {
     {"abcd", 4, "..."},
     {"abcdef", 2, ""},
 };
+/* clang-format on */
 
 START_TEST(util_printable_escapes)
 {
@@ -46,8 +48,8 @@ START_TEST(util_printable_escapes)
     memset(buf, 'X', sizeof(buf));
     got = util_printable(printable_cases[_i].in, buf, printable_cases[_i].size);
     ck_assert_ptr_eq(got, buf);
-    ck_assert_msg(strcmp(buf, printable_cases[_i].out) == 0, "case %d: \"%s\", expected \"%s\"",
-                  _i, buf, printable_cases[_i].out);
+    ck_assert_msg(strcmp(buf, printable_cases[_i].out) == 0, "case %d: \"%s\", expected \"%s\"", _i,
+                  buf, printable_cases[_i].out);
     ck_assert_uint_lt(strlen(buf), printable_cases[_i].size);
 }
 END_TEST
