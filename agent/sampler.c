@@ -28,10 +28,13 @@
  * SAMPLER_FULL_CHEAP_MS) and otherwise every SAMPLER_FULL_EVERY_S. */
 #define SAMPLER_FULL_EVERY_S 30.0
 #define SAMPLER_FULL_CHEAP_MS 5.0
-/* Periodic samples keep the agent's share of wall time under 1/N: a sample
- * that took T waits at least N*T before the next one (clients' requests are
- * served at once). */
+/* Samples keep the agent's share of wall time under 1/N: a sample that
+ * took T waits at least N*T before the next one. That holds for clients'
+ * requests too (a client that asks for snapshot after snapshot must not
+ * turn the sampler into a busy loop over the host's GIL), but a request
+ * never waits more than SAMPLER_REQUEST_WAIT_MAX_S for its turn. */
 #define SAMPLER_DUTY_FACTOR 20.0
+#define SAMPLER_REQUEST_WAIT_MAX_S 5.0
 
 static void *tstate;   /* the sampler thread's own Python thread state */
 static volatile int stop_flag; /* atexit: leave Python for good */
@@ -49,6 +52,25 @@ sleep_s(double s)
     struct timespec t = {.tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
     while (nanosleep(&t, &t) < 0 && errno == EINTR) {
     }
+}
+
+static struct timespec
+timespec_after(struct timespec t, double s)
+{
+    double until = (double)t.tv_nsec / 1e9 + s;
+
+    t.tv_sec += (time_t)until;
+    t.tv_nsec = (long)((until - (double)(time_t)until) * 1e9);
+    return t;
+}
+
+static int
+timespec_cmp(struct timespec a, struct timespec b)
+{
+    if (a.tv_sec != b.tv_sec) {
+        return a.tv_sec < b.tv_sec ? -1 : 1;
+    }
+    return a.tv_nsec < b.tv_nsec ? -1 : a.tv_nsec > b.tv_nsec;
 }
 
 /* ---- recording and identity --------------------------------------------------------- */
@@ -361,20 +383,26 @@ sample_loop(void)
     int r;
 
     for (;;) {
-        struct timespec deadline;
+        struct timespec now, deadline, earliest;
         bool full;
 
-        double wait = agent.interval;
-        if (wait < SAMPLER_DUTY_FACTOR * last_scan_s) {
-            wait = SAMPLER_DUTY_FACTOR * last_scan_s;
-        }
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        double until = (double)deadline.tv_nsec / 1e9 + wait;
-        deadline.tv_sec += (time_t)until;
-        deadline.tv_nsec = (long)((until - (double)(time_t)until) * 1e9);
+        /* Periodic: after the interval; requested: after the duty wait. */
+        double rest = SAMPLER_DUTY_FACTOR * last_scan_s;
+        double wait = agent.interval > rest ? agent.interval : rest;
+        clock_gettime(CLOCK_REALTIME, &now);
+        deadline = timespec_after(now, wait);
+        earliest = timespec_after(now, rest < SAMPLER_REQUEST_WAIT_MAX_S ? rest
+                                                                         : SAMPLER_REQUEST_WAIT_MAX_S);
         pthread_mutex_lock(&agent.lock);
-        while (!agent.stopping && !agent.pausing && !agent.want_sample &&
-               pthread_cond_timedwait(&agent.cond, &agent.lock, &deadline) == 0) {
+        while (!agent.stopping && !agent.pausing) {
+            const struct timespec *until = agent.want_sample ? &earliest : &deadline;
+            if (pthread_cond_timedwait(&agent.cond, &agent.lock, until) == ETIMEDOUT) {
+                /* A request may have come in just now: look again. */
+                clock_gettime(CLOCK_REALTIME, &now);
+                if (!agent.want_sample || timespec_cmp(now, earliest) >= 0) {
+                    break;
+                }
+            }
         }
         full = agent.want_full || last_full_hold_ms <= SAMPLER_FULL_CHEAP_MS ||
                agent_uptime() - last_full >= SAMPLER_FULL_EVERY_S;
