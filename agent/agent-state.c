@@ -218,8 +218,17 @@ agent_record(const char *line, size_t len)
     }
 }
 
+uint64_t
+agent_sample_begin(void)
+{
+    pthread_mutex_lock(&agent.lock);
+    uint64_t start = ++agent.starts;
+    pthread_mutex_unlock(&agent.lock);
+    return start;
+}
+
 void
-agent_publish(struct snapshot *snap)
+agent_publish(struct snapshot *snap, uint64_t start)
 {
     struct jsonw w;
     uint64_t one = 1;
@@ -241,6 +250,7 @@ agent_publish(struct snapshot *snap)
     agent.latest = w.buf; /* take the buffer */
     agent.latest_len = w.len;
     agent.seq = snap->seq;
+    agent.latest_start = start;
     pthread_cond_broadcast(&agent.cond);
     pthread_mutex_unlock(&agent.lock);
     if (agent.wake_fd >= 0) {

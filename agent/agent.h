@@ -49,6 +49,8 @@ struct agent {
     char *latest;         /* JSON text of the last sample, NUL-terminated */
     size_t latest_len;
     uint64_t seq;         /* samples published */
+    uint64_t starts;      /* samples begun (agent_sample_begin) */
+    uint64_t latest_start; /* the begin number of the latest published sample */
     bool want_sample;     /* a client asked for a fresh sample */
     bool want_full;
     bool stopping;        /* atexit: the sampler must leave Python for good */
@@ -80,10 +82,17 @@ double agent_boottime(void);
 /* Seconds since the process started. */
 double agent_uptime(void);
 /*
- * Publish a finished sample: keep its JSON as the latest, append it to the
- * recording, wake the server. Called with scan_lock held, GIL not needed.
+ * A sample begins: returns its begin number (1, 2, ...), which a client's
+ * request compares with agent.starts to know whether a published sample
+ * began after it asked. Called with scan_lock held.
  */
-void agent_publish(struct snapshot *snap);
+uint64_t agent_sample_begin(void);
+/*
+ * Publish a finished sample that began as number `start`: keep its JSON as
+ * the latest, append it to the recording, wake the server. Called with
+ * scan_lock held, GIL not needed.
+ */
+void agent_publish(struct snapshot *snap, uint64_t start);
 /* Set state (and reason, may be NULL) under the lock and wake waiters. */
 void agent_set_state(enum agent_state state, const char *reason);
 /*

@@ -34,9 +34,9 @@ uint64_t
 dispatch_seq(void)
 {
     pthread_mutex_lock(&agent.lock);
-    uint64_t seq = agent.seq;
+    uint64_t start = agent.latest_start;
     pthread_mutex_unlock(&agent.lock);
-    return seq;
+    return start;
 }
 
 static void
@@ -121,7 +121,10 @@ dispatch_request(const char *line, size_t len, struct jsonw *out, uint64_t *ret_
     if (state == AGENT_SAMPLING) {
         agent.want_sample = true;
         agent.want_full = agent.want_full || req.full;
-        *ret_after = agent.seq;
+        /* Not a sample that is running already: it may have begun
+         * without the full discovery, and before whatever the client
+         * did just now. */
+        *ret_after = agent.starts;
         pthread_cond_broadcast(&agent.cond);
     }
     pthread_mutex_unlock(&agent.lock);

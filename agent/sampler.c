@@ -193,6 +193,7 @@ sample(bool full, bool final, bool main_thread, volatile int *stop)
         .stop = stop,
     };
     struct snapshot snap;
+    uint64_t start = agent_sample_begin();
     int r;
 
     snapshot_init(&snap);
@@ -202,7 +203,7 @@ sample(bool full, bool final, bool main_thread, volatile int *stop)
         snap.pid = agent.pid;
         snap.t = agent_uptime();
         snap.final = final;
-        agent_publish(&snap);
+        agent_publish(&snap, start);
     }
     last_scan_s = snap.scan_ms / 1e3;
     if (full && r == 0) {
