@@ -192,7 +192,7 @@ char *e2e_recv_line(int fd, int timeout_ms, bool *ret_eof);
 /* One request line ("\n" appended) and its parsed reply; fails on error. */
 const struct jsonv *e2e_request(int fd, const char *req);
 /* Connect to pid's agent, ask for a fresh snapshot (with a full-heap
- * discovery when `full`), return the sample. */
+ * discovery when `full`, which the sample must say), return the sample. */
 const struct jsonv *e2e_agent_snapshot(pid_t pid, bool full);
 
 /* ---- JSON ----------------------------------------------------------------- */
