@@ -392,8 +392,10 @@ sample_loop(void)
         double wait = agent.interval > rest ? agent.interval : rest;
         clock_gettime(CLOCK_REALTIME, &now);
         deadline = timespec_after(now, wait);
-        earliest = timespec_after(now, rest < SAMPLER_REQUEST_WAIT_MAX_S ? rest
-                                                                         : SAMPLER_REQUEST_WAIT_MAX_S);
+        if (rest > SAMPLER_REQUEST_WAIT_MAX_S) {
+            rest = SAMPLER_REQUEST_WAIT_MAX_S;
+        }
+        earliest = timespec_after(now, rest);
         pthread_mutex_lock(&agent.lock);
         while (!agent.stopping && !agent.pausing) {
             const struct timespec *until = agent.want_sample ? &earliest : &deadline;

@@ -378,7 +378,8 @@ by_dict(struct scan *s, struct wrapper *w, uint32_t gstamp, bool links)
         if (r < 0) {
             return r;
         }
-        while (n < SCAN_BATCH && left > 0 && py.PyDict_Next(w->cache, &pos, &keys[n], &vals[n])) {
+        while (n < SCAN_BATCH && left > 0 &&
+               py.PyDict_Next(w->cache, &pos, &keys[n], &vals[n])) {
             __builtin_prefetch(keys[n]);
             __builtin_prefetch(vals[n]); /* the result, or the link holding it */
             n++;

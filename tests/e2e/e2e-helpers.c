@@ -313,7 +313,15 @@ e2e_env(const char *const *extra)
         env[k++] = e2e_strdupf("LD_PRELOAD=%s", e2e_cfg.preload);
     }
     for (size_t i = 0; i < nextra; i++) {
-        env[k++] = (char *)extra[i];
+        /* A later NAME= replaces an earlier one (getenv takes the first). */
+        const char *eq = strchr(extra[i], '=');
+        size_t name_len = eq != NULL ? (size_t)(eq - extra[i]) + 1 : strlen(extra[i]);
+        size_t j = 0;
+        while (j < k && strncmp(env[j], extra[i], name_len) != 0) {
+            j++;
+        }
+        env[j] = (char *)extra[i];
+        k += j == k;
     }
     env[k] = NULL;
     return env;

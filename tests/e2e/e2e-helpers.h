@@ -98,8 +98,8 @@ const char *e2e_buf_str(const struct e2e_buf *b);
  * LD_PRELOAD, PYTHONDONTWRITEBYTECODE and the agent's LRULEAK_* variables
  * (LRULEAK_AGENT and LRULEAK_CLI stay), plus PYTHONDONTWRITEBYTECODE=1,
  * plus LD_PRELOAD=<E2E_PRELOAD> when that is set and `extra` has no
- * LD_PRELOAD, plus `extra` (NULL-terminated "NAME=value" strings; NULL
- * entries are skipped). Lives until the test ends.
+ * LD_PRELOAD, plus `extra` (NULL-terminated "NAME=value" strings, each
+ * replacing an earlier value of its NAME). Lives until the test ends.
  */
 char **e2e_env(const char *const *extra);
 

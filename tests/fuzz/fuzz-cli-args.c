@@ -76,8 +76,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     } else {
         if (call.status != CLI_EXIT_OK || call.argc < 1 || call.argv == NULL ||
-            call.argv[0] != argv[1] || call.argv[call.argc] != NULL || outlen != 0 ||
-            errlen != 0) {
+            call.argv[0] != argv[1] || call.argv[call.argc] != NULL || outlen != 0 || errlen != 0) {
             abort();
         }
         for (int i = 1; i < call.argc; i++) {

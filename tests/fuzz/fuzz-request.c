@@ -45,8 +45,8 @@ check_reply(const char *buf, size_t len)
         !jsonv_is(root, JSONV_OBJECT) || !jsonv_get_bool(root, "ok", &ok)) {
         abort();
     }
-    if (!ok && (!jsonv_get_int(root, "errno", &err) || err <= 0 ||
-                jsonv_get_str(root, "error") == NULL)) {
+    if (!ok &&
+        (!jsonv_get_int(root, "errno", &err) || err <= 0 || jsonv_get_str(root, "error") == NULL)) {
         abort();
     }
     jsonv_free(root);

@@ -398,7 +398,7 @@ START_TEST(stress_abusive_clients)
     ck_assert_msg(s2_end - s2 >= 2, "only %lld samples during the abused workload",
                   (long long)(s2_end - s2));
     ck_assert_msg(duty <= STRESS_DUTY_MAX,
-                  "under a flood of snapshot requests the agent sampled %.0f%% of the time", 
+                  "under a flood of snapshot requests the agent sampled %.0f%% of the time",
                   100.0 * duty);
 
     /* Still serving, with the right numbers. */

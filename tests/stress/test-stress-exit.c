@@ -48,8 +48,7 @@ start(size_t i, size_t mode, bool agent)
     char *script = e2e_strdupf("%s/exiter.py", e2e_cfg.targets);
     char *delay = e2e_strdupf("%zu", agent ? (i * 7) % 25 : 0);
     char *argv[] = {(char *)e2e_cfg.python, script, (char *)modes[mode], delay, NULL};
-    struct e2e_proc *p =
-        e2e_spawn(argv, agent ? e2e_env_agent("0.001", NULL) : e2e_env_cli(NULL));
+    struct e2e_proc *p = e2e_spawn(argv, agent ? e2e_env_agent("0.001", NULL) : e2e_env_cli(NULL));
 
     return p;
 }

@@ -163,8 +163,8 @@ start_run(const char *out, struct e2e_proc *ret_victim)
 {
     const char *tmpdir[] = {e2e_strdupf("TMPDIR=%s", e2e_recdir), NULL};
     char *script = e2e_strdupf("%s/several.py", e2e_cfg.targets);
-    char *argv[] = {(char *)e2e_cfg.cli, "run", "--interval", "0.05", "--output", (char *)out,
-                    "--", (char *)e2e_cfg.python, script, NULL};
+    char *argv[] = {(char *)e2e_cfg.cli, "run", "--interval",           "0.05", "--output",
+                    (char *)out,         "--",  (char *)e2e_cfg.python, script, NULL};
     struct e2e_proc *cli;
     const char *line;
 

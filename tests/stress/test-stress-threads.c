@@ -79,8 +79,8 @@ START_TEST(stress_16_threads_10ms)
     fprintf(stderr,
             "stress-threads: %s threads for %.1f s at a 10 ms interval: %lld samples (%.1f/s), "
             "%lld one-second polls without a new sample\n",
-            STRESS_THREADS, elapsed, (long long)(last - first),
-            (double)(last - first) / elapsed, (long long)stalls);
+            STRESS_THREADS, elapsed, (long long)(last - first), (double)(last - first) / elapsed,
+            (long long)stalls);
     /* Never a whole second without a sample would be the ideal; the VM may
      * deschedule us, so allow a few. */
     ck_assert_msg(last - first >= STRESS_THREADS_S, "only %lld samples in %.0f s",
