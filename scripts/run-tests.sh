@@ -1,7 +1,8 @@
 #!/bin/sh
 # run-tests.sh: install what is missing, build with warnings as errors, and
-# run every test suite (unit, janitor, e2e on each available interpreter),
-# then the unit tests under valgrind.
+# run every test suite (unit, janitor, e2e on each available interpreter,
+# the CLI under valgrind, stress), then the unit tests under valgrind, then
+# the sanitized build's suites (scripts/run-sanitized.sh: ASan+UBSan, fuzz).
 # This is what CI runs.
 #
 # Usage: scripts/run-tests.sh [MESON_TEST_OPTIONS...]   e.g. --suite unit
@@ -10,7 +11,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh -Dwerror=true
 meson test -C build --print-errorlogs "$@"
-# The unit tests again under valgrind memcheck (no leaks, no invalid access).
 if [ $# -eq 0 ]; then
+    # The unit tests again under valgrind memcheck (no leaks, no invalid access).
     meson test -C build --print-errorlogs --setup=valgrind --suite unit
+    scripts/run-sanitized.sh
 fi

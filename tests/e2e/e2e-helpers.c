@@ -236,9 +236,17 @@ split_words(const char *s)
     return v;
 }
 
+/* LeakSanitizer's switch (sanitizer/lsan_interface.h), present only in a
+ * sanitized build: a test program keeps what it allocates until it ends
+ * (see the top of this file), so leak checking is for the CLI, not for it. */
+void __lsan_disable(void) __attribute__((weak));
+
 int
 e2e_main(Suite *(*make_suite)(void))
 {
+    if (__lsan_disable != NULL) {
+        __lsan_disable();
+    }
     e2e_cfg.python = env_or_null("PYTHON");
     if (e2e_cfg.python == NULL) {
         fprintf(stderr, "e2e: PYTHON is not set (no interpreter for this run): skipping\n");
