@@ -22,10 +22,12 @@
  * abuse (its sample count grew) but the snapshot requests did not make it
  * sample more than its duty cycle allows: the samples of that stretch (from
  * the agent's recording) took at most STRESS_DUTY_MAX of its wall time;
+ * its threads' CPU time (from /proc) stayed under STRESS_AGENT_CPU_MAX;
  * and it still answers with the right numbers afterwards.
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -47,6 +49,9 @@
 /* The agent aims at 1/20 of wall time; allow for a sample that straddles
  * the stretch's ends. */
 #define STRESS_DUTY_MAX 0.15
+/* The agent's threads (sampler and server) under abuse, in CPUs: measured
+ * well under 0.1 here; a server thread spinning on its clients would be 1. */
+#define STRESS_AGENT_CPU_MAX 0.5
 #define STRESS_BIGLINE (100u << 20)
 #define STRESS_CROWD 200
 
@@ -286,13 +291,29 @@ run_workload(struct e2e_proc *v)
     return t;
 }
 
+/* The agent's sample count. While the crowd holds all of the agent's
+ * client slots, a new connection is closed at once (README: at most 64
+ * clients): try again for a while. */
 static int64_t
 samples_of(pid_t pid)
 {
-    int fd = e2e_connect(e2e_sock_path(pid));
-    const struct jsonv *h = e2e_request(fd, "{\"cmd\":\"hello\"}");
-    close(fd);
-    return e2e_int(h, "samples", "hello");
+    static const char hello[] = "{\"cmd\":\"hello\"}\n";
+
+    for (int i = 0; i < 200; i++) {
+        int fd = e2e_connect(e2e_sock_path(pid));
+        bool eof = false;
+        char *reply = send(fd, hello, sizeof(hello) - 1, MSG_NOSIGNAL) > 0
+                          ? e2e_recv_line(fd, E2E_REPLY_MS, &eof)
+                          : NULL;
+        close(fd);
+        if (reply != NULL) {
+            return e2e_int(e2e_json(reply, strlen(reply), "hello"), "samples", "hello");
+        }
+        ck_assert_msg(eof || i > 0, "no hello reply within %d ms", E2E_REPLY_MS);
+        pause_ms(25);
+    }
+    ck_abort_msg("the agent closed 200 connections in a row without a reply");
+    return 0;
 }
 
 static double
@@ -301,6 +322,44 @@ now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds (user + system) of pid's threads but the main one: the
+ * agent's sampler and server threads (the workload has no others). */
+static double
+agent_cpu_s(pid_t pid)
+{
+    char *dir = e2e_strdupf("/proc/%d/task", (int)pid);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    unsigned long long ticks = 0;
+
+    ck_assert_msg(d != NULL, "cannot read %s", dir);
+    while ((e = readdir(d)) != NULL) {
+        pid_t tid = (pid_t)atoi(e->d_name);
+        if (tid <= 0 || tid == pid) {
+            continue;
+        }
+        char *path = e2e_strdupf("%s/%d/stat", dir, (int)tid);
+        FILE *f = fopen(path, "re");
+        char buf[1024];
+        if (f == NULL) {
+            continue;
+        }
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        /* Fields after the ")" that ends the name: state is the 3rd field,
+         * utime the 14th and stime the 15th. */
+        const char *p = strrchr(buf, ')');
+        unsigned long long ut = 0, st = 0;
+        if (p != NULL &&
+            sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2) {
+            ticks += ut + st;
+        }
+    }
+    closedir(d);
+    return (double)ticks / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* Total scan_ms of the samples numbered (after, upto] in pid's recording. */
@@ -354,7 +413,9 @@ START_TEST(stress_abusive_clients)
     struct e2e_proc *v1 = start_workload(e2e_env_agent("0.1", NULL));
     e2e_wait_agent(v1);
     int64_t s1 = samples_of(v1->pid);
+    double c1 = agent_cpu_s(v1->pid), w1 = now_s();
     struct timing t1 = run_workload(v1);
+    double cpu1 = (agent_cpu_s(v1->pid) - c1) / (now_s() - w1);
     int64_t s1_end = samples_of(v1->pid);
     e2e_proc_kill(v1);
 
@@ -368,10 +429,11 @@ START_TEST(stress_abusive_clients)
     }
     pause_ms(500); /* let them get going */
     int64_t s2 = samples_of(v2->pid);
-    double w0 = now_s();
+    double c2 = agent_cpu_s(v2->pid), w0 = now_s();
     struct timing t2 = run_workload(v2);
-    int64_t s2_end = samples_of(v2->pid);
     double wall = now_s() - w0;
+    double cpu2 = (agent_cpu_s(v2->pid) - c2) / wall;
+    int64_t s2_end = samples_of(v2->pid);
     for (size_t i = 0; i < NABUSERS; i++) {
         int st;
         pid_t r = waitpid(pids[i], &st, WNOHANG);
@@ -386,8 +448,10 @@ START_TEST(stress_abusive_clients)
     double duty = scan_ms_between(v2->pid, s2, s2_end) / 1e3 / wall;
     fprintf(stderr,
             "stress-clients: samples during the workload: %lld alone, %lld with the abusers, "
-            "taking %.1f%% of the wall time\n",
-            (long long)(s1_end - s1), (long long)(s2_end - s2), 100.0 * duty);
+            "taking %.1f%% of the wall time; the agent's threads used %.1f%% of a CPU alone, "
+            "%.1f%% with the abusers\n",
+            (long long)(s1_end - s1), (long long)(s2_end - s2), 100.0 * duty, 100.0 * cpu1,
+            100.0 * cpu2);
 
     ck_assert_msg(t1.checksum == t0.checksum && t2.checksum == t0.checksum,
                   "the workload's result changed: %lld, %lld, %lld", (long long)t0.checksum,
@@ -400,6 +464,8 @@ START_TEST(stress_abusive_clients)
     ck_assert_msg(duty <= STRESS_DUTY_MAX,
                   "under a flood of snapshot requests the agent sampled %.0f%% of the time",
                   100.0 * duty);
+    ck_assert_msg(cpu2 <= STRESS_AGENT_CPU_MAX,
+                  "under abuse the agent's threads used %.0f%% of a CPU", 100.0 * cpu2);
 
     /* Still serving, with the right numbers. */
     e2e_truth_check(v2, true);
