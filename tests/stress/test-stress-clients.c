@@ -10,6 +10,9 @@
  * workload's (they share the machine):
  *   deaf     pipelines snapshot and hello requests and never reads a reply
  *            (reconnects when the agent drops it);
+ *   amplify  four connections that pipeline "latest" requests (16 bytes
+ *            asking for a whole sample each) as fast as the socket takes
+ *            them and never read;
  *   churn    connects and disconnects in a loop;
  *   garbage  sends lines of binary garbage and reads the error replies;
  *   bigline  sends one 100 MB line per connection;
@@ -23,6 +26,9 @@
  * sample more than its duty cycle allows: the samples of that stretch (from
  * the agent's recording) took at most STRESS_DUTY_MAX of its wall time;
  * its threads' CPU time (from /proc) stayed under STRESS_AGENT_CPU_MAX;
+ * the host's peak memory grew by at most STRESS_RSS_GROWTH_MAX over the
+ * run without abusers (the agent holds replies back instead of buffering
+ * one per request);
  * and it still answers with the right numbers afterwards.
  */
 #include "config.h"
@@ -52,6 +58,9 @@
 /* The agent's threads (sampler and server) under abuse, in CPUs: measured
  * well under 0.1 here; a server thread spinning on its clients would be 1. */
 #define STRESS_AGENT_CPU_MAX 0.5
+/* Peak RSS with the abusers over the peak without: a few MiB here. */
+#define STRESS_RSS_GROWTH_MAX (64 << 20)
+#define STRESS_AMPLIFIERS 4
 #define STRESS_BIGLINE (100u << 20)
 #define STRESS_CROWD 200
 
@@ -91,6 +100,37 @@ abuse_deaf(const char *path)
                 break; /* dropped by the agent: come back */
             }
             pause_ms(n < 0 ? 10 : 1);
+        }
+        if (fd >= 0) {
+            close(fd);
+        }
+        pause_ms(5);
+    }
+}
+
+static void
+abuse_amplify(const char *path)
+{
+    static char reqs[64 * 18];
+
+    for (size_t i = 0; i < sizeof(reqs); i += 18) {
+        memcpy(reqs + i, "{\"cmd\":\"latest\"}\n", 18);
+    }
+    for (int i = 1; i < STRESS_AMPLIFIERS; i++) {
+        if (fork() == 0) {
+            break; /* one connection per process, all dying with the test */
+        }
+    }
+    for (;;) {
+        int fd = dial(path);
+        while (fd >= 0) {
+            ssize_t n = send(fd, reqs, sizeof(reqs), MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n < 0 && errno != EAGAIN && errno != EINTR) {
+                break;
+            }
+            if (n < 0) {
+                pause_ms(5);
+            }
         }
         if (fd >= 0) {
             close(fd);
@@ -200,8 +240,8 @@ struct abuser {
 };
 
 static const struct abuser abusers[] = {
-    {"deaf", abuse_deaf},       {"churn", abuse_churn}, {"garbage", abuse_garbage},
-    {"bigline", abuse_bigline}, {"crowd", abuse_crowd},
+    {"deaf", abuse_deaf},       {"amplify", abuse_amplify}, {"churn", abuse_churn},
+    {"garbage", abuse_garbage}, {"bigline", abuse_bigline}, {"crowd", abuse_crowd},
 };
 #define NABUSERS (sizeof(abusers) / sizeof(abusers[0]))
 
@@ -362,6 +402,26 @@ agent_cpu_s(pid_t pid)
     return (double)ticks / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* Peak resident memory of pid (VmHWM), in bytes. */
+static long long
+peak_rss(pid_t pid)
+{
+    char *path = e2e_strdupf("/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    char line[256];
+    long long kib = -1;
+
+    ck_assert_msg(f != NULL, "cannot read %s", path);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "VmHWM: %lld kB", &kib) == 1) {
+            break;
+        }
+    }
+    fclose(f);
+    ck_assert_msg(kib >= 0, "no VmHWM in %s", path);
+    return kib * 1024;
+}
+
 /* Total scan_ms of the samples numbered (after, upto] in pid's recording. */
 static double
 scan_ms_between(pid_t pid, int64_t after, int64_t upto)
@@ -417,6 +477,7 @@ START_TEST(stress_abusive_clients)
     struct timing t1 = run_workload(v1);
     double cpu1 = (agent_cpu_s(v1->pid) - c1) / (now_s() - w1);
     int64_t s1_end = samples_of(v1->pid);
+    long long rss1 = peak_rss(v1->pid);
     e2e_proc_kill(v1);
 
     /* 3. With the agent and the abusers. */
@@ -434,6 +495,7 @@ START_TEST(stress_abusive_clients)
     double wall = now_s() - w0;
     double cpu2 = (agent_cpu_s(v2->pid) - c2) / wall;
     int64_t s2_end = samples_of(v2->pid);
+    long long rss2 = peak_rss(v2->pid);
     for (size_t i = 0; i < NABUSERS; i++) {
         int st;
         pid_t r = waitpid(pids[i], &st, WNOHANG);
@@ -452,6 +514,8 @@ START_TEST(stress_abusive_clients)
             "%.1f%% with the abusers\n",
             (long long)(s1_end - s1), (long long)(s2_end - s2), 100.0 * duty, 100.0 * cpu1,
             100.0 * cpu2);
+    fprintf(stderr, "stress-clients: peak RSS %.1f MiB alone, %.1f MiB with the abusers\n",
+            (double)rss1 / 1048576.0, (double)rss2 / 1048576.0);
 
     ck_assert_msg(t1.checksum == t0.checksum && t2.checksum == t0.checksum,
                   "the workload's result changed: %lld, %lld, %lld", (long long)t0.checksum,
@@ -464,6 +528,9 @@ START_TEST(stress_abusive_clients)
     ck_assert_msg(duty <= STRESS_DUTY_MAX,
                   "under a flood of snapshot requests the agent sampled %.0f%% of the time",
                   100.0 * duty);
+    ck_assert_msg(rss2 - rss1 <= STRESS_RSS_GROWTH_MAX,
+                  "the abusers grew the host's peak memory by %.1f MiB",
+                  (double)(rss2 - rss1) / 1048576.0);
     ck_assert_msg(cpu2 <= STRESS_AGENT_CPU_MAX,
                   "under abuse the agent's threads used %.0f%% of a CPU", 100.0 * cpu2);
 
