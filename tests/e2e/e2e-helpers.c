@@ -65,6 +65,18 @@ sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+void
+e2e_sleep_ms(int ms)
+{
+    sleep_ms(ms);
+}
+
+double
+e2e_now_s(void)
+{
+    return (double)now_ms() / 1e3;
+}
+
 /* ---- strings and buffers ----------------------------------------------------- */
 
 char *
@@ -109,6 +121,24 @@ const char *
 e2e_buf_str(const struct e2e_buf *b)
 {
     return b->data != NULL ? b->data : "";
+}
+
+const char *
+e2e_read_text(const char *path)
+{
+    struct e2e_buf b = {0};
+    char chunk[65536];
+    size_t n;
+    FILE *f = fopen(path, "re");
+
+    if (f == NULL) {
+        return "";
+    }
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        e2e_buf_append(&b, chunk, n);
+    }
+    fclose(f);
+    return e2e_buf_str(&b);
 }
 
 /* The last `max` bytes of s, for failure messages. */
@@ -868,6 +898,30 @@ e2e_wait_agent(struct e2e_proc *v)
     }
 }
 
+int64_t
+e2e_agent_samples(pid_t pid)
+{
+    static const char hello[] = "{\"cmd\":\"hello\"}\n";
+    int64_t deadline = now_ms() + E2E_REPLY_MS;
+
+    for (;;) {
+        int fd = e2e_connect(e2e_sock_path(pid));
+        bool eof = false;
+        char *reply = try_send(fd, hello, sizeof(hello) - 1) == 0
+                          ? e2e_recv_line(fd, remaining_ms(deadline), &eof)
+                          : NULL;
+        close(fd);
+        if (reply != NULL) {
+            const struct jsonv *h = e2e_json(reply, strlen(reply), "the hello reply");
+            ck_assert_msg(e2e_bool(h, "ok", "hello"), "hello refused: %s", reply);
+            return e2e_int(h, "samples", "hello");
+        }
+        ck_assert_msg(remaining_ms(deadline) > 0, "pid %d: no hello reply within %d ms", (int)pid,
+                      E2E_REPLY_MS);
+        sleep_ms(25);
+    }
+}
+
 const struct jsonv *
 e2e_agent_snapshot(pid_t pid, bool full)
 {
@@ -1128,6 +1182,26 @@ e2e_check_truth(const struct jsonv *caches, const struct jsonv *truth, const cha
         }
     }
     ck_assert_msg(b.len == 0, "%s differs from the program's truth:%s", what, e2e_buf_str(&b));
+}
+
+void
+e2e_assert_unchanged(const struct e2e_proc *v, const struct e2e_proc *base, bool first_line,
+                     const char *what)
+{
+    const char *out = e2e_buf_str(&v->out), *bout = e2e_buf_str(&base->out);
+    size_t n = strlen(out), bn = strlen(bout);
+
+    if (first_line) {
+        n = strchr(out, '\n') != NULL ? (size_t)(strchr(out, '\n') - out) : n;
+        bn = strchr(bout, '\n') != NULL ? (size_t)(strchr(bout, '\n') - bout) : bn;
+    }
+    ck_assert_msg(n == bn && memcmp(out, bout, n) == 0,
+                  "%s: the host's stdout changed:\n%s\nwithout the agent:\n%s", what, out, bout);
+    ck_assert_msg(strcmp(e2e_buf_str(&v->err), e2e_buf_str(&base->err)) == 0,
+                  "%s: the host's stderr changed:\n%s\nwithout the agent:\n%s", what,
+                  e2e_buf_str(&v->err), e2e_buf_str(&base->err));
+    ck_assert_msg(v->status == base->status, "%s: exit status %d, %d without the agent", what,
+                  v->status, base->status);
 }
 
 const struct jsonv *

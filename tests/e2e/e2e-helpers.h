@@ -78,6 +78,14 @@ TCase *e2e_tcase(const char *name);
  */
 int e2e_main(Suite *(*make_suite)(void));
 
+/* Seconds on the monotonic clock. */
+double e2e_now_s(void);
+/* Sleep for ms milliseconds. */
+void e2e_sleep_ms(int ms);
+/* The whole file as a string that lives until the test ends; "" when it
+ * cannot be read (yet). */
+const char *e2e_read_text(const char *path);
+
 /* ---- growable buffer ---------------------------------------------------- */
 
 struct e2e_buf {
@@ -191,6 +199,10 @@ void e2e_send(int fd, const void *data, size_t len);
 char *e2e_recv_line(int fd, int timeout_ms, bool *ret_eof);
 /* One request line ("\n" appended) and its parsed reply; fails on error. */
 const struct jsonv *e2e_request(int fd, const char *req);
+/* The agent's sample count (hello's "samples"). A connection the agent
+ * closes unanswered (all its client slots taken) is tried again for
+ * E2E_REPLY_MS; fails the test otherwise. */
+int64_t e2e_agent_samples(pid_t pid);
 /* Connect to pid's agent, ask for a fresh snapshot (with a full-heap
  * discovery when `full`, which the sample must say), return the sample. */
 const struct jsonv *e2e_agent_snapshot(pid_t pid, bool full);
@@ -227,6 +239,14 @@ const struct jsonv *e2e_find_row(const struct jsonv *caches, const char *module,
  * pinned. `what` names the source ("agent socket", "lruleak snapshot").
  */
 void e2e_check_truth(const struct jsonv *caches, const struct jsonv *truth, const char *what);
+
+/*
+ * The host did not notice the agent: v's stdout (only its first line when
+ * first_line, for programs whose later lines depend on timing), stderr and
+ * exit status equal base's, a run of the same program without the agent.
+ */
+void e2e_assert_unchanged(const struct e2e_proc *v, const struct e2e_proc *base, bool first_line,
+                          const char *what);
 
 /*
  * The standard ground-truth scenario: start the victim under the agent

@@ -66,13 +66,6 @@
 
 /* ---- abusers (forked children) ---------------------------------------------------- */
 
-static void
-pause_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static int
 dial(const char *path)
 {
@@ -99,12 +92,12 @@ abuse_deaf(const char *path)
             if (n < 0 && errno != EAGAIN && errno != EINTR) {
                 break; /* dropped by the agent: come back */
             }
-            pause_ms(n < 0 ? 10 : 1);
+            e2e_sleep_ms(n < 0 ? 10 : 1);
         }
         if (fd >= 0) {
             close(fd);
         }
-        pause_ms(5);
+        e2e_sleep_ms(5);
     }
 }
 
@@ -129,13 +122,13 @@ abuse_amplify(const char *path)
                 break;
             }
             if (n < 0) {
-                pause_ms(5);
+                e2e_sleep_ms(5);
             }
         }
         if (fd >= 0) {
             close(fd);
         }
-        pause_ms(5);
+        e2e_sleep_ms(5);
     }
 }
 
@@ -150,7 +143,7 @@ abuse_churn(const char *path)
         if (fd >= 0) {
             close(fd);
         }
-        pause_ms(1);
+        e2e_sleep_ms(1);
     }
 }
 
@@ -175,7 +168,7 @@ abuse_garbage(const char *path)
             /* Read what came back (error replies), without waiting. */
             while (recv(fd, reply, sizeof(reply), MSG_DONTWAIT) > 0) {
             }
-            pause_ms(1);
+            e2e_sleep_ms(1);
         }
         if (fd >= 0) {
             close(fd);
@@ -206,7 +199,7 @@ abuse_bigline(const char *path)
         if (fd >= 0) {
             close(fd);
         }
-        pause_ms(100);
+        e2e_sleep_ms(100);
     }
 }
 
@@ -223,14 +216,14 @@ abuse_crowd(const char *path)
                 (void)!send(fds[i], "{\"cmd\":\"hello\"}\n", 16, MSG_NOSIGNAL | MSG_DONTWAIT);
             }
         }
-        pause_ms(50);
+        e2e_sleep_ms(50);
         for (int i = 0; i < STRESS_CROWD; i++) {
             if (fds[i] >= 0) {
                 (void)!recv(fds[i], buf, sizeof(buf), MSG_DONTWAIT);
                 close(fds[i]);
             }
         }
-        pause_ms(450);
+        e2e_sleep_ms(450);
     }
 }
 
@@ -329,39 +322,6 @@ run_workload(struct e2e_proc *v)
     ck_assert_msg(line != NULL && strcmp(line, "READY") == 0, "workload.py: no READY (stderr: %s)",
                   e2e_buf_str(&v->err));
     return t;
-}
-
-/* The agent's sample count. While the crowd holds all of the agent's
- * client slots, a new connection is closed at once (README: at most 64
- * clients): try again for a while. */
-static int64_t
-samples_of(pid_t pid)
-{
-    static const char hello[] = "{\"cmd\":\"hello\"}\n";
-
-    for (int i = 0; i < 200; i++) {
-        int fd = e2e_connect(e2e_sock_path(pid));
-        bool eof = false;
-        char *reply = send(fd, hello, sizeof(hello) - 1, MSG_NOSIGNAL) > 0
-                          ? e2e_recv_line(fd, E2E_REPLY_MS, &eof)
-                          : NULL;
-        close(fd);
-        if (reply != NULL) {
-            return e2e_int(e2e_json(reply, strlen(reply), "hello"), "samples", "hello");
-        }
-        ck_assert_msg(eof || i > 0, "no hello reply within %d ms", E2E_REPLY_MS);
-        pause_ms(25);
-    }
-    ck_abort_msg("the agent closed 200 connections in a row without a reply");
-    return 0;
-}
-
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* CPU seconds (user + system) of pid's threads but the main one: the
@@ -472,11 +432,11 @@ START_TEST(stress_abusive_clients)
     /* 2. With the agent, nobody talking to it. */
     struct e2e_proc *v1 = start_workload(e2e_env_agent("0.1", NULL));
     e2e_wait_agent(v1);
-    int64_t s1 = samples_of(v1->pid);
-    double c1 = agent_cpu_s(v1->pid), w1 = now_s();
+    int64_t s1 = e2e_agent_samples(v1->pid);
+    double c1 = agent_cpu_s(v1->pid), w1 = e2e_now_s();
     struct timing t1 = run_workload(v1);
-    double cpu1 = (agent_cpu_s(v1->pid) - c1) / (now_s() - w1);
-    int64_t s1_end = samples_of(v1->pid);
+    double cpu1 = (agent_cpu_s(v1->pid) - c1) / (e2e_now_s() - w1);
+    int64_t s1_end = e2e_agent_samples(v1->pid);
     long long rss1 = peak_rss(v1->pid);
     e2e_proc_kill(v1);
 
@@ -488,13 +448,13 @@ START_TEST(stress_abusive_clients)
     for (size_t i = 0; i < NABUSERS; i++) {
         pids[i] = start_abuser(&abusers[i], path);
     }
-    pause_ms(500); /* let them get going */
-    int64_t s2 = samples_of(v2->pid);
-    double c2 = agent_cpu_s(v2->pid), w0 = now_s();
+    e2e_sleep_ms(500); /* let them get going */
+    int64_t s2 = e2e_agent_samples(v2->pid);
+    double c2 = agent_cpu_s(v2->pid), w0 = e2e_now_s();
     struct timing t2 = run_workload(v2);
-    double wall = now_s() - w0;
+    double wall = e2e_now_s() - w0;
     double cpu2 = (agent_cpu_s(v2->pid) - c2) / wall;
-    int64_t s2_end = samples_of(v2->pid);
+    int64_t s2_end = e2e_agent_samples(v2->pid);
     long long rss2 = peak_rss(v2->pid);
     for (size_t i = 0; i < NABUSERS; i++) {
         int st;

@@ -24,24 +24,6 @@
 #define STRESS_THREADS "16"
 #define STRESS_THREADS_S 30
 
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int64_t
-hello_samples(pid_t pid)
-{
-    int fd = e2e_connect(e2e_sock_path(pid));
-    const struct jsonv *h = e2e_request(fd, "{\"cmd\":\"hello\"}");
-    close(fd);
-    ck_assert_msg(e2e_bool(h, "ok", "hello"), "hello refused during the stress");
-    return e2e_int(h, "samples", "hello");
-}
-
 START_TEST(stress_16_threads_10ms)
 {
     char *script = e2e_strdupf("%s/threads.py", e2e_cfg.targets);
@@ -52,8 +34,8 @@ START_TEST(stress_16_threads_10ms)
     struct e2e_proc *v = e2e_spawn(argv, e2e_env_agent("0.01", NULL));
 
     e2e_wait_agent(v);
-    double start = now_s(), last_poll = start;
-    int64_t first = hello_samples(v->pid), prev = first, stalls = 0;
+    double start = e2e_now_s(), last_poll = start;
+    int64_t first = e2e_agent_samples(v->pid), prev = first, stalls = 0;
     const char *line = NULL;
 
     /* Poll until the threads are done (READY), at most twice the duration. */
@@ -64,18 +46,18 @@ START_TEST(stress_16_threads_10ms)
         }
         ck_assert_msg(!v->reaped && v->out_fd >= 0, "threads.py ended early (stderr: %s)",
                       e2e_buf_str(&v->err));
-        ck_assert_msg(now_s() - start < 2.0 * STRESS_THREADS_S + 20,
+        ck_assert_msg(e2e_now_s() - start < 2.0 * STRESS_THREADS_S + 20,
                       "threads.py did not finish its %d s within %d s", STRESS_THREADS_S,
                       2 * STRESS_THREADS_S + 20);
-        if (now_s() - last_poll >= 1.0) {
-            int64_t n = hello_samples(v->pid);
+        if (e2e_now_s() - last_poll >= 1.0) {
+            int64_t n = e2e_agent_samples(v->pid);
             stalls += n == prev;
             prev = n;
-            last_poll = now_s();
+            last_poll = e2e_now_s();
         }
     }
-    double elapsed = now_s() - start;
-    int64_t last = hello_samples(v->pid);
+    double elapsed = e2e_now_s() - start;
+    int64_t last = e2e_agent_samples(v->pid);
     fprintf(stderr,
             "stress-threads: %s threads for %.1f s at a 10 ms interval: %lld samples (%.1f/s), "
             "%lld one-second polls without a new sample\n",
@@ -88,15 +70,9 @@ START_TEST(stress_16_threads_10ms)
     ck_assert_msg(stalls <= 3, "%lld one-second polls saw no new sample", (long long)stalls);
 
     e2e_truth_check(v, true);
-    const char *out = e2e_buf_str(&v->out), *bout = e2e_buf_str(&base->out);
-    const char *nl = strchr(out, '\n'), *bnl = strchr(bout, '\n');
-    ck_assert_msg(nl != NULL && bnl != NULL && nl - out == bnl - bout &&
-                      memcmp(out, bout, (size_t)(nl - out)) == 0,
-                  "the host's output changed:\n%s\nwithout the agent:\n%s", out, bout);
-    ck_assert_msg(strstr(out, ", 0 wrong results") != NULL, "wrong cached results: %s", out);
-    ck_assert_msg(strcmp(e2e_buf_str(&v->err), e2e_buf_str(&base->err)) == 0,
-                  "the host's stderr changed:\n%s\nwithout the agent:\n%s", e2e_buf_str(&v->err),
-                  e2e_buf_str(&base->err));
+    e2e_assert_unchanged(v, base, true, "threads.py");
+    ck_assert_msg(strstr(e2e_buf_str(&v->out), ", 0 wrong results") != NULL,
+                  "wrong cached results: %s", e2e_buf_str(&v->out));
 }
 END_TEST
 
