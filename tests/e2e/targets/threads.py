@@ -3,12 +3,12 @@
 agent samples (run it with a short LRULEAK_INTERVAL).
 
 WORKERS threads (argv[2], default 4) run for DURATION seconds (argv[1],
-default 2.0): they create
-Jobs, call Job.cost and Job.label (unbounded) and price() (maxsize=64),
-check every result, and now and then clear a cache. Then they stop, and the
-caches keep whatever the last round left: the truth line describes that
-state. The line printed before READY never depends on timing, so a run with
-the agent must print exactly what a run without it prints.
+default 2.0): they create Jobs, call Job.cost and Job.label (unbounded) and
+price() (maxsize=64), check every result, and now and then clear a cache.
+Then they stop, and the caches keep whatever the last round left: the truth
+line describes that state. The line printed before READY never depends on
+timing, so a run with the agent must print exactly what a run without it
+prints.
 """
 import functools
 import sys
