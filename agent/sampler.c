@@ -28,14 +28,18 @@
  * SAMPLER_FULL_CHEAP_MS) and otherwise every SAMPLER_FULL_EVERY_S. */
 #define SAMPLER_FULL_EVERY_S 30.0
 #define SAMPLER_FULL_CHEAP_MS 5.0
-/* Periodic samples keep the agent's share of wall time under 1/N: a sample
- * that took T waits at least N*T before the next one (clients' requests are
- * served at once). */
+/* Samples keep the agent's share of wall time under 1/N: a sample that
+ * took T waits at least N*T before the next one. That holds for clients'
+ * requests too (a client that asks for snapshot after snapshot must not
+ * turn the sampler into a busy loop over the host's GIL), but a request
+ * never waits more than SAMPLER_REQUEST_WAIT_MAX_S for its turn. */
 #define SAMPLER_DUTY_FACTOR 20.0
+#define SAMPLER_REQUEST_WAIT_MAX_S 5.0
 
 static void *tstate;   /* the sampler thread's own Python thread state */
 static volatile int stop_flag; /* atexit: leave Python for good */
 static volatile int scan_stop; /* abandon the running sample (exit or os.fork()) */
+static int in_sample;          /* the sampler thread is inside a sample (atomic) */
 
 static bool prepared;  /* pyapi + pycompat ready (guarded by scan_lock) */
 static double last_full = -1e9;
@@ -48,6 +52,25 @@ sleep_s(double s)
     struct timespec t = {.tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
     while (nanosleep(&t, &t) < 0 && errno == EINTR) {
     }
+}
+
+static struct timespec
+timespec_after(struct timespec t, double s)
+{
+    double until = (double)t.tv_nsec / 1e9 + s;
+
+    t.tv_sec += (time_t)until;
+    t.tv_nsec = (long)((until - (double)(time_t)until) * 1e9);
+    return t;
+}
+
+static int
+timespec_cmp(struct timespec a, struct timespec b)
+{
+    if (a.tv_sec != b.tv_sec) {
+        return a.tv_sec < b.tv_sec ? -1 : 1;
+    }
+    return a.tv_nsec < b.tv_nsec ? -1 : a.tv_nsec > b.tv_nsec;
 }
 
 /* ---- recording and identity --------------------------------------------------------- */
@@ -169,7 +192,10 @@ sample(bool full, bool final, bool main_thread, volatile int *stop, uint64_t ans
     struct scan_options opt = {
         .full = full,
         .main_thread = main_thread,
-        .slice_ms = agent.slice_ms,
+        /* The final sample keeps the GIL: at exit only daemon threads are
+         * left to want it, and each gap would hand them a switch interval
+         * (5 ms) apiece, so busy ones would stretch the exit by seconds. */
+        .slice_ms = final ? 0 : agent.slice_ms,
         .max_nodes = agent.max_nodes,
         .stop = stop,
     };
@@ -223,8 +249,8 @@ sampler_sample_here(bool full, char *why, size_t whylen)
 void
 sampler_final(void)
 {
-    struct timespec deadline;
-    bool parked;
+    struct timespec deadline, t0, t1;
+    bool parked, busy;
     void *ts;
 
     pthread_mutex_lock(&agent.lock);
@@ -240,6 +266,8 @@ sampler_final(void)
     if (detached) {
         return;
     }
+    busy = __atomic_load_n(&in_sample, __ATOMIC_ACQUIRE);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
 
     /* Let the sampler finish its slice and leave Python: wait without the
      * GIL (it may be waiting for it), bounded so exit never hangs. */
@@ -258,6 +286,12 @@ sampler_final(void)
         pthread_mutex_lock(&agent.scan_lock);
     }
     py.PyEval_RestoreThread(ts);
+    if (busy) {
+        /* Rare and worth knowing (tests/stress counts these lines). */
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        log_msg("exit during a sample: the sampler left it in %.1f ms",
+                (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+    }
     if (!parked) {
         log_msg("sampler did not stop in time: no final sample");
         return;
@@ -418,20 +452,29 @@ sample_loop(void)
     int r;
 
     for (;;) {
-        struct timespec deadline;
+        struct timespec now, deadline, earliest;
         bool full;
 
+        /* Periodic: after the interval (an attach may change it);
+         * requested: after the duty wait. */
         pthread_mutex_lock(&agent.lock);
-        double wait = agent.interval; /* an attach may change it */
-        if (wait < SAMPLER_DUTY_FACTOR * last_scan_s) {
-            wait = SAMPLER_DUTY_FACTOR * last_scan_s;
+        double rest = SAMPLER_DUTY_FACTOR * last_scan_s;
+        double wait = agent.interval > rest ? agent.interval : rest;
+        clock_gettime(CLOCK_REALTIME, &now);
+        deadline = timespec_after(now, wait);
+        if (rest > SAMPLER_REQUEST_WAIT_MAX_S) {
+            rest = SAMPLER_REQUEST_WAIT_MAX_S;
         }
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        double until = (double)deadline.tv_nsec / 1e9 + wait;
-        deadline.tv_sec += (time_t)until;
-        deadline.tv_nsec = (long)((until - (double)(time_t)until) * 1e9);
-        while (!agent.stopping && !agent.pausing && !agent.want_sample && !agent.detaching &&
-               pthread_cond_timedwait(&agent.cond, &agent.lock, &deadline) == 0) {
+        earliest = timespec_after(now, rest);
+        while (!agent.stopping && !agent.pausing && !agent.detaching) {
+            const struct timespec *until = agent.want_sample ? &earliest : &deadline;
+            if (pthread_cond_timedwait(&agent.cond, &agent.lock, until) == ETIMEDOUT) {
+                /* A request may have come in just now: look again. */
+                clock_gettime(CLOCK_REALTIME, &now);
+                if (!agent.want_sample || timespec_cmp(now, earliest) >= 0) {
+                    break;
+                }
+            }
         }
         full = agent.want_full || last_full_hold_ms <= SAMPLER_FULL_CHEAP_MS ||
                agent_uptime() - last_full >= SAMPLER_FULL_EVERY_S;
@@ -455,6 +498,7 @@ sample_loop(void)
             return;
         }
         pthread_mutex_lock(&agent.scan_lock);
+        __atomic_store_n(&in_sample, 1, __ATOMIC_RELEASE);
         if (enter_python()) {
             r = sample(full, false, false, &scan_stop, answers);
             if (r < 0 && r != -ECANCELED) {
@@ -462,6 +506,7 @@ sample_loop(void)
             }
             py.PyEval_SaveThread();
         }
+        __atomic_store_n(&in_sample, 0, __ATOMIC_RELEASE);
         pthread_mutex_unlock(&agent.scan_lock);
     }
 }

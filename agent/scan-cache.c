@@ -362,6 +362,11 @@ by_dict(struct scan *s, struct wrapper *w, uint32_t gstamp, bool links)
 {
     PyObject *keys[SCAN_BATCH], *vals[SCAN_BATCH];
     Py_ssize_t pos = 0;
+    /* Only as many entries as the dict holds now: the program adds entries
+     * during the GIL gaps, and threads that add them faster than we read
+     * would otherwise keep the read (and an exit waiting for its final
+     * sample) going for ever. */
+    Py_ssize_t left = py.PyDict_Size(w->cache);
     unsigned done = 0;
     int r;
 
@@ -373,10 +378,12 @@ by_dict(struct scan *s, struct wrapper *w, uint32_t gstamp, bool links)
         if (r < 0) {
             return r;
         }
-        while (n < SCAN_BATCH && py.PyDict_Next(w->cache, &pos, &keys[n], &vals[n])) {
+        while (n < SCAN_BATCH && left > 0 &&
+               py.PyDict_Next(w->cache, &pos, &keys[n], &vals[n])) {
             __builtin_prefetch(keys[n]);
             __builtin_prefetch(vals[n]); /* the result, or the link holding it */
             n++;
+            left--;
         }
         if (n == 0) {
             return 0;

@@ -5,8 +5,12 @@
  * SERVER_MAX_CLIENTS connections. Every fd is non-blocking and
  * close-on-exec and lives above 2. Limits: a request line of
  * PROTOCOL_MAX_REQUEST bytes (longer: one error line, then the connection
- * is closed), SERVER_MAX_PENDING bytes of unsent replies per client (more:
- * the client is dropped), SERVER_SAMPLE_TIMEOUT_S for a requested sample.
+ * is closed); a client's next request waits while SERVER_PENDING_PAUSE
+ * bytes of its replies are unsent (a client that pipelines requests and
+ * never reads cannot make us buffer a reply per request: "latest" costs
+ * 16 bytes to ask and a whole sample to answer); SERVER_MAX_PENDING bytes
+ * unsent for one client, or SERVER_MAX_PENDING_TOTAL for all, drop the
+ * client with the most; SERVER_SAMPLE_TIMEOUT_S for a requested sample.
  * Runs on the server thread; takes agent.lock only through dispatch and
  * agent-state.
  *
@@ -41,6 +45,10 @@
 
 #define SERVER_MAX_CLIENTS 64
 #define SERVER_MAX_PENDING (64u << 20)
+#define SERVER_MAX_PENDING_TOTAL (128u << 20)
+#define SERVER_PENDING_PAUSE (1u << 20)
+/* A flushed reply buffer bigger than this is given back. */
+#define SERVER_KEEP_BUFFER (256u << 10)
 #define SERVER_SAMPLE_TIMEOUT_S 60.0
 
 struct client {
@@ -77,6 +85,12 @@ high_fd(int fd)
     int h = fcntl(fd, F_DUPFD_CLOEXEC, 3);
     close(fd);
     return h;
+}
+
+static size_t
+pending(const struct client *c)
+{
+    return c->out.len - c->out_off;
 }
 
 static void
@@ -142,7 +156,12 @@ handle_lines(struct client *c)
 {
     size_t start = 0;
 
-    for (size_t i = 0; i < c->in_len && !c->waiting && !c->detach; i++) {
+    for (size_t i = 0; i < c->in_len && !c->detach; i++) {
+        /* The rest waits in c->in for the sample, or for the client to
+         * read what it has been sent. */
+        if (c->waiting || pending(c) >= SERVER_PENDING_PAUSE) {
+            break;
+        }
         if (c->in[i] != '\n') {
             continue;
         }
@@ -165,7 +184,7 @@ handle_lines(struct client *c)
     }
     memmove(c->in, c->in + start, c->in_len - start);
     c->in_len -= start;
-    if (c->in_len == sizeof(c->in)) {
+    if (c->in_len == sizeof(c->in) && memchr(c->in, '\n', c->in_len) == NULL) {
         protocol_write_error(&c->out, E2BIG, "request line too long");
         c->closing = true;
         c->in_len = 0;
@@ -214,8 +233,39 @@ write_client(struct client *c)
         }
         c->out_off += (size_t)n;
     }
-    jsonw_clear(&c->out);
+    if (c->out.cap > SERVER_KEEP_BUFFER) {
+        jsonw_done(&c->out); /* a big sample went out: give the memory back */
+    } else {
+        jsonw_clear(&c->out);
+    }
     c->out_off = 0;
+}
+
+/* Drop the clients with the most unsent replies while all of them together
+ * hold more than SERVER_MAX_PENDING_TOTAL. */
+static void
+limit_pending(void)
+{
+    for (;;) {
+        struct client *most = NULL;
+        size_t total = 0;
+
+        for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
+            struct client *c = &clients[i];
+            if (c->fd < 0) {
+                continue;
+            }
+            total += pending(c);
+            if (most == NULL || pending(c) > pending(most)) {
+                most = c;
+            }
+        }
+        if (total <= SERVER_MAX_PENDING_TOTAL || most == NULL) {
+            return;
+        }
+        log_msg("dropped a client with %zu bytes of unread replies", pending(most));
+        client_close(most);
+    }
 }
 
 static void
@@ -343,17 +393,26 @@ server_main(void *arg)
             finish_detach();
             return NULL;
         }
+        limit_pending();
         for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
             struct client *c = &clients[i];
             if (c->fd < 0) {
                 continue;
             }
-            if (c->out.err < 0 || c->out.len - c->out_off > SERVER_MAX_PENDING) {
+            if (c->out.err < 0 || pending(c) > SERVER_MAX_PENDING) {
                 client_close(c); /* not reading its replies: drop it */
                 continue;
             }
             write_client(c);
-            if (c->fd >= 0 && c->closing && !c->waiting && c->out.len == c->out_off) {
+            if (c->fd < 0) {
+                continue;
+            }
+            /* Requests held back while replies were unsent. */
+            if (c->in_len > 0 && pending(c) < SERVER_PENDING_PAUSE) {
+                handle_lines(c);
+            }
+            if (c->closing && !c->waiting && pending(c) == 0 &&
+                memchr(c->in, '\n', c->in_len) == NULL) {
                 client_close(c);
             }
         }

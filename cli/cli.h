@@ -52,6 +52,23 @@ extern bool arg_quick;               /* snapshot --quick: no full-heap discovery
 extern bool arg_verbose;             /* --verbose: list every ok cache */
 extern bool arg_watch;               /* attach --watch: watch after attaching */
 
+/* What the command line asks for, from cli_parse_args(). */
+struct cli_call {
+    int (*handler)(int argc, char **argv); /* the verb; NULL: exit with status */
+    int status;                            /* exit status when handler is NULL */
+    int argc;
+    char **argv; /* the verb's name, then its positional arguments (free()) */
+};
+
+/*
+ * Parse a whole command line (argv[0] is the program) into the arg_
+ * globals (reset first) and *ret, without running anything. Help and
+ * --version are printed here (handler NULL, status 0); a usage error is
+ * printed as one line on stderr (handler NULL, status CLI_EXIT_USAGE).
+ * Not thread-safe (getopt). (main.c)
+ */
+void cli_parse_args(int argc, char **argv, struct cli_call *ret);
+
 int cmd_run(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);

@@ -33,7 +33,10 @@ cmd_snapshot(int argc, char **argv)
     (void)argc;
     client_init(&c);
     if (util_parse_pid(argv[1], &pid) < 0) {
-        fprintf(stderr, "lruleak: snapshot: '%s' is not a pid\n", argv[1]);
+        char shown[128];
+
+        fprintf(stderr, "lruleak: snapshot: '%s' is not a pid\n",
+                util_printable(argv[1], shown, sizeof(shown)));
         ret = CLI_EXIT_USAGE;
         goto out;
     }

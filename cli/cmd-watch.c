@@ -176,17 +176,25 @@ static void put_line(int cols, const char *fmt, ...) __attribute__((format(print
 static void
 put_line(int cols, const char *fmt, ...)
 {
-    char line[1024];
+    char raw[1024], line[1024];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
+    /* Names come from the watched program: no terminal controls. */
+    util_printable(raw, line, sizeof(line));
     if (cols > 0 && (int)strlen(line) > cols) {
         line[cols] = '\0';
     }
     /* Clear to the end of the line so a shorter line leaves no debris. */
     printf("%s%s\n", line, cols > 0 ? "\033[K" : "");
+}
+
+static int64_t
+sum_counts(int64_t a, int64_t b)
+{
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
 static void
@@ -229,8 +237,9 @@ draw(struct watch *w)
         for (size_t i = 0; rows != NULL && i < p->ncaches; i++) {
             if (report_cache_present(p, p->caches[i])) {
                 rows[n++] = p->caches[i];
-                pinned += p->caches[i]->pinned;
-                retained += p->caches[i]->retained_bytes;
+                /* Each count is at most REPORT_COUNT_MAX; a sum saturates. */
+                pinned = sum_counts(pinned, p->caches[i]->pinned);
+                retained = sum_counts(retained, p->caches[i]->retained_bytes);
             }
         }
         if (rows != NULL) {
@@ -468,7 +477,10 @@ cmd_watch(int argc, char **argv)
     client_init(&w.c);
     w.c.cancel = &stop_signal;
     if (util_parse_pid(argv[1], &w.pid) < 0) {
-        fprintf(stderr, "lruleak: watch: '%s' is not a pid\n", argv[1]);
+        char shown[128];
+
+        fprintf(stderr, "lruleak: watch: '%s' is not a pid\n",
+                util_printable(argv[1], shown, sizeof(shown)));
         ret = CLI_EXIT_USAGE;
         goto out;
     }

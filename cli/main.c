@@ -5,6 +5,9 @@
  * each verb declares which options and how many positional arguments it
  * takes, and a usage error names the exact problem in one line (exit 2)
  * instead of printing the whole help. The verbs live in cmd-<verb>.c.
+ * Parsing (cli_parse_args) is apart from running the verb (main), so the
+ * option parser can be fuzzed without executing anything
+ * (tests/fuzz/fuzz-cli-args.c, which builds this file with main renamed).
  */
 #include "config.h"
 
@@ -161,6 +164,8 @@ accept_bit(int opt)
 static int
 parse_value(const struct verb *v, int opt, const char *val)
 {
+    char shown[128]; /* val in messages: one line, no terminal controls */
+
     switch (opt) {
     case OPT_INTERVAL:
         /* The agent's floor is 1 ms; a watch refresh below 50 ms only burns
@@ -168,7 +173,8 @@ parse_value(const struct verb *v, int opt, const char *val)
         if (util_parse_seconds(val, strcmp(v->name, "watch") == 0 ? 0.05 : 0.001, &arg_interval) <
             0) {
             fprintf(stderr, "lruleak: %s: --interval wants seconds from %s to 86400, not '%s'\n",
-                    v->name, strcmp(v->name, "watch") == 0 ? "0.05" : "0.001", val);
+                    v->name, strcmp(v->name, "watch") == 0 ? "0.05" : "0.001",
+                    util_printable(val, shown, sizeof(shown)));
             return -1;
         }
         arg_interval_str = val;
@@ -187,7 +193,7 @@ parse_value(const struct verb *v, int opt, const char *val)
             arg_fail_on = CLI_FAIL_ON_BOUNDED;
         } else {
             fprintf(stderr, "lruleak: %s: --fail-on wants leak or bounded, not '%s'\n", v->name,
-                    val);
+                    util_printable(val, shown, sizeof(shown)));
             return -1;
         }
         return 0;
@@ -197,7 +203,8 @@ parse_value(const struct verb *v, int opt, const char *val)
         } else if (strcmp(val, "json") == 0) {
             arg_format = CLI_FORMAT_JSON;
         } else {
-            fprintf(stderr, "lruleak: %s: --format wants text or json, not '%s'\n", v->name, val);
+            fprintf(stderr, "lruleak: %s: --format wants text or json, not '%s'\n", v->name,
+                    util_printable(val, shown, sizeof(shown)));
             return -1;
         }
         return 0;
@@ -218,33 +225,42 @@ parse_value(const struct verb *v, int opt, const char *val)
     }
 }
 
-static int
-run_verb(const struct verb *v, int argc, char **argv)
+/*
+ * Parse the options and positional arguments of verb v (argv[0] is the
+ * verb). Fills ret: the handler and the verb's argument vector, or no
+ * handler and the exit status (help, version, usage error; the message is
+ * printed here).
+ */
+static void
+parse_verb(const struct verb *v, int argc, char **argv, struct cli_call *ret)
 {
     char **pos = NULL;
-    int opt, npos, ret = CLI_EXIT_USAGE;
+    int opt, npos;
 
+    ret->status = CLI_EXIT_USAGE;
     /* run: stop at CMD, whose own options are not ours ("+"). ":" first:
-     * report a missing value as ':' so the message can say so. */
+     * report a missing value as ':' so the message can say so. optind 0
+     * (not 1) makes glibc forget any state left by an earlier parse. */
     opterr = 0;
-    optind = 1;
+    optind = 0;
     for (;;) {
         int longindex = -1;
-        char name[64];
+        char name[64], spelled[3];
 
         opt = getopt_long(argc, argv, strcmp(v->name, "run") == 0 ? "+:o:vhV" : ":o:vhV", options,
                           &longindex);
         if (opt == -1) {
             break;
         }
-        /* The option as the user spelled it, for messages. */
+        /* The option as the user spelled it, for messages (escaped). */
         if (longindex >= 0) {
             snprintf(name, sizeof(name), "--%s", options[longindex].name);
         } else if (opt == '?' || opt == ':') {
             if (optopt != 0 && optopt < 0x100) {
-                snprintf(name, sizeof(name), "-%c", optopt);
+                snprintf(spelled, sizeof(spelled), "-%c", optopt);
+                util_printable(spelled, name, sizeof(name));
             } else {
-                snprintf(name, sizeof(name), "%s", argv[optind - 1]);
+                util_printable(argv[optind - 1], name, sizeof(name));
             }
         } else {
             snprintf(name, sizeof(name), "-%c", opt);
@@ -254,30 +270,30 @@ run_verb(const struct verb *v, int argc, char **argv)
             printf("Usage: lruleak %s\n  %s\n(lruleak --help lists every option and exit "
                    "code)\n",
                    v->usage, v->help);
-            ret = CLI_EXIT_OK;
-            goto out;
+            ret->status = CLI_EXIT_OK;
+            return;
         }
         if (opt == OPT_VERSION) {
             printf("lruleak %s\n", LRULEAK_VERSION);
-            ret = CLI_EXIT_OK;
-            goto out;
+            ret->status = CLI_EXIT_OK;
+            return;
         }
         if (opt == '?') {
             fprintf(stderr, "lruleak: %s: unknown option '%s' (see lruleak --help)\n", v->name,
                     name);
-            goto out;
+            return;
         }
         if (opt == ':') {
             fprintf(stderr, "lruleak: %s: option '%s' needs a value\n", v->name, name);
-            goto out;
+            return;
         }
         if ((v->accept & accept_bit(opt)) == 0) {
             fprintf(stderr, "lruleak: %s: '%s' is not an option of %s (usage: lruleak %s)\n",
                     v->name, name, v->name, v->usage);
-            goto out;
+            return;
         }
         if (parse_value(v, opt, optarg) < 0) {
-            goto out;
+            return;
         }
     }
     npos = argc - optind;
@@ -289,51 +305,83 @@ run_verb(const struct verb *v, int argc, char **argv)
                                                      : "PID",
                     v->usage);
         } else {
+            char shown[128];
+
             fprintf(stderr, "lruleak: %s: unexpected argument '%s' (usage: lruleak %s)\n", v->name,
-                    argv[optind + v->max_args], v->usage);
+                    util_printable(argv[optind + v->max_args], shown, sizeof(shown)), v->usage);
         }
-        goto out;
+        return;
     }
     /* The verb sees argv[0] = its name, then the positional arguments. */
     pos = calloc((size_t)npos + 2, sizeof(*pos));
     if (pos == NULL) {
         fprintf(stderr, "lruleak: out of memory\n");
-        ret = CLI_EXIT_FAILURE;
-        goto out;
+        ret->status = CLI_EXIT_FAILURE;
+        return;
     }
     pos[0] = argv[0];
     for (int i = 0; i < npos; i++) {
         pos[i + 1] = argv[optind + i];
     }
-    ret = v->handler(npos + 1, pos);
-out:
-    free(pos);
-    return ret;
+    ret->handler = v->handler;
+    ret->argc = npos + 1;
+    ret->argv = pos;
+    ret->status = CLI_EXIT_OK;
+}
+
+void
+cli_parse_args(int argc, char **argv, struct cli_call *ret)
+{
+    const char *verb = argc > 1 ? argv[1] : NULL;
+    char shown[128];
+
+    *ret = (struct cli_call){.status = CLI_EXIT_USAGE};
+    /* Defaults again: the parse can run more than once in one process. */
+    arg_interval = 0;
+    arg_interval_str = NULL;
+    arg_output = NULL;
+    arg_fail_on = CLI_FAIL_ON_NONE;
+    arg_format = CLI_FORMAT_TEXT;
+    arg_full = false;
+    arg_quick = false;
+    arg_verbose = false;
+
+    if (verb == NULL) {
+        fprintf(stderr, "lruleak: missing command (run, list, snapshot, watch, report, attach, "
+                        "detach; see lruleak --help)\n");
+        return;
+    }
+    if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "help") == 0) {
+        help();
+        ret->status = CLI_EXIT_OK;
+        return;
+    }
+    if (strcmp(verb, "-V") == 0 || strcmp(verb, "--version") == 0) {
+        printf("lruleak %s\n", LRULEAK_VERSION);
+        ret->status = CLI_EXIT_OK;
+        return;
+    }
+    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+        if (strcmp(verb, verbs[i].name) == 0) {
+            parse_verb(&verbs[i], argc - 1, argv + 1, ret);
+            return;
+        }
+    }
+    fprintf(stderr, "lruleak: unknown command '%s' (see lruleak --help)\n",
+            util_printable(verb, shown, sizeof(shown)));
 }
 
 int
 main(int argc, char **argv)
 {
-    const char *verb = argc > 1 ? argv[1] : NULL;
+    struct cli_call call;
+    int ret;
 
-    if (verb == NULL) {
-        fprintf(stderr, "lruleak: missing command (run, list, snapshot, watch, report, attach, "
-                        "detach; see lruleak --help)\n");
-        return CLI_EXIT_USAGE;
+    cli_parse_args(argc, argv, &call);
+    if (call.handler == NULL) {
+        return call.status;
     }
-    if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "help") == 0) {
-        help();
-        return CLI_EXIT_OK;
-    }
-    if (strcmp(verb, "-V") == 0 || strcmp(verb, "--version") == 0) {
-        printf("lruleak %s\n", LRULEAK_VERSION);
-        return CLI_EXIT_OK;
-    }
-    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
-        if (strcmp(verb, verbs[i].name) == 0) {
-            return run_verb(&verbs[i], argc - 1, argv + 1);
-        }
-    }
-    fprintf(stderr, "lruleak: unknown command '%s' (see lruleak --help)\n", verb);
-    return CLI_EXIT_USAGE;
+    ret = call.handler(call.argc, call.argv);
+    free(call.argv);
+    return ret;
 }

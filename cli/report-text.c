@@ -9,7 +9,10 @@
  * its location, counts, retained memory, growth over the run and the fix
  * that fits its kind, then one compact line per remaining cache (only a
  * count past OK_LIST_MAX unless verbose). It only reads the model; the
- * caller owns the stream. Thread context: none.
+ * caller owns the stream. Every string of the model comes from the
+ * analysed program (names, paths, command line) and is printed through
+ * util_printable(), so no control character or escape sequence of its
+ * choosing reaches the terminal. Thread context: none.
  */
 #include "config.h"
 
@@ -29,6 +32,8 @@
 #define RATE_MIN_SECONDS 10.0
 /* Indentation of the lines under a cache's title. */
 #define BODY "           "
+/* Room for one escaped name or path; longer ones are cut with "...". */
+#define SHOWN_MAX 512
 
 static const char *
 plural(int64_t n, const char *one, const char *many)
@@ -46,13 +51,13 @@ format_maxsize(const struct report_cache *c, char *buf, size_t size)
     }
 }
 
-/* The method name of a qualname ("A.<locals>.B.calc" -> "calc"). */
+/* The method name of a qualname ("A.<locals>.B.calc" -> "calc"), escaped. */
 static const char *
-method_name(const struct report_cache *c)
+method_name(const struct report_cache *c, char *buf, size_t size)
 {
     const char *dot = strrchr(c->qualname, '.');
 
-    return dot != NULL && dot[1] != '\0' ? dot + 1 : c->qualname;
+    return util_printable(dot != NULL && dot[1] != '\0' ? dot + 1 : c->qualname, buf, size);
 }
 
 /*
@@ -70,8 +75,9 @@ print_argv(FILE *f, const struct report_process *p, int width)
         return;
     }
     for (size_t i = 0; i < p->argc && used + 8 < sizeof(buf); i++) {
-        const char *a = p->argv[i];
-        bool quote = a[0] == '\0' || strpbrk(a, " \t\n'\"\\$`*?;&|<>()") != NULL;
+        char shown[SHOWN_MAX];
+        const char *a = util_printable(p->argv[i], shown, sizeof(shown));
+        bool quote = a[0] == '\0' || strpbrk(a, " '\"\\$`*?;&|<>()") != NULL;
 
         if (i > 0) {
             buf[used++] = ' ';
@@ -83,10 +89,6 @@ print_argv(FILE *f, const struct report_process *p, int width)
             if (quote && *a == '\'') {
                 memcpy(buf + used, "'\\''", 4);
                 used += 4;
-            } else if ((unsigned char)*a < 0x20 || *a == 0x7f) {
-                /* Keep the report one line per command: escape controls. */
-                used += (size_t)snprintf(buf + used, sizeof(buf) - used, "%s",
-                                         *a == '\n' ? "\\n" : *a == '\t' ? "\\t" : "?");
             } else {
                 buf[used++] = *a;
             }
@@ -110,7 +112,8 @@ print_argv(FILE *f, const struct report_process *p, int width)
 static void
 print_fix(FILE *f, const struct report_cache *c)
 {
-    const char *name = method_name(c);
+    char shown[SHOWN_MAX];
+    const char *name = method_name(c, shown, sizeof(shown));
     bool is_method = strcmp(c->kind, "method") == 0;
     char maxsize[32];
 
@@ -186,7 +189,7 @@ static void
 print_pinning(FILE *f, const struct report_process *p, const struct report_cache *c,
               const struct report_text_opts *opts)
 {
-    char maxsize[32], bytes[32];
+    char maxsize[32], bytes[32], qualname[SHOWN_MAX], kind[64], file[SHOWN_MAX], module[SHOWN_MAX];
 
     if (c->maxsize < 0) {
         snprintf(maxsize, sizeof(maxsize), "unbounded");
@@ -195,9 +198,12 @@ print_pinning(FILE *f, const struct report_process *p, const struct report_cache
     }
     util_format_bytes(c->retained_bytes, bytes, sizeof(bytes));
     fprintf(f, "  %-8s %s  (%s, %s%s)\n", c->verdict == REPORT_VERDICT_LEAK ? "LEAK" : "BOUNDED",
-            c->qualname, c->kind, maxsize, c->typed ? ", typed" : "");
-    fprintf(f, BODY "%s:%" PRId64 "%s%s\n", c->file[0] != '\0' ? c->file : "(unknown file)",
-            c->line, c->module[0] != '\0' ? "  in module " : "", c->module);
+            util_printable(c->qualname, qualname, sizeof(qualname)),
+            util_printable(c->kind, kind, sizeof(kind)), maxsize, c->typed ? ", typed" : "");
+    fprintf(f, BODY "%s:%" PRId64 "%s%s\n",
+            c->file[0] != '\0' ? util_printable(c->file, file, sizeof(file)) : "(unknown file)",
+            c->line, c->module[0] != '\0' ? "  in module " : "",
+            util_printable(c->module, module, sizeof(module)));
     fprintf(f, BODY "pins %" PRId64 " %s", c->pinned, plural(c->pinned, "object", "objects"));
     if (c->selves > 0) {
         fprintf(f, " (%" PRId64 " %s)", c->selves, plural(c->selves, "self", "selves"));
@@ -218,22 +224,24 @@ print_pinning(FILE *f, const struct report_process *p, const struct report_cache
 static void
 print_compact(FILE *f, const struct report_process *p, const struct report_cache *c, int qw)
 {
-    char size[32], where[64];
-    const char *base = util_basename(c->file);
+    char size[32], where[96], base[64], qualname[SHOWN_MAX], kind[64], verdict[64];
 
+    util_printable(util_basename(c->file), base, sizeof(base));
     if (c->maxsize < 0) {
         snprintf(size, sizeof(size), "unbounded");
     } else {
         snprintf(size, sizeof(size), "max %" PRId64, c->maxsize);
     }
     snprintf(where, sizeof(where), "%s:%" PRId64, base[0] != '\0' ? base : "?", c->line);
-    fprintf(f, "    %-*s  %-12s  %-9s %6" PRId64 " %-7s  %s", qw, c->qualname, c->kind, size,
-            c->entries, plural(c->entries, "entry", "entries"), where);
+    fprintf(f, "    %-*s  %-12s  %-9s %6" PRId64 " %-7s  %s", qw,
+            util_printable(c->qualname, qualname, sizeof(qualname)),
+            util_printable(c->kind, kind, sizeof(kind)), size, c->entries,
+            plural(c->entries, "entry", "entries"), where);
     if (c->wrappers > 1) {
         fprintf(f, "  (%" PRId64 " wrappers)", c->wrappers);
     }
     if (c->verdict == REPORT_VERDICT_OK && strcmp(c->verdict_name, "ok") != 0) {
-        fprintf(f, "  [%s]", c->verdict_name);
+        fprintf(f, "  [%s]", util_printable(c->verdict_name, verdict, sizeof(verdict)));
     }
     if (!report_cache_present(p, c)) {
         fprintf(f, "  (emptied since t=%.1f s)", c->last_t);
@@ -256,7 +264,8 @@ print_rest(FILE *f, const struct report_process *p, struct report_cache **rows, 
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        int len = (int)strlen(rows[i]->qualname);
+        char shown[SHOWN_MAX];
+        int len = (int)strlen(util_printable(rows[i]->qualname, shown, sizeof(shown)));
 
         qw = len > qw ? len : qw;
     }
@@ -279,7 +288,7 @@ static int
 print_process(FILE *f, const struct report_process *p, const struct report_text_opts *opts)
 {
     struct report_cache **rows = NULL;
-    char dur[32];
+    char dur[32], shown[SHOWN_MAX];
     size_t npin = 0;
     int n, len;
 
@@ -287,12 +296,14 @@ print_process(FILE *f, const struct report_process *p, const struct report_text_
     if (p->ppid >= 0) {
         len += fprintf(f, " (ppid %" PRId64 ")", p->ppid);
     }
-    len += fprintf(f, "  python %s  ", p->python != NULL ? p->python : "?");
+    len += fprintf(f, "  python %s  ",
+                   p->python != NULL ? util_printable(p->python, shown, sizeof(shown)) : "?");
     print_argv(f, p, TEXT_WIDTH - len);
     fputc('\n', f);
 
     if (p->refused != NULL) {
-        fprintf(f, "  the agent refused this interpreter: %s\n", p->refused);
+        fprintf(f, "  the agent refused this interpreter: %s\n",
+                util_printable(p->refused, shown, sizeof(shown)));
         return 0;
     }
     if (p->samples == 0) {
@@ -310,7 +321,7 @@ print_process(FILE *f, const struct report_process *p, const struct report_text_
                 p->final ? ", the last at exit" : "");
     }
     if (p->state != NULL) {
-        fprintf(f, "; agent %s", p->state);
+        fprintf(f, "; agent %s", util_printable(p->state, shown, sizeof(shown)));
     }
     fprintf(f, "; %" PRId64 " cache %s\n", p->wrappers, plural(p->wrappers, "wrapper", "wrappers"));
     if (p->truncated) {

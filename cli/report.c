@@ -15,6 +15,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -542,6 +544,36 @@ str_or_empty(const struct jsonv *obj, const char *key)
     return s != NULL ? s : "";
 }
 
+/*
+ * A count of a cache row (entries, pinned, retained_bytes...): 0 when
+ * absent, else a whole number in [0, REPORT_COUNT_MAX], also when written
+ * as a float. Anything else is a corrupt record (-EINVAL): the renderers
+ * subtract and add counts, which must not overflow.
+ */
+static int
+count_member(const struct jsonv *obj, const char *key, size_t idx, int64_t *ret, char *err,
+             size_t errlen)
+{
+    const struct jsonv *v = jsonv_get(obj, key);
+    double d;
+
+    *ret = 0;
+    if (v == NULL) {
+        return 0;
+    }
+    if (jsonv_is(v, JSONV_NUMBER) && v->u.num.is_int) {
+        d = v->u.num.i >= 0 && v->u.num.i <= REPORT_COUNT_MAX ? (double)v->u.num.i : -1;
+    } else {
+        d = jsonv_is(v, JSONV_NUMBER) ? v->u.num.d : -1;
+    }
+    if (d >= 0 && d <= (double)REPORT_COUNT_MAX && d == (double)(int64_t)d) {
+        *ret = (int64_t)d;
+        return 0;
+    }
+    snprintf(err, errlen, "sample: caches[%zu]: \"%s\" is not a count from 0 to 2^53", idx, key);
+    return -EINVAL;
+}
+
 static int64_t
 int_or_zero(const struct jsonv *obj, const char *key)
 {
@@ -616,13 +648,28 @@ add_cache(struct report *rep, struct report_process *p, const struct jsonv *o, d
     }
     c->typed = false;
     (void)jsonv_get_bool(o, "typed", &c->typed);
-    c->entries = int_or_zero(o, "entries");
-    c->hits = int_or_zero(o, "hits");
-    c->misses = int_or_zero(o, "misses");
-    c->selves = int_or_zero(o, "selves");
-    c->pinned = int_or_zero(o, "pinned");
-    c->retained_bytes = int_or_zero(o, "retained_bytes");
-    c->wrappers = jsonv_get(o, "wrappers") != NULL ? int_or_zero(o, "wrappers") : 1;
+    static const struct {
+        const char *key;
+        size_t off;
+    } counts[] = {
+        {"entries", offsetof(struct report_cache, entries)},
+        {"hits", offsetof(struct report_cache, hits)},
+        {"misses", offsetof(struct report_cache, misses)},
+        {"selves", offsetof(struct report_cache, selves)},
+        {"pinned", offsetof(struct report_cache, pinned)},
+        {"retained_bytes", offsetof(struct report_cache, retained_bytes)},
+        {"wrappers", offsetof(struct report_cache, wrappers)},
+    };
+    for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+        r = count_member(o, counts[i].key, idx, (int64_t *)((char *)c + counts[i].off), err,
+                         errlen);
+        if (r < 0) {
+            return r;
+        }
+    }
+    if (jsonv_get(o, "wrappers") == NULL) {
+        c->wrappers = 1;
+    }
     c->self_only = false;
     (void)jsonv_get_bool(o, "self_only", &c->self_only);
     r = parse_verdict(rep, str_or_empty(o, "verdict"), c);

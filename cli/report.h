@@ -40,6 +40,11 @@ struct report_point {
     int64_t pinned;
 };
 
+/* Largest count a record may carry (entries, pinned, bytes...): 2^53, the
+ * largest whole number every JSON reader keeps exact. Sums of a few
+ * hundred such counts still fit an int64. */
+#define REPORT_COUNT_MAX ((int64_t)1 << 53)
+
 struct report_cache {
     /* Identity. Strings are interned in the model and never NULL. */
     const char *module;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "utf8.h"
 #include "util.h"
 
 int
@@ -126,19 +127,88 @@ util_basename(const char *path)
     return slash != NULL && slash[1] != '\0' ? slash + 1 : path;
 }
 
+/* The character at s is *ret_len bytes long; returns the length of its
+ * escape, written to esc, or 0 when it is printed as it is. */
+static size_t
+escape_at(const char *s, char esc[8], size_t *ret_len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n;
+
+    *ret_len = 1;
+    if (u[0] == '\n') {
+        memcpy(esc, "\\n", 3);
+        return 2;
+    }
+    if (u[0] == '\t') {
+        memcpy(esc, "\\t", 3);
+        return 2;
+    }
+    if (u[0] < 0x20 || u[0] == 0x7f) {
+        return (size_t)snprintf(esc, 8, "\\x%02x", u[0]);
+    }
+    if (u[0] < 0x80) {
+        return 0;
+    }
+    n = utf8_sequence_len(u, strnlen(s, 4));
+    if (n == 0) {
+        return (size_t)snprintf(esc, 8, "\\x%02x", u[0]);
+    }
+    *ret_len = n;
+    if (n == 2 && u[0] == 0xc2 && u[1] < 0xa0) {
+        return (size_t)snprintf(esc, 8, "\\u%04x", u[1]);
+    }
+    return 0;
+}
+
 void
 util_put_printable(FILE *f, const char *s)
 {
-    for (; *s != '\0'; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '\n') {
-            fputs("\\n", f);
-        } else if (ch == '\t') {
-            fputs("\\t", f);
-        } else if (ch < 0x20 || ch == 0x7f) {
-            fprintf(f, "\\x%02x", ch);
+    while (*s != '\0') {
+        char esc[8];
+        size_t len, elen = escape_at(s, esc, &len);
+
+        if (elen > 0) {
+            fwrite(esc, 1, elen, f);
         } else {
-            fputc(ch, f);
+            fwrite(s, 1, len, f);
         }
+        s += len;
     }
+}
+
+const char *
+util_printable(const char *s, char *buf, size_t size)
+{
+    size_t used = 0;
+
+    if (size == 0) {
+        return buf;
+    }
+    while (*s != '\0') {
+        char esc[8];
+        size_t len, elen = escape_at(s, esc, &len);
+        const char *out = elen > 0 ? esc : s;
+        size_t olen = elen > 0 ? elen : len;
+
+        if (used + olen >= size) {
+            /* Cut at a character boundary, with room for "...". */
+            while (used > 0 && used + 4 > size) {
+                used--;
+                while (used > 0 && ((unsigned char)buf[used] & 0xc0) == 0x80) {
+                    used--;
+                }
+            }
+            if (used + 4 <= size) {
+                memcpy(buf + used, "...", 3);
+                used += 3;
+            }
+            break;
+        }
+        memcpy(buf + used, out, olen);
+        used += olen;
+        s += len;
+    }
+    buf[used] = '\0';
+    return buf;
 }

@@ -37,3 +37,12 @@ const char *util_basename(const char *path);
 /* Write s to f with control characters escaped (\n, \t, \xHH), so that one
  * value stays on one line of a table. */
 void util_put_printable(FILE *f, const char *s);
+
+/*
+ * s as util_put_printable writes it, into buf (always NUL-terminated; cut
+ * with "..." when it does not fit). Strings from recordings, agents and
+ * command lines pass through here before they reach a terminal: besides
+ * the C0 controls and DEL it escapes the C1 controls (U+0080-U+009F, e.g.
+ * CSI) as \u00HH and bytes that are not valid UTF-8 as \xHH. Returns buf.
+ */
+const char *util_printable(const char *s, char *buf, size_t size);

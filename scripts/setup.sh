@@ -5,10 +5,14 @@
 # Packages: the meson/ninja toolchain, the check unit-test framework, Debian's
 # python3.11 (libpython linked into the executable, one of the e2e targets),
 # libunwind's ptrace library (lruleak attach inspects stopped threads with it),
-# valgrind for the memcheck test setup, socat for the README's protocol example.
+# valgrind for the memcheck test setup, socat for the README's protocol example
+# and the security test; clang with its sanitizer and libFuzzer runtimes and
+# llvm (llvm-symbolizer: sanitizer reports with file:line) for the sanitized
+# build and the fuzz targets (scripts/run-sanitized.sh).
 set -eu
 
-pkgs="meson ninja-build pkg-config gcc libc6-dev check libunwind-dev python3.11 valgrind socat"
+pkgs="meson ninja-build pkg-config gcc libc6-dev check libunwind-dev python3.11 valgrind socat
+      clang libclang-rt-14-dev llvm-14"
 missing=""
 for p in $pkgs; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

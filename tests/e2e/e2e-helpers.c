@@ -78,6 +78,12 @@ e2e_sleep_s(double s)
     sleep_ms((int)(s * 1000.0));
 }
 
+void
+e2e_sleep_ms(int ms)
+{
+    sleep_ms(ms);
+}
+
 /* ---- strings and buffers ----------------------------------------------------- */
 
 char *
@@ -122,6 +128,24 @@ const char *
 e2e_buf_str(const struct e2e_buf *b)
 {
     return b->data != NULL ? b->data : "";
+}
+
+const char *
+e2e_read_text(const char *path)
+{
+    struct e2e_buf b = {0};
+    char chunk[65536];
+    size_t n;
+    FILE *f = fopen(path, "re");
+
+    if (f == NULL) {
+        return "";
+    }
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        e2e_buf_append(&b, chunk, n);
+    }
+    fclose(f);
+    return e2e_buf_str(&b);
 }
 
 /* The last `max` bytes of s, for failure messages. */
@@ -227,9 +251,39 @@ env_or_null(const char *name)
     return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
+/* "a b  c" -> {"a", "b", "c", NULL}; NULL for NULL. Lives for good. */
+static char **
+split_words(const char *s)
+{
+    char *copy, *save = NULL, **v;
+    size_t n = 0;
+
+    if (s == NULL) {
+        return NULL;
+    }
+    copy = strdup(s);
+    v = calloc(strlen(s) / 2 + 2, sizeof(*v));
+    if (copy == NULL || v == NULL) {
+        fprintf(stderr, "e2e: out of memory\n");
+        exit(1);
+    }
+    for (char *w = strtok_r(copy, " ", &save); w != NULL; w = strtok_r(NULL, " ", &save)) {
+        v[n++] = w;
+    }
+    return v;
+}
+
+/* LeakSanitizer's switch (sanitizer/lsan_interface.h), present only in a
+ * sanitized build: a test program keeps what it allocates until it ends
+ * (see the top of this file), so leak checking is for the CLI, not for it. */
+void __lsan_disable(void) __attribute__((weak));
+
 int
 e2e_main(Suite *(*make_suite)(void))
 {
+    if (__lsan_disable != NULL) {
+        __lsan_disable();
+    }
     e2e_cfg.python = env_or_null("PYTHON");
     if (e2e_cfg.python == NULL) {
         fprintf(stderr, "e2e: PYTHON is not set (no interpreter for this run): skipping\n");
@@ -243,6 +297,8 @@ e2e_main(Suite *(*make_suite)(void))
     e2e_cfg.cli = env_or_null("LRULEAK_CLI");
     e2e_cfg.targets = env_or_null("E2E_TARGETS");
     e2e_cfg.inert = env_or_null("E2E_INERT");
+    e2e_cfg.preload = env_or_null("E2E_PRELOAD");
+    e2e_cfg.cli_wrapper = split_words(env_or_null("E2E_CLI_WRAPPER"));
     if (e2e_cfg.agent == NULL || e2e_cfg.cli == NULL || e2e_cfg.targets == NULL ||
         e2e_cfg.inert == NULL) {
         fprintf(stderr, "e2e: LRULEAK_AGENT, LRULEAK_CLI, E2E_TARGETS and E2E_INERT must be "
@@ -286,8 +342,9 @@ e2e_env(const char *const *extra)
         nextra++;
     }
     /* Stop at the first NULL of extra: callers use trailing NULL slots. */
-    char **env = calloc(n + nextra + 2, sizeof(*env));
+    char **env = calloc(n + nextra + 3, sizeof(*env));
     ck_assert_msg(env != NULL, "out of memory");
+    bool preload = e2e_cfg.preload != NULL;
     for (size_t i = 0; i < n; i++) {
         if (!dropped_var(environ[i])) {
             env[k++] = environ[i];
@@ -295,7 +352,21 @@ e2e_env(const char *const *extra)
     }
     env[k++] = (char *)"PYTHONDONTWRITEBYTECODE=1";
     for (size_t i = 0; i < nextra; i++) {
-        env[k++] = (char *)extra[i];
+        preload = preload && strncmp(extra[i], "LD_PRELOAD=", 11) != 0;
+    }
+    if (preload) {
+        env[k++] = e2e_strdupf("LD_PRELOAD=%s", e2e_cfg.preload);
+    }
+    for (size_t i = 0; i < nextra; i++) {
+        /* A later NAME= replaces an earlier one (getenv takes the first). */
+        const char *eq = strchr(extra[i], '=');
+        size_t name_len = eq != NULL ? (size_t)(eq - extra[i]) + 1 : strlen(extra[i]);
+        size_t j = 0;
+        while (j < k && strncmp(env[j], extra[i], name_len) != 0) {
+            j++;
+        }
+        env[j] = (char *)extra[i];
+        k += j == k;
     }
     env[k] = NULL;
     return env;
@@ -307,7 +378,9 @@ e2e_env_agent(const char *interval, const char *const *extra)
     const char *vars[16];
     size_t k = 0;
 
-    vars[k++] = e2e_strdupf("LD_PRELOAD=%s", e2e_cfg.agent);
+    vars[k++] = e2e_cfg.preload != NULL
+                    ? e2e_strdupf("LD_PRELOAD=%s:%s", e2e_cfg.preload, e2e_cfg.agent)
+                    : e2e_strdupf("LD_PRELOAD=%s", e2e_cfg.agent);
     vars[k++] = e2e_strdupf("LRULEAK_DIR=%s", e2e_sockdir);
     vars[k++] = e2e_strdupf("LRULEAK_LOG=%s", e2e_log);
     vars[k++] = e2e_strdupf("LRULEAK_INTERVAL=%s", interval);
@@ -337,7 +410,18 @@ e2e_env_cli(const char *const *extra)
 static void
 register_proc(struct e2e_proc *p)
 {
-    ck_assert_msg(nprocs < MAX_PROCS, "too many processes in one test");
+    if (nprocs == MAX_PROCS) {
+        /* Reuse the slot of one that is reaped and closed (stress tests
+         * start hundreds, a few at a time). */
+        for (size_t i = 0; i < nprocs; i++) {
+            struct e2e_proc *q = procs[i];
+            if (q->reaped && q->in_fd < 0 && q->out_fd < 0 && q->err_fd < 0) {
+                procs[i] = p;
+                return;
+            }
+        }
+    }
+    ck_assert_msg(nprocs < MAX_PROCS, "too many processes at once in one test");
     procs[nprocs++] = p;
 }
 
@@ -565,13 +649,17 @@ e2e_run(char *const argv[], char *const envp[], const char *input, int timeout_m
 struct e2e_proc *
 e2e_cli(char *const envp[], const char *arg, ...)
 {
-    char *argv[32];
+    char *argv[48];
     size_t n = 0;
     va_list ap;
 
+    for (size_t i = 0; e2e_cfg.cli_wrapper != NULL && e2e_cfg.cli_wrapper[i] != NULL && n < 16;
+         i++) {
+        argv[n++] = e2e_cfg.cli_wrapper[i];
+    }
     argv[n++] = (char *)e2e_cfg.cli;
     va_start(ap, arg);
-    for (const char *a = arg; a != NULL && n < 31; a = va_arg(ap, const char *)) {
+    for (const char *a = arg; a != NULL && n < 47; a = va_arg(ap, const char *)) {
         argv[n++] = (char *)a;
     }
     va_end(ap);
@@ -817,6 +905,30 @@ e2e_wait_agent(struct e2e_proc *v)
     }
 }
 
+int64_t
+e2e_agent_samples(pid_t pid)
+{
+    static const char hello[] = "{\"cmd\":\"hello\"}\n";
+    int64_t deadline = now_ms() + E2E_REPLY_MS;
+
+    for (;;) {
+        int fd = e2e_connect(e2e_sock_path(pid));
+        bool eof = false;
+        char *reply = try_send(fd, hello, sizeof(hello) - 1) == 0
+                          ? e2e_recv_line(fd, remaining_ms(deadline), &eof)
+                          : NULL;
+        close(fd);
+        if (reply != NULL) {
+            const struct jsonv *h = e2e_json(reply, strlen(reply), "the hello reply");
+            ck_assert_msg(e2e_bool(h, "ok", "hello"), "hello refused: %s", reply);
+            return e2e_int(h, "samples", "hello");
+        }
+        ck_assert_msg(remaining_ms(deadline) > 0, "pid %d: no hello reply within %d ms", (int)pid,
+                      E2E_REPLY_MS);
+        sleep_ms(25);
+    }
+}
+
 const struct jsonv *
 e2e_agent_snapshot(pid_t pid, bool full)
 {
@@ -829,6 +941,9 @@ e2e_agent_snapshot(pid_t pid, bool full)
                   jsonv_get_str(reply, "error") ? jsonv_get_str(reply, "error") : "?");
     const struct jsonv *sample = jsonv_get(reply, "sample");
     ck_assert_msg(jsonv_is(sample, JSONV_OBJECT), "snapshot reply without a sample object");
+    /* A sample that was running when we asked must not answer for it. */
+    ck_assert_msg(!full || e2e_bool(sample, "full", "the snapshot's sample"),
+                  "a full snapshot was answered with a sample without the full discovery");
     return sample;
 }
 
@@ -1203,6 +1318,26 @@ e2e_check_truth(const struct jsonv *caches, const struct jsonv *truth, const cha
         }
     }
     ck_assert_msg(b.len == 0, "%s differs from the program's truth:%s", what, e2e_buf_str(&b));
+}
+
+void
+e2e_assert_unchanged(const struct e2e_proc *v, const struct e2e_proc *base, bool first_line,
+                     const char *what)
+{
+    const char *out = e2e_buf_str(&v->out), *bout = e2e_buf_str(&base->out);
+    size_t n = strlen(out), bn = strlen(bout);
+
+    if (first_line) {
+        n = strchr(out, '\n') != NULL ? (size_t)(strchr(out, '\n') - out) : n;
+        bn = strchr(bout, '\n') != NULL ? (size_t)(strchr(bout, '\n') - bout) : bn;
+    }
+    ck_assert_msg(n == bn && memcmp(out, bout, n) == 0,
+                  "%s: the host's stdout changed:\n%s\nwithout the agent:\n%s", what, out, bout);
+    ck_assert_msg(strcmp(e2e_buf_str(&v->err), e2e_buf_str(&base->err)) == 0,
+                  "%s: the host's stderr changed:\n%s\nwithout the agent:\n%s", what,
+                  e2e_buf_str(&v->err), e2e_buf_str(&base->err));
+    ck_assert_msg(v->status == base->status, "%s: exit status %d, %d without the agent", what,
+                  v->status, base->status);
 }
 
 const struct jsonv *

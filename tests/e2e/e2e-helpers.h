@@ -9,6 +9,10 @@
  * LRULEAK_AGENT, LRULEAK_CLI, E2E_TARGETS (the targets directory), E2E_INERT
  * (the built targets/inert). E2E_KEEP=1 keeps each test's private directory
  * (sockets, recordings, agent log) and prints its path.
+ * Two optional variables serve the hardening runs: E2E_PRELOAD (the
+ * sanitizer runtime of a sanitized build, first in every child's
+ * LD_PRELOAD, the agent after it) and E2E_CLI_WRAPPER (a command the CLI
+ * runs under, split at spaces, e.g. valgrind with its options).
  *
  * Every blocking step has a deadline; a failed step fails the test through
  * check (ck_assert_msg / ck_abort_msg), naming what it waited for and the
@@ -46,6 +50,8 @@ struct e2e_config {
     const char *cli;     /* built lruleak */
     const char *targets; /* tests/e2e/targets (source dir) */
     const char *inert;   /* built targets/inert */
+    const char *preload; /* E2E_PRELOAD, or NULL */
+    char **cli_wrapper;  /* E2E_CLI_WRAPPER split at spaces, or NULL */
 };
 
 /* The configuration; valid after e2e_main() checked it. */
@@ -75,6 +81,11 @@ int e2e_main(Suite *(*make_suite)(void));
 /* Seconds on the monotonic clock; sleeping for s seconds. */
 double e2e_now_s(void);
 void e2e_sleep_s(double s);
+/* Sleep for ms milliseconds. */
+void e2e_sleep_ms(int ms);
+/* The whole file as a string that lives until the test ends; "" when it
+ * cannot be read (yet). */
+const char *e2e_read_text(const char *path);
 
 /* ---- growable buffer ---------------------------------------------------- */
 
@@ -95,12 +106,13 @@ const char *e2e_buf_str(const struct e2e_buf *b);
  * A fresh environment for a child: the test's environment without
  * LD_PRELOAD, PYTHONDONTWRITEBYTECODE and the agent's LRULEAK_* variables
  * (LRULEAK_AGENT and LRULEAK_CLI stay), plus PYTHONDONTWRITEBYTECODE=1,
- * plus `extra` (NULL-terminated "NAME=value" strings; NULL entries are
- * skipped). Lives until the test ends.
+ * plus LD_PRELOAD=<E2E_PRELOAD> when that is set and `extra` has no
+ * LD_PRELOAD, plus `extra` (NULL-terminated "NAME=value" strings, each
+ * replacing an earlier value of its NAME). Lives until the test ends.
  */
 char **e2e_env(const char *const *extra);
 
-/* The standard agent environment: LD_PRELOAD=<agent>, LRULEAK_DIR=<sockdir>,
+/* The standard agent environment: LD_PRELOAD=[<E2E_PRELOAD>:]<agent>, LRULEAK_DIR=<sockdir>,
  * LRULEAK_LOG=<log>, LRULEAK_INTERVAL=<interval>, plus `extra`. */
 char **e2e_env_agent(const char *interval, const char *const *extra);
 
@@ -152,7 +164,8 @@ void e2e_proc_kill(struct e2e_proc *p);
  */
 struct e2e_proc *e2e_run(char *const argv[], char *const envp[], const char *input, int timeout_ms);
 
-/* Run the CLI with the arguments (NULL-terminated) and envp. */
+/* Run the CLI with the arguments (NULL-terminated) and envp (under
+ * E2E_CLI_WRAPPER when set). */
 struct e2e_proc *e2e_cli(char *const envp[], const char *arg, ...) __attribute__((sentinel));
 
 /* ---- victims -------------------------------------------------------------- */
@@ -209,8 +222,12 @@ void e2e_send(int fd, const void *data, size_t len);
 char *e2e_recv_line(int fd, int timeout_ms, bool *ret_eof);
 /* One request line ("\n" appended) and its parsed reply; fails on error. */
 const struct jsonv *e2e_request(int fd, const char *req);
+/* The agent's sample count (hello's "samples"). A connection the agent
+ * closes unanswered (all its client slots taken) is tried again for
+ * E2E_REPLY_MS; fails the test otherwise. */
+int64_t e2e_agent_samples(pid_t pid);
 /* Connect to pid's agent, ask for a fresh snapshot (with a full-heap
- * discovery when `full`), return the sample. */
+ * discovery when `full`, which the sample must say), return the sample. */
 const struct jsonv *e2e_agent_snapshot(pid_t pid, bool full);
 
 /* ---- JSON ----------------------------------------------------------------- */
@@ -245,6 +262,14 @@ const struct jsonv *e2e_find_row(const struct jsonv *caches, const char *module,
  * pinned. `what` names the source ("agent socket", "lruleak snapshot").
  */
 void e2e_check_truth(const struct jsonv *caches, const struct jsonv *truth, const char *what);
+
+/*
+ * The host did not notice the agent: v's stdout (only its first line when
+ * first_line, for programs whose later lines depend on timing), stderr and
+ * exit status equal base's, a run of the same program without the agent.
+ */
+void e2e_assert_unchanged(const struct e2e_proc *v, const struct e2e_proc *base, bool first_line,
+                          const char *what);
 
 /*
  * The standard ground-truth scenario: start the victim under the agent

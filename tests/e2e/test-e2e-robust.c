@@ -185,22 +185,17 @@ START_TEST(robust_threads_mutating_caches)
     struct e2e_proc *v = e2e_victim(e2e_env_agent("0.05", NULL), "threads.py", "2.0", NULL);
     const struct jsonv *hello = e2e_wait_agent(v);
 
-    /* The sampler ran while the threads did (2 s at 50 ms: about 40). */
+    /* The sampler ran while the threads did (2 s at 50 ms: up to 40; fewer
+     * when samples are slow, as in a sanitized build, since each waits 20
+     * times its own duration). */
     int64_t samples = e2e_int(hello, "samples", "hello");
-    ck_assert_msg(samples >= 10, "only %lld samples during 2 s at 50 ms intervals",
+    ck_assert_msg(samples >= 5, "only %lld samples during 2 s at 50 ms intervals",
                   (long long)samples);
 
     e2e_truth_check(v, true);
-    const char *out = e2e_buf_str(&v->out), *bout = e2e_buf_str(&base->out);
-    const char *nl = strchr(out, '\n'), *bnl = strchr(bout, '\n');
-    ck_assert_msg(nl != NULL && bnl != NULL && nl - out == bnl - bout &&
-                      memcmp(out, bout, (size_t)(nl - out)) == 0,
-                  "the host's output changed:\n%s\nwithout the agent:\n%s", out, bout);
-    ck_assert_msg(strstr(out, ", 0 wrong results") != NULL, "wrong cached results: %s", out);
-    ck_assert_msg(strcmp(e2e_buf_str(&v->err), e2e_buf_str(&base->err)) == 0,
-                  "the host's stderr changed:\n%s\nwithout the agent:\n%s", e2e_buf_str(&v->err),
-                  e2e_buf_str(&base->err));
-    ck_assert_int_eq(v->status, 0);
+    e2e_assert_unchanged(v, base, true, "threads.py");
+    ck_assert_msg(strstr(e2e_buf_str(&v->out), ", 0 wrong results") != NULL,
+                  "wrong cached results: %s", e2e_buf_str(&v->out));
 }
 END_TEST
 

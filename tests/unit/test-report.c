@@ -304,6 +304,17 @@ static const struct {
     {"{\"type\":\"sample\",\"pid\":1,\"t\":1,\"caches\":[{\"qualname\":\"a\"},{}]}",
      "caches[1] has no \"qualname\""},
     {"{\"type\":\"process\",\"pid\":\"12\"}", "\"pid\""},
+    /* Counts are whole numbers in [0, 2^53]: the renderers subtract them. */
+    {"{\"type\":\"sample\",\"pid\":1,\"t\":1,\"caches\":[{\"qualname\":\"a\",\"pinned\":-1}]}",
+     "caches[0]: \"pinned\" is not a count"},
+    {"{\"type\":\"sample\",\"pid\":1,\"t\":1,\"caches\":[{\"qualname\":\"a\","
+     "\"entries\":9007199254740993}]}",
+     "caches[0]: \"entries\" is not a count"},
+    {"{\"type\":\"sample\",\"pid\":1,\"t\":1,\"caches\":[{\"qualname\":\"a\","
+     "\"retained_bytes\":1.5}]}",
+     "\"retained_bytes\" is not a count"},
+    {"{\"type\":\"sample\",\"pid\":1,\"t\":1,\"caches\":[{\"qualname\":\"a\",\"hits\":\"3\"}]}",
+     "\"hits\" is not a count"},
 };
 
 START_TEST(report_rejects_corrupt_line_with_its_number)
@@ -327,6 +338,58 @@ START_TEST(report_rejects_corrupt_line_with_its_number)
     ck_assert_msg(strstr(err, corrupt[_i].why) != NULL, "\"%s\" lacks \"%s\"", err,
                   corrupt[_i].why);
     fclose(f);
+    report_free(r);
+}
+END_TEST
+
+/* The largest counts load, render, and their growth does not overflow. */
+START_TEST(report_extreme_counts)
+{
+    static const char text[] =
+        "{\"type\":\"sample\",\"pid\":1,\"t\":1,\"caches\":[{\"qualname\":\"A.f\","
+        "\"kind\":\"method\",\"maxsize\":null,\"verdict\":\"leak\",\"pinned\":0,"
+        "\"entries\":2e3,\"retained_bytes\":0}]}\n"
+        "{\"type\":\"sample\",\"pid\":1,\"t\":90,\"caches\":[{\"qualname\":\"A.f\","
+        "\"kind\":\"method\",\"maxsize\":null,\"verdict\":\"leak\","
+        "\"pinned\":9007199254740992,\"entries\":9007199254740992,"
+        "\"retained_bytes\":9007199254740992}]}\n";
+    struct report *r = load(text, 0);
+    char *out = render(r, false, NULL);
+
+    ck_assert_int_eq(r->procs[0]->caches[0]->first_entries, 2000);
+    ck_assert_contains(out, "growth: pinned 0 -> 9007199254740992 (+9007199254740992");
+    free(out);
+    report_free(r);
+}
+END_TEST
+
+/* Names from the analysed program reach the terminal escaped. */
+START_TEST(report_text_escapes_control_characters)
+{
+    static const char text[] =
+        "{\"type\":\"process\",\"pid\":1,\"python\":\"3.11\\u001b[2J\","
+        "\"argv\":[\"app\\u009b31m\"]}\n"
+        "{\"type\":\"sample\",\"pid\":1,\"t\":1,\"caches\":[{\"qualname\":"
+        "\"A.f\\u001b]0;x\\u0007\",\"kind\":\"method\",\"maxsize\":null,\"verdict\":\"leak\","
+        "\"pinned\":1,\"file\":\"/a/\\nb.py\",\"module\":\"m\\r\"},"
+        "{\"qualname\":\"g\\t\",\"kind\":\"function\",\"verdict\":\"ok\\u001b\"}]}\n";
+    static const struct report_text_opts verbose = {.verbose = true};
+    struct report *r = load(text, 0);
+    char *out = render(r, false, &verbose);
+
+    for (const char *c = out; *c != '\0'; c++) {
+        ck_assert_msg((unsigned char)*c >= 0x20 || *c == '\n', "control 0x%02x in:\n%s",
+                      (unsigned char)*c, out);
+        ck_assert_msg(!((unsigned char)c[0] == 0xc2 && (unsigned char)c[1] < 0xa0),
+                      "C1 control in:\n%s", out);
+    }
+    ck_assert_contains(out, "python 3.11\\x1b[2J");
+    ck_assert_contains(out, "app\\u009b31m");
+    ck_assert_contains(out, "LEAK     A.f\\x1b]0;x\\x07  (method, unbounded)");
+    ck_assert_contains(out, "/a/\\nb.py:0  in module m\\x0d");
+    ck_assert_contains(out, "g\\t");
+    ck_assert_contains(out, "[ok\\x1b]");
+    free(out);
     report_free(r);
 }
 END_TEST
@@ -519,12 +582,14 @@ report_suite(void)
     tcase_add_loop_test(tc, report_rejects_corrupt_line_with_its_number, 0,
                         sizeof(corrupt) / sizeof(corrupt[0]));
     tcase_add_test(tc, report_last_line_without_newline);
+    tcase_add_test(tc, report_extreme_counts);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("text");
     tcase_add_test(tc, report_text_names_leaks_with_fixes);
     tcase_add_test(tc, report_text_fits_100_columns);
     tcase_add_test(tc, report_text_counts_many_ok_caches);
+    tcase_add_test(tc, report_text_escapes_control_characters);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("json");

@@ -2,12 +2,13 @@
 """Victim: threads that call cached methods and cache_clear() while the
 agent samples (run it with a short LRULEAK_INTERVAL).
 
-Four workers run for DURATION seconds (argv[1], default 2.0): they create
-Jobs, call Job.cost and Job.label (unbounded) and price() (maxsize=64),
-check every result, and now and then clear a cache. Then they stop, and the
-caches keep whatever the last round left: the truth line describes that
-state. The line printed before READY never depends on timing, so a run with
-the agent must print exactly what a run without it prints.
+WORKERS threads (argv[2], default 4) run for DURATION seconds (argv[1],
+default 2.0): they create Jobs, call Job.cost and Job.label (unbounded) and
+price() (maxsize=64), check every result, and now and then clear a cache.
+Then they stop, and the caches keep whatever the last round left: the truth
+line describes that state. The line printed before READY never depends on
+timing, so a run with the agent must print exactly what a run without it
+prints.
 """
 import functools
 import sys
@@ -61,6 +62,7 @@ def worker(truth, wid, deadline, kept, errors):
 
 def main():
     duration = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
+    nworkers = int(sys.argv[2]) if len(sys.argv) > 2 else 4
     truth = Truth()
     truth.cache(Job.cost, "method")
     truth.cache(Job.label, "method")
@@ -68,7 +70,7 @@ def main():
     kept, errors = [], []
     deadline = time.monotonic() + duration
     workers = [threading.Thread(target=worker, args=(truth, w, deadline, kept, errors))
-               for w in range(4)]
+               for w in range(nworkers)]
     for t in workers:
         t.start()
     for t in workers:
