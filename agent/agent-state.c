@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "jsonv.h"
 #include "log.h"
 #include "sampler.h"
 
@@ -23,6 +24,7 @@ struct agent agent = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .cond = PTHREAD_COND_INITIALIZER,
     .scan_lock = PTHREAD_MUTEX_INITIALIZER,
+    .record_lock = PTHREAD_MUTEX_INITIALIZER,
     .wake_fd = -1,
     .record_fd = -1,
 };
@@ -199,8 +201,9 @@ agent_set_state(enum agent_state state, const char *reason)
     pthread_mutex_unlock(&agent.lock);
 }
 
-void
-agent_record(const char *line, size_t len)
+/* record_lock held. */
+static void
+record_locked(const char *line, size_t len)
 {
     while (agent.record_fd >= 0 && len > 0) {
         ssize_t n = write(agent.record_fd, line, len);
@@ -216,6 +219,69 @@ agent_record(const char *line, size_t len)
         line += n;
         len -= (size_t)n;
     }
+}
+
+void
+agent_record(const char *line, size_t len)
+{
+    /* Samples (sampler thread) and the host's test lines (main thread)
+     * must not interleave inside a line. */
+    pthread_mutex_lock(&agent.record_lock);
+    record_locked(line, len);
+    pthread_mutex_unlock(&agent.record_lock);
+}
+
+int
+agent_record_client_line(const char *line, size_t len, char *why, size_t whylen)
+{
+    const struct jsonv *root = NULL;
+    const char *type;
+    int64_t pid = 0;
+    int r = -EINVAL;
+
+    if (len > AGENT_CLIENT_LINE_MAX) {
+        snprintf(why, whylen, "line longer than %d bytes", AGENT_CLIENT_LINE_MAX);
+        return -E2BIG;
+    }
+    if (memchr(line, '\n', len) != NULL || memchr(line, '\0', len) != NULL) {
+        snprintf(why, whylen, "a record is one line");
+        return -EINVAL;
+    }
+    if (jsonv_parse(line, len, &root, NULL, 0) < 0 || !jsonv_is(root, JSONV_OBJECT)) {
+        snprintf(why, whylen, "not a JSON object");
+        goto out;
+    }
+    type = jsonv_get_str(root, "type");
+    if (type == NULL || (strcmp(type, "test") != 0 && strcmp(type, "session") != 0)) {
+        snprintf(why, whylen, "\"type\" must be \"test\" or \"session\"");
+        goto out;
+    }
+    if (!jsonv_get_int(root, "pid", &pid) || pid != agent.pid) {
+        snprintf(why, whylen, "\"pid\" must be this process (%d)", (int)agent.pid);
+        goto out;
+    }
+    r = 0;
+    if (agent.record_dir[0] != '\0') {
+        /* The process line comes first, even when the host records before
+         * the sampler got going (a no-op once written). */
+        agent_record_process("process", NULL);
+    }
+    pthread_mutex_lock(&agent.record_lock);
+    if (agent.record_fd >= 0) {
+        /* One write for line and newline: O_APPEND keeps it whole. */
+        char *buf = malloc(len + 1);
+        if (buf != NULL) {
+            memcpy(buf, line, len);
+            buf[len] = '\n';
+            record_locked(buf, len + 1);
+            free(buf);
+            r = 1;
+        }
+    }
+    pthread_mutex_unlock(&agent.record_lock);
+out:
+    jsonv_free(root);
+    return r;
 }
 
 void

@@ -62,6 +62,10 @@ struct agent {
     /* one sample at a time */
     pthread_mutex_t scan_lock;
     struct scan *scan;
+
+    /* the recording: whole lines, one writer at a time (record_lock is
+     * never held while waiting for anything else) */
+    pthread_mutex_t record_lock;
     int record_fd;
     bool recorded_process; /* the recording has its first line */
 };
@@ -93,3 +97,12 @@ void agent_set_state(enum agent_state state, const char *reason);
 void agent_record_process(const char *type, const char *reason);
 /* Append one line (must end in '\n') to the recording, if recording. */
 void agent_record(const char *line, size_t len);
+/*
+ * Append a line from the host (the pytest plugin through _lruleak.record):
+ * one JSON object of at most AGENT_CLIENT_LINE_MAX bytes, without a
+ * newline, whose "type" is "test" or "session" and whose "pid" is ours.
+ * Returns 1 when written, 0 when the agent is not recording, or -EINVAL /
+ * -E2BIG with the reason in why.
+ */
+#define AGENT_CLIENT_LINE_MAX (1 << 20)
+int agent_record_client_line(const char *line, size_t len, char *why, size_t whylen);

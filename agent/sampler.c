@@ -155,9 +155,10 @@ prepare(char *why, size_t whylen)
 
 /* ---- sampling -------------------------------------------------------------------------------- */
 
-/* scan_lock and the GIL held. */
+/* scan_lock and the GIL held. A sample that hands its pinned objects to
+ * pinned_out is the caller's own and is not published. */
 static int
-sample(bool full, bool final, bool main_thread, volatile int *stop)
+sample(bool full, bool final, bool main_thread, volatile int *stop, PyObject *pinned_out)
 {
     struct scan_options opt = {
         .full = full,
@@ -165,6 +166,7 @@ sample(bool full, bool final, bool main_thread, volatile int *stop)
         .slice_ms = agent.slice_ms,
         .max_nodes = agent.max_nodes,
         .stop = stop,
+        .pinned_out = pinned_out,
     };
     struct snapshot snap;
     int r;
@@ -172,7 +174,7 @@ sample(bool full, bool final, bool main_thread, volatile int *stop)
     snapshot_init(&snap);
     r = scan_run(agent.scan, &opt, &snap);
     scan_clear_error();
-    if (r == 0) {
+    if (r == 0 && pinned_out == NULL) {
         snap.pid = agent.pid;
         snap.t = agent_uptime();
         snap.final = final;
@@ -188,7 +190,7 @@ sample(bool full, bool final, bool main_thread, volatile int *stop)
 }
 
 int
-sampler_sample_here(bool full, char *why, size_t whylen)
+sampler_sample_here(bool full, PyObject *pinned_out, char *why, size_t whylen)
 {
     void *ts;
     int r;
@@ -203,7 +205,7 @@ sampler_sample_here(bool full, char *why, size_t whylen)
     py.PyEval_RestoreThread(ts);
     r = prepare(why, whylen);
     if (r == 0) {
-        r = sample(full, false, true, NULL);
+        r = sample(full, false, true, NULL, pinned_out);
         if (r < 0) {
             snprintf(why, whylen, "sample failed: %s", strerror(-r));
         }
@@ -258,7 +260,7 @@ sampler_final(void)
         }
     }
     if (prepared) {
-        sample(true, true, true, NULL);
+        sample(true, true, true, NULL, NULL);
     }
     pthread_mutex_unlock(&agent.scan_lock);
     agent_set_state(AGENT_STOPPED, NULL);
@@ -379,7 +381,7 @@ sample_loop(void)
         }
         pthread_mutex_lock(&agent.scan_lock);
         if (enter_python()) {
-            r = sample(full, false, false, &scan_stop);
+            r = sample(full, false, false, &scan_stop, NULL);
             if (r < 0 && r != -ECANCELED) {
                 log_msg("sample failed: %s", strerror(-r));
             }

@@ -21,10 +21,13 @@ void *sampler_main(void *arg);
 
 /*
  * Take one sample on the calling thread, which holds the GIL (the _lruleak
- * module). Prepares pyapi/pycompat on first use. Returns 0 or -errno with a
+ * module). Prepares pyapi/pycompat on first use. With pinned_out NULL the
+ * sample is published (latest, recording); otherwise it is the caller's:
+ * the pinned selves of each row are appended to the list pinned_out (see
+ * scan_options) and nothing is published. Returns 0 or -errno with a
  * reason in why.
  */
-int sampler_sample_here(bool full, char *why, size_t whylen);
+int sampler_sample_here(bool full, PyObject *pinned_out, char *why, size_t whylen);
 
 /* The atexit hook's work: stop the thread, take the final sample. GIL held. */
 void sampler_final(void);
