@@ -245,6 +245,22 @@ e2e_main(Suite *(*make_suite)(void))
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+char *
+e2e_read_file(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    struct e2e_buf b = {0};
+    char chunk[65536];
+    size_t n;
+
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        e2e_buf_append(&b, chunk, n);
+    }
+    fclose(f);
+    return b.data != NULL ? b.data : strdup("");
+}
+
 /* ---- environments ------------------------------------------------------------ */
 
 static bool

@@ -103,6 +103,10 @@ char **e2e_env_agent(const char *interval, const char *const *extra);
 /* The CLI's environment: no LD_PRELOAD, LRULEAK_DIR=<sockdir>, plus `extra`. */
 char **e2e_env_cli(const char *const *extra);
 
+/* A whole file as a NUL-terminated string (lives until the test ends);
+ * fails the test when it cannot be read. */
+char *e2e_read_file(const char *path);
+
 /* printf into a string that lives until the test ends. */
 char *e2e_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

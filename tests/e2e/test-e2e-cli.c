@@ -25,22 +25,6 @@
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static char *
-read_file(const char *path)
-{
-    FILE *f = fopen(path, "re");
-    struct e2e_buf b = {0};
-    char chunk[65536];
-    size_t n;
-
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        e2e_buf_append(&b, chunk, n);
-    }
-    fclose(f);
-    return b.data != NULL ? b.data : strdup("");
-}
-
 static void
 write_file(const char *path, const char *text)
 {
@@ -64,7 +48,7 @@ assert_one_line(const struct e2e_proc *p, const char *what)
 static const struct jsonv *
 read_truth(const char *path)
 {
-    char *text = read_file(path);
+    char *text = e2e_read_file(path);
     return e2e_json(text, strlen(text), "short.py's truth file");
 }
 
@@ -174,7 +158,7 @@ START_TEST(cli_run_short_script_final_sample)
     ck_assert_int_gt(e2e_int(t, "pinned", "truth"), 0);
 
     const struct jsonv **lines;
-    size_t n = e2e_json_lines(read_file(out), &lines, "the --output recording");
+    size_t n = e2e_json_lines(e2e_read_file(out), &lines, "the --output recording");
     struct proc_lines pl = lines_for(lines, n, pid);
     ck_assert_msg(pl.process != NULL, "the recording has no process line for pid %lld",
                   (long long)pid);
@@ -218,7 +202,7 @@ START_TEST(cli_run_tiny_script_final_sample)
             e2e_json(e2e_buf_str(&run->out), run->out.len, "tiny.py's truth line");
         int64_t pid = e2e_int(truth, "pid", "truth");
         const struct jsonv **lines;
-        size_t n = e2e_json_lines(read_file(out), &lines, "the --output recording");
+        size_t n = e2e_json_lines(e2e_read_file(out), &lines, "the --output recording");
         struct proc_lines pl = lines_for(lines, n, pid);
         ck_assert_msg(pl.process != NULL && pl.finals == 1,
                       "run %d of a %s script: %s process line and %zu final samples for pid "
@@ -321,12 +305,12 @@ START_TEST(cli_run_follows_python_child)
                                    script, pids, NULL);
     ck_assert_msg(run->status == 0, "lruleak run exited %d (stderr: %s)", run->status,
                   e2e_buf_str(&run->err));
-    char *text = read_file(pids);
+    char *text = e2e_read_file(pids);
     const struct jsonv *family = e2e_json(text, strlen(text), "family.py's pids file");
     int64_t who[2] = {e2e_int(family, "parent", "pids"), e2e_int(family, "child", "pids")};
 
     const struct jsonv **lines;
-    size_t n = e2e_json_lines(read_file(out), &lines, "the --output recording");
+    size_t n = e2e_json_lines(e2e_read_file(out), &lines, "the --output recording");
     for (size_t i = 0; i < 2; i++) {
         struct proc_lines pl = lines_for(lines, n, who[i]);
         const char *role = i == 0 ? "parent" : "child";
@@ -393,7 +377,7 @@ START_TEST(cli_record_dir_recording)
     const struct jsonv *truth = e2e_truth_check(v, true);
 
     const struct jsonv **lines;
-    size_t n = e2e_json_lines(read_file(e2e_strdupf("%s/%d.jsonl", e2e_recdir, (int)v->pid)),
+    size_t n = e2e_json_lines(e2e_read_file(e2e_strdupf("%s/%d.jsonl", e2e_recdir, (int)v->pid)),
                               &lines, "the LRULEAK_RECORD recording");
     ck_assert_msg(n >= 2, "the recording has %zu lines", n);
     ck_assert_str_eq(e2e_str(lines[0], "type", "line 1"), "process");
