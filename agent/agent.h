@@ -51,6 +51,7 @@ struct agent {
     uint64_t seq;         /* samples published */
     bool want_sample;     /* a client asked for a fresh sample */
     bool want_full;
+    bool sampling_now;    /* a sample is under way that began before any request now */
     bool stopping;        /* atexit: the sampler must leave Python for good */
     bool parked;          /* the sampler has left Python for good */
     bool server_running;

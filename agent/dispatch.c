@@ -121,7 +121,9 @@ dispatch_request(const char *line, size_t len, struct jsonw *out, uint64_t *ret_
     if (state == AGENT_SAMPLING) {
         agent.want_sample = true;
         agent.want_full = agent.want_full || req.full;
-        *ret_after = agent.seq;
+        /* A sample under way began before this request (and may not be a
+         * full one): the reply is the one after it. */
+        *ret_after = agent.seq + (agent.sampling_now ? 1 : 0);
         pthread_cond_broadcast(&agent.cond);
     }
     pthread_mutex_unlock(&agent.lock);

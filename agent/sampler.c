@@ -171,6 +171,11 @@ sample(bool full, bool final, bool main_thread, volatile int *stop, PyObject *pi
     struct snapshot snap;
     int r;
 
+    if (pinned_out == NULL) {
+        pthread_mutex_lock(&agent.lock);
+        agent.sampling_now = true;
+        pthread_mutex_unlock(&agent.lock);
+    }
     snapshot_init(&snap);
     r = scan_run(agent.scan, &opt, &snap);
     scan_clear_error();
@@ -184,6 +189,11 @@ sample(bool full, bool final, bool main_thread, volatile int *stop, PyObject *pi
     if (full && r == 0) {
         last_full = agent_uptime();
         last_full_hold_ms = snap.max_gil_hold_ms;
+    }
+    if (pinned_out == NULL) {
+        pthread_mutex_lock(&agent.lock);
+        agent.sampling_now = false;
+        pthread_mutex_unlock(&agent.lock);
     }
     snapshot_done(&snap);
     return r;
@@ -370,6 +380,8 @@ sample_loop(void)
                agent_uptime() - last_full >= SAMPLER_FULL_EVERY_S;
         agent.want_sample = false;
         agent.want_full = false;
+        /* From here on, a new request waits for the sample after this one. */
+        agent.sampling_now = !agent.stopping && !agent.pausing;
         bool stopping = agent.stopping, pausing = agent.pausing;
         pthread_mutex_unlock(&agent.lock);
         if (stopping) {
@@ -386,12 +398,17 @@ sample_loop(void)
                 log_msg("sample failed: %s", strerror(-r));
             }
             py.PyEval_SaveThread();
+        } else {
+            pthread_mutex_lock(&agent.lock);
+            agent.sampling_now = false; /* no sample after all */
+            pthread_mutex_unlock(&agent.lock);
         }
         pthread_mutex_unlock(&agent.scan_lock);
     }
 }
 
-/* After os.fork(), in the parent: a new thread, a new thread state. */
+/* After os.fork(), in the parent, or in a re-armed child: a new thread, a
+ * new thread state. */
 static void *
 sampler_resume(void *arg)
 {
