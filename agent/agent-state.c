@@ -52,6 +52,33 @@ agent_uptime(void)
     return agent_boottime() - agent.start_boot;
 }
 
+/* Process start from /proc/self/stat field 22 (clock ticks since boot). */
+void
+agent_read_start_time(void)
+{
+    char buf[1024];
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+    double now = agent_boottime();
+
+    if (fd >= 0) {
+        close(fd);
+    }
+    agent.start_boot = now;
+    if (n > 0) {
+        buf[n] = '\0';
+        char *p = strrchr(buf, ')'); /* comm may contain spaces */
+        unsigned long long ticks = 0;
+        /* after ") ": state(3) ... starttime is field 22, i.e. the 20th after state */
+        if (p != NULL && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+                                       "%*d %*d %*d %*d %llu",
+                                &ticks) == 1) {
+            agent.start_boot = (double)ticks / (double)sysconf(_SC_CLK_TCK);
+        }
+    }
+    agent.start_wall = (double)time(NULL) - (now - agent.start_boot);
+}
+
 int
 agent_spawn(void *(*fn)(void *), pthread_t *ret_tid)
 {
@@ -90,6 +117,45 @@ agent_start(void)
     }
     pthread_once(&start_once, do_start);
     return start_result;
+}
+
+void
+agent_reset_after_fork(void)
+{
+    /* Only this thread exists now; a parent thread may have held any of
+     * these at fork() time (os.fork()'s before hook makes that unlikely,
+     * a raw fork() elsewhere does not). */
+    pthread_mutex_init(&agent.lock, NULL);
+    pthread_cond_init(&agent.cond, NULL);
+    pthread_mutex_init(&agent.scan_lock, NULL);
+    pthread_mutex_init(&agent.record_lock, NULL);
+    agent.pid = getpid();
+    agent.forked = true;
+    agent_read_start_time();
+    /* The parent's threads, socket, samples and files are not ours. */
+    agent.sampler_alive = false;
+    agent.server_alive = false;
+    agent.server_running = false;
+    agent.sock_path[0] = '\0';
+    agent.parked = false;
+    agent.stopping = false;
+    agent.pausing = false;
+    agent.want_sample = false;
+    agent.want_full = false;
+    agent.sampling_now = false;
+    free(agent.latest);
+    agent.latest = NULL;
+    agent.latest_len = 0;
+    agent.seq = 0;
+    if (agent.wake_fd >= 0) {
+        close(agent.wake_fd);
+        agent.wake_fd = -1;
+    }
+    if (agent.record_fd >= 0) {
+        close(agent.record_fd);
+        agent.record_fd = -1;
+    }
+    agent.recorded_process = false;
 }
 
 static void
@@ -178,6 +244,9 @@ agent_record_process(const char *type, const char *reason)
     }
     jsonw_kdouble(&w, "start", agent.start_wall, 3);
     jsonw_kstr(&w, "lruleak_version", LRULEAK_VERSION);
+    if (agent.forked) {
+        jsonw_kbool(&w, "forked", true); /* an os.fork() child, not an exec */
+    }
     if (reason != NULL) {
         jsonw_kstr(&w, "reason", reason);
     }

@@ -18,43 +18,18 @@
  */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "agent.h"
 #include "log.h"
 #include "pyapi.h"
-
-/* Process start from /proc/self/stat field 22 (clock ticks since boot). */
-static void
-read_start_time(void)
-{
-    char buf[1024];
-    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-    double now = agent_boottime();
-
-    if (fd >= 0) {
-        close(fd);
-    }
-    agent.start_boot = now;
-    if (n > 0) {
-        buf[n] = '\0';
-        char *p = strrchr(buf, ')'); /* comm may contain spaces */
-        unsigned long long ticks = 0;
-        /* after ") ": state(3) ... starttime is field 22, i.e. the 20th after state */
-        if (p != NULL && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-                                       "%*d %*d %*d %*d %llu",
-                                &ticks) == 1) {
-            agent.start_boot = (double)ticks / (double)sysconf(_SC_CLK_TCK);
-        }
-    }
-    agent.start_wall = (double)time(NULL) - (now - agent.start_boot);
-}
 
 static double
 env_double(const char *name, double dflt, double min)
@@ -78,9 +53,24 @@ static void
 after_fork_child(void)
 {
     /* Only flips state: the child has none of our threads, and Python may
-     * be mid-fork. The agent stays dormant in forked children (following
-     * forks is a separate feature). */
+     * be mid-fork. A child of os.fork() is re-armed later, from Python's
+     * after_in_child hook (follow-fork.c); one of a raw fork() stays
+     * dormant (its pid is not agent.pid). */
     agent.server_running = false;
+}
+
+/* libc's _exit, behind the agent's interposer (exports.c). */
+static void (*real_exit)(int);
+
+void
+agent_real_exit(int status)
+{
+    if (real_exit != NULL) {
+        real_exit(status);
+    }
+    for (;;) {
+        syscall(SYS_exit_group, status);
+    }
 }
 
 __attribute__((constructor)) static void
@@ -88,6 +78,9 @@ agent_constructor(void)
 {
     const char *v;
 
+    /* First, in every process: the _exit interposer must always be able
+     * to forward, inert or not. */
+    real_exit = (void (*)(int))dlsym(RTLD_NEXT, "_exit");
     agent.pid = getpid();
     v = secure_getenv("LRULEAK_DISABLE");
     if (v != NULL && strcmp(v, "1") == 0) {
@@ -106,7 +99,9 @@ agent_constructor(void)
     if (v != NULL && v[0] != '\0') {
         snprintf(agent.record_dir, sizeof(agent.record_dir), "%s", v);
     }
-    read_start_time();
+    agent_read_start_time();
+    v = secure_getenv("LRULEAK_FOLLOW_FORKS");
+    agent.follow_forks = v == NULL || strcmp(v, "0") != 0;
     pthread_atfork(NULL, NULL, after_fork_child);
     /* Reading Py_IsInitialized is safe at any time: it reads one flag. If
      * the interpreter is not up yet we were preloaded: start by ourselves.

@@ -34,6 +34,8 @@ struct agent {
     size_t max_nodes;
     bool autostart;      /* preloaded before Python initialised */
     bool python_process; /* CPython symbols were found */
+    bool follow_forks;   /* LRULEAK_FOLLOW_FORKS is not "0": re-arm in os.fork() children */
+    bool forked;         /* this process is an os.fork() child the agent re-armed in */
     char record_dir[512];
     char sock_path[SOCKPATH_MAX];
     double start_boot;   /* process start, CLOCK_BOOTTIME seconds */
@@ -76,12 +78,25 @@ extern struct agent agent;
 /* Create one of the agent's threads: joinable, all signals blocked, small
  * stack. Returns 0 or -errno. */
 int agent_spawn(void *(*fn)(void *), pthread_t *ret_tid);
+/* libc's _exit(status), resolved by the constructor (exit_group if it
+ * could not be found). Never returns. */
+__attribute__((noreturn)) void agent_real_exit(int status);
 /* Start the sampler thread once (thread-safe). Returns 0 or -errno. */
 int agent_start(void);
 /* Are we still the process the agent was started in? (false after fork) */
 bool agent_is_home(void);
 /* CLOCK_BOOTTIME in seconds. */
 double agent_boottime(void);
+/* Set start_boot/start_wall from /proc/self/stat (this process's start). */
+void agent_read_start_time(void);
+/*
+ * In an os.fork() child (follow-fork.c), with the GIL: make the state
+ * copied from the parent this process's own - new pid and start time,
+ * fresh locks (a parent thread may have held one at fork), no threads, no
+ * socket, no sample, the parent's recording fd and wake eventfd closed (not
+ * the parent's files). The caller then starts the agent again.
+ */
+void agent_reset_after_fork(void);
 /* Seconds since the process started. */
 double agent_uptime(void);
 /*

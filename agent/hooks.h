@@ -13,5 +13,14 @@ int hooks_install_exit(void);
 /* Add the audit hook that calls hooks_install_exit() when the program
  * imports functools. Returns false when the program's own hooks refused it. */
 bool hooks_watch_imports(void);
-/* os.register_at_fork(before=..., after_in_parent=...) - 3.12+ only. */
+/* os.register_at_fork(before=..., after_in_parent=...[, after_in_child=...]):
+ * the threads step out of os.fork() (3.12+ warns about them) and, when
+ * following forks, the child is re-armed. Once per process tree. */
 void hooks_install_fork(void);
+/*
+ * For the _exit() interposer (exports.c), on any thread: when this is the
+ * agent's own sampling process and the caller holds the GIL (os._exit()),
+ * take the final sample as the atexit hook would. Otherwise return at once
+ * without touching anything (also in a vfork() child).
+ */
+void hooks_before_exit(void);

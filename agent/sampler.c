@@ -270,6 +270,8 @@ sampler_final(void)
         }
     }
     if (prepared) {
+        /* (A no-op unless the process line is still missing.) */
+        agent_record_process("process", NULL);
         sample(true, true, true, NULL, NULL);
     }
     pthread_mutex_unlock(&agent.scan_lock);
@@ -419,6 +421,40 @@ sampler_resume(void *arg)
     return NULL;
 }
 
+int
+sampler_reset_after_fork(bool scan_busy)
+{
+    /* The parent's sampler thread state was deleted by
+     * PyOS_AfterFork_Child with every other thread's. */
+    tstate = NULL;
+    stop_flag = 0;
+    scan_stop = 0;
+    last_full = -1e9;
+    last_full_hold_ms = 1e9;
+    last_scan_s = 0;
+    if (scan_busy) {
+        /* Abandoned, not freed: its arrays may be mid-resize and the
+         * references it holds are the parent's sample's. */
+        agent.scan = scan_new();
+        if (agent.scan == NULL) {
+            prepared = false; /* prepare() tries again, or refuses */
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+int
+sampler_start_after_fork(void)
+{
+    int r = agent_spawn(sampler_resume, &agent.sampler_tid);
+
+    if (r == 0) {
+        agent.sampler_alive = true;
+    }
+    return r;
+}
+
 void *
 sampler_main(void *arg)
 {
@@ -458,7 +494,7 @@ sampler_main(void *arg)
             return NULL;
         }
         r = prepare(why, sizeof(why));
-        if (r == 0 && pyc.fork_warns) {
+        if (r == 0 && (pyc.fork_warns || agent.follow_forks)) {
             hooks_install_fork();
         }
         if (r == 0) {

@@ -39,3 +39,15 @@ void sampler_final(void);
  */
 void sampler_fork_pause(void);
 void sampler_fork_resume(void);
+
+/*
+ * In an os.fork() child (follow-fork.c), after agent_reset_after_fork():
+ * forget the parent's sampler thread (its thread state is gone) and
+ * counters; scan_busy means a parent thread was inside a sample at fork
+ * time, so the scanner's tables cannot be trusted and a new one is made.
+ * Returns 0 or -ENOMEM.
+ */
+int sampler_reset_after_fork(bool scan_busy);
+/* Then start the sampler thread of this process (state stays sampling).
+ * GIL held. Returns 0 or -errno. */
+int sampler_start_after_fork(void);
