@@ -272,7 +272,10 @@ sampler_final(void)
     if (prepared) {
         /* (A no-op unless the process line is still missing.) */
         agent_record_process("process", NULL);
-        sample(true, true, true, NULL, NULL);
+        /* Not in a forked child: its full-heap walk would touch (and so
+         * copy) every page it shares with its parent, at every exit of a
+         * prefork worker; the parent's wrappers are known already. */
+        sample(!agent.forked, true, true, NULL, NULL);
     }
     pthread_mutex_unlock(&agent.scan_lock);
     agent_set_state(AGENT_STOPPED, NULL);
@@ -429,9 +432,11 @@ sampler_reset_after_fork(bool scan_busy)
     tstate = NULL;
     stop_flag = 0;
     scan_stop = 0;
-    last_full = -1e9;
-    last_full_hold_ms = 1e9;
-    last_scan_s = 0;
+    /* The parent's walks go on counting: its wrappers are known (weak
+     * references), its full walk counts as just done, and whether full
+     * walks are cheap stays as it found. A full walk in a child touches
+     * (and so copies) every page it shares with its parent. */
+    last_full = 0;
     if (scan_busy) {
         /* Abandoned, not freed: its arrays may be mid-resize and the
          * references it holds are the parent's sample's. */
