@@ -17,8 +17,9 @@
  * written either way). When CMD is pytest (or with --pytest), the plugin
  * next to the agent is enabled through PYTHONPATH and PYTEST_PLUGINS, and
  * nothing else about CMD's environment changes; a plain `python3 app.py`
- * sees no such variable. Processes still running after CMD exits
- * (daemonised grandchildren) are recorded only up to that point.
+ * sees no such variable. Processes still running after CMD exits get up
+ * to STRAGGLER_WAIT_S to write their final sample (a forkserver ends just
+ * after its parent); daemons that stay are recorded up to that point.
  *
  * While CMD runs the terminal's SIGINT/SIGQUIT go to CMD, which decides;
  * we ignore them so the report still gets printed. SIGTERM/SIGHUP sent to
@@ -50,6 +51,11 @@ extern char **environ;
 
 /* How often the spool is merged into FILE while CMD runs. */
 #define HARVEST_PERIOD_NS (100 * 1000 * 1000)
+/* After CMD exits, how long recorded processes that are still running
+ * (a forkserver, pool workers being torn down) get to write their final
+ * sample. */
+#define STRAGGLER_WAIT_S 5.0
+#define STRAGGLER_PERIOD_NS (20 * 1000 * 1000)
 
 struct spool_file {
     char *name;         /* <pid>.jsonl */
@@ -264,6 +270,57 @@ remove_spool(struct run *run)
         fprintf(stderr, "lruleak: warning: cannot remove %s: %s\n", run->spool, strerror(errno));
     }
     run->spool_made = false;
+}
+
+/* Whether pid is a process that can still write to the spool: it exists
+ * and is not a zombie. */
+static bool
+still_running(int64_t pid)
+{
+    char path[64], buf[256];
+    FILE *f;
+    char *p;
+    bool running = false;
+
+    snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
+    f = fopen(path, "re");
+    if (f == NULL) {
+        return false;
+    }
+    if (fgets(buf, sizeof(buf), f) != NULL && (p = strrchr(buf, ')')) != NULL) {
+        running = p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+    }
+    fclose(f);
+    return running;
+}
+
+/*
+ * CMD has exited; processes it started may not have: a forkserver or a
+ * pool's workers end a moment after their parent. Keep harvesting until
+ * every recorded process has its final sample or is gone, at most
+ * STRAGGLER_WAIT_S (a daemon that stays keeps what it recorded so far).
+ */
+static void
+wait_stragglers(struct run *run)
+{
+    const struct timespec period = {.tv_nsec = STRAGGLER_PERIOD_NS};
+    double deadline = util_now() + STRAGGLER_WAIT_S;
+
+    for (;;) {
+        bool waiting = false;
+
+        harvest(run);
+        for (size_t i = 0; i < run->nfiles && !waiting; i++) {
+            int64_t pid = strtoll(run->files[i].name, NULL, 10);
+            const struct report_process *p = report_find_process(run->rep, pid);
+
+            waiting = p != NULL && !p->final && p->refused == NULL && still_running(pid);
+        }
+        if (!waiting || util_now() >= deadline) {
+            return;
+        }
+        nanosleep(&period, NULL);
+    }
 }
 
 /* ---- setup ----------------------------------------------------------------- */
@@ -508,8 +565,9 @@ cmd_run(int argc, char **argv)
 
     r = wait_child(&run, pid, &status);
     child_pid = 0;
-    /* The agents wrote their final samples before CMD exited. */
-    harvest(&run);
+    /* CMD's own agent wrote its final sample before CMD exited; the
+     * processes it started may still be ending. */
+    wait_stragglers(&run);
     if (r < 0) {
         goto out;
     }
