@@ -108,38 +108,6 @@ check_task_row(const struct jsonv *caches, const struct jsonv *t, const char *wh
     check_task_row_named(caches, t, "Task.plan", what);
 }
 
-/* The recording's lines for pid: its process line and its samples. */
-struct proc_lines {
-    const struct jsonv *process;
-    const struct jsonv *last_sample;
-    size_t samples;
-    size_t finals;
-};
-
-static struct proc_lines
-lines_for(const struct jsonv **lines, size_t n, int64_t pid)
-{
-    struct proc_lines r = {0};
-    for (size_t i = 0; i < n; i++) {
-        const char *type = jsonv_get_str(lines[i], "type");
-        int64_t p = -1;
-        bool final = false;
-        if (type == NULL || !jsonv_get_int(lines[i], "pid", &p) || p != pid) {
-            continue;
-        }
-        if (strcmp(type, "process") == 0) {
-            r.process = lines[i];
-        } else if (strcmp(type, "sample") == 0) {
-            r.samples++;
-            r.last_sample = lines[i];
-            if (jsonv_get_bool(lines[i], "final", &final) && final) {
-                r.finals++;
-            }
-        }
-    }
-    return r;
-}
-
 /* ---- run -------------------------------------------------------------------- */
 
 START_TEST(cli_run_short_script_final_sample)
@@ -159,7 +127,7 @@ START_TEST(cli_run_short_script_final_sample)
 
     const struct jsonv **lines;
     size_t n = e2e_json_lines(e2e_read_file(out), &lines, "the --output recording");
-    struct proc_lines pl = lines_for(lines, n, pid);
+    struct e2e_rec_proc pl = e2e_rec_proc(lines, n, pid);
     ck_assert_msg(pl.process != NULL, "the recording has no process line for pid %lld",
                   (long long)pid);
     ck_assert_msg(pl.samples > 0, "the recording has no sample for pid %lld", (long long)pid);
@@ -203,7 +171,7 @@ START_TEST(cli_run_tiny_script_final_sample)
         int64_t pid = e2e_int(truth, "pid", "truth");
         const struct jsonv **lines;
         size_t n = e2e_json_lines(e2e_read_file(out), &lines, "the --output recording");
-        struct proc_lines pl = lines_for(lines, n, pid);
+        struct e2e_rec_proc pl = e2e_rec_proc(lines, n, pid);
         ck_assert_msg(pl.process != NULL && pl.finals == 1,
                       "run %d of a %s script: %s process line and %zu final samples for pid "
                       "%lld, expected one of each (lruleak's stderr: %s)",
@@ -312,7 +280,7 @@ START_TEST(cli_run_follows_python_child)
     const struct jsonv **lines;
     size_t n = e2e_json_lines(e2e_read_file(out), &lines, "the --output recording");
     for (size_t i = 0; i < 2; i++) {
-        struct proc_lines pl = lines_for(lines, n, who[i]);
+        struct e2e_rec_proc pl = e2e_rec_proc(lines, n, who[i]);
         const char *role = i == 0 ? "parent" : "child";
         ck_assert_msg(pl.process != NULL, "no process line for the %s (pid %lld)", role,
                       (long long)who[i]);
@@ -382,7 +350,7 @@ START_TEST(cli_record_dir_recording)
     ck_assert_msg(n >= 2, "the recording has %zu lines", n);
     ck_assert_str_eq(e2e_str(lines[0], "type", "line 1"), "process");
     ck_assert_int_eq(e2e_int(lines[0], "pid", "line 1"), v->pid);
-    struct proc_lines pl = lines_for(lines, n, v->pid);
+    struct e2e_rec_proc pl = e2e_rec_proc(lines, n, v->pid);
     ck_assert_msg(pl.samples + 1 == n, "the recording has lines of other types or pids");
     ck_assert_msg(pl.finals == 1 && pl.last_sample == lines[n - 1] &&
                       e2e_bool(lines[n - 1], "final", "last line"),
