@@ -97,6 +97,7 @@ write_process_head(struct jsonw *w, const struct report_process *p)
         jsonw_knull(w, "ppid");
     }
     jsonw_kstr(w, "python", p->python);
+    jsonw_kbool(w, "forked", p->forked);
     jsonw_key(w, "argv");
     jsonw_arr_begin(w);
     for (size_t i = 0; i < p->argc; i++) {

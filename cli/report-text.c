@@ -343,7 +343,7 @@ print_process(FILE *f, const struct report *r, const struct report_process *p,
 
     len = fprintf(f, "pid %" PRId64, p->pid);
     if (p->ppid >= 0) {
-        len += fprintf(f, " (ppid %" PRId64 ")", p->ppid);
+        len += fprintf(f, " (ppid %" PRId64 "%s)", p->ppid, p->forked ? ", forked" : "");
     }
     len += fprintf(f, "  python %s  ", p->python != NULL ? p->python : "?");
     print_argv(f, p, TEXT_WIDTH - len);

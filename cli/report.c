@@ -357,6 +357,7 @@ describe_process(struct report *rep, const struct jsonv *rec, const char *what,
     p->has_process_line = true;
     (void)jsonv_get_int(rec, "ppid", &p->ppid);
     (void)jsonv_get_double(rec, "start", &p->start);
+    (void)jsonv_get_bool(rec, "forked", &p->forked);
     r = set_str(rep, rec, "python", &p->python);
     if (r < 0) {
         goto out;

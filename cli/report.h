@@ -126,6 +126,7 @@ struct report_process {
     const char *state;         /* from a hello reply, or NULL */
     const char *refused;       /* the agent's refusal reason, or NULL */
     bool has_process_line;
+    bool forked; /* an os.fork() child the agent followed (no exec) */
 
     size_t samples;
     double first_t;

@@ -53,7 +53,7 @@ static const char fixture[] =
     TEST(11, "t/test_a.py::test_lru2", TC("Lru.keep", 20, "4", 1, ""))
     TEST(10, "t/test_a.py::test_plain", "")
     "{\"type\":\"session\",\"pid\":10,\"event\":\"finish\",\"tests\":5,\"exitstatus\":0}\n"
-    "{\"type\":\"process\",\"pid\":20,\"ppid\":10,\"argv\":[\"python3\",\"child.py\"]}\n"
+    "{\"type\":\"process\",\"pid\":20,\"ppid\":10,\"forked\":true,\"argv\":[\"python3\",\"child.py\"]}\n"
     "{\"type\":\"sample\",\"pid\":20,\"t\":0.1,\"final\":true,\"caches\":["
     "{\"qualname\":\"Child.run\",\"module\":\"child\",\"file\":\"/elsewhere/child.py\",\"line\":3,"
     "\"kind\":\"method\",\"maxsize\":null,\"entries\":4,\"selves\":4,\"pinned\":4,"
@@ -167,6 +167,8 @@ START_TEST(report_tests_parses_sessions_and_tests)
     ck_assert_str_eq(gw1->worker, "gw1");
     ck_assert_uint_eq(gw1->ntests, 4);
     ck_assert(!report_find_process(r, 20)->test_session);
+    ck_assert(report_find_process(r, 20)->forked);
+    ck_assert(!report_find_process(r, 10)->forked);
     ck_assert_int_eq(t->proc->pid, 10);
     ck_assert_str_eq(t->outcome, "passed");
     ck_assert_uint_eq(t->ncaches, 1);
@@ -344,6 +346,7 @@ START_TEST(report_tests_text_and_json)
     ck_assert_contains(text,
                        "Pool.take +6 in t/test_a.py::TestB::test_pool (allow-listed: marker)");
     ck_assert_contains(text, "pytest session (worker gw1): 4 tests recorded");
+    ck_assert_contains(text, "pid 20 (ppid 10, forked)  python ?  python3 child.py");
     free(text);
 
     text = output(r, W_JSON, NULL, NULL);
