@@ -52,9 +52,8 @@ print_test(FILE *f, const struct report_test *t, enum report_verdict min)
 }
 
 static void
-verdict_rule(const struct report *rep, const struct report_finding *fs, size_t nf,
-             struct report_test **tests, size_t nt, enum report_verdict min, const char *rule,
-             FILE *f)
+verdict_rule(const struct report_finding *fs, size_t nf, struct report_test **tests, size_t nt,
+             enum report_verdict min, const char *rule, FILE *f)
 {
     size_t ntests = 0, ncaches = 0, shown = 0;
     const char *sep = ":";
@@ -101,7 +100,6 @@ verdict_rule(const struct report *rep, const struct report_finding *fs, size_t n
             fprintf(f, " and %zu more", ncaches - shown);
         }
     }
-    (void)rep;
     fputc('\n', f);
 }
 
@@ -130,7 +128,7 @@ gate_check(const struct report *rep, const struct report_rules *rules,
             hit = hit || fs[i].verdict >= min;
         }
         if (hit) {
-            verdict_rule(rep, fs, (size_t)nf, tests, (size_t)nt, min,
+            verdict_rule(fs, (size_t)nf, tests, (size_t)nt, min,
                          gate->fail_on == CLI_FAIL_ON_LEAK ? "leak" : "bounded", f);
             failed = 1;
         }

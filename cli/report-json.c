@@ -39,20 +39,28 @@ flush(struct jsonw *w, FILE *f)
     return 0;
 }
 
+/* The members naming a cache row, shared by rows and test records. */
+static void
+write_identity(struct jsonw *w, const char *qualname, const char *module, const char *file,
+               int64_t line, const char *kind, int64_t maxsize)
+{
+    jsonw_kstr(w, "qualname", qualname);
+    jsonw_kstr(w, "module", module);
+    jsonw_kstr(w, "file", file);
+    jsonw_kint(w, "line", line);
+    jsonw_kstr(w, "kind", kind);
+    if (maxsize < 0) {
+        jsonw_knull(w, "maxsize");
+    } else {
+        jsonw_kint(w, "maxsize", maxsize);
+    }
+}
+
 static void
 write_cache(struct jsonw *w, const struct report_process *p, const struct report_cache *c)
 {
     jsonw_obj_begin(w);
-    jsonw_kstr(w, "qualname", c->qualname);
-    jsonw_kstr(w, "module", c->module);
-    jsonw_kstr(w, "file", c->file);
-    jsonw_kint(w, "line", c->line);
-    jsonw_kstr(w, "kind", c->kind);
-    if (c->maxsize < 0) {
-        jsonw_knull(w, "maxsize");
-    } else {
-        jsonw_kint(w, "maxsize", c->maxsize);
-    }
+    write_identity(w, c->qualname, c->module, c->file, c->line, c->kind, c->maxsize);
     jsonw_kbool(w, "typed", c->typed);
     jsonw_kint(w, "entries", c->entries);
     jsonw_kint(w, "hits", c->hits);
@@ -165,16 +173,7 @@ write_test(struct jsonw *w, const struct report_test *t)
         const struct report_test_cache *c = &t->caches[k];
 
         jsonw_obj_begin(w);
-        jsonw_kstr(w, "qualname", c->qualname);
-        jsonw_kstr(w, "module", c->module);
-        jsonw_kstr(w, "file", c->file);
-        jsonw_kint(w, "line", c->line);
-        jsonw_kstr(w, "kind", c->kind);
-        if (c->maxsize < 0) {
-            jsonw_knull(w, "maxsize");
-        } else {
-            jsonw_kint(w, "maxsize", c->maxsize);
-        }
+        write_identity(w, c->qualname, c->module, c->file, c->line, c->kind, c->maxsize);
         jsonw_kint(w, "new", c->new_pinned);
         jsonw_kstr(w, "blame", blame_name(c->blame));
         jsonw_kstr(w, "ignored", c->ignored);

@@ -45,6 +45,16 @@ uri_path(const char *path, char *buf, size_t size)
     buf[o] = '\0';
 }
 
+/* "key": {"member": value} - SARIF's message and configuration objects. */
+static void
+write_wrapped(struct jsonw *w, const char *key, const char *member, const char *value)
+{
+    jsonw_key(w, key);
+    jsonw_obj_begin(w);
+    jsonw_kstr(w, member, value);
+    jsonw_obj_end(w);
+}
+
 static void
 write_rule(struct jsonw *w, const char *id, const char *name, const char *level,
            const char *summary, const char *help)
@@ -52,22 +62,10 @@ write_rule(struct jsonw *w, const char *id, const char *name, const char *level,
     jsonw_obj_begin(w);
     jsonw_kstr(w, "id", id);
     jsonw_kstr(w, "name", name);
-    jsonw_key(w, "shortDescription");
-    jsonw_obj_begin(w);
-    jsonw_kstr(w, "text", summary);
-    jsonw_obj_end(w);
-    jsonw_key(w, "fullDescription");
-    jsonw_obj_begin(w);
-    jsonw_kstr(w, "text", help);
-    jsonw_obj_end(w);
-    jsonw_key(w, "help");
-    jsonw_obj_begin(w);
-    jsonw_kstr(w, "text", help);
-    jsonw_obj_end(w);
-    jsonw_key(w, "defaultConfiguration");
-    jsonw_obj_begin(w);
-    jsonw_kstr(w, "level", level);
-    jsonw_obj_end(w);
+    write_wrapped(w, "shortDescription", "text", summary);
+    write_wrapped(w, "fullDescription", "text", help);
+    write_wrapped(w, "help", "text", help);
+    write_wrapped(w, "defaultConfiguration", "level", level);
     jsonw_obj_end(w);
 }
 
@@ -147,16 +145,10 @@ write_result(struct jsonw *w, const struct report_finding *x, const char *base_d
     jsonw_kstr(w, "ruleId", leak ? "lruleak.leak" : "lruleak.bounded");
     jsonw_kint(w, "ruleIndex", leak ? 0 : 1);
     jsonw_kstr(w, "level", leak ? "error" : "warning");
-    jsonw_key(w, "message");
-    jsonw_obj_begin(w);
-    jsonw_kstr(w, "text", msg);
-    jsonw_obj_end(w);
+    write_wrapped(w, "message", "text", msg);
     write_location(w, x, base_dir);
     snprintf(fp, sizeof(fp), "%s.%s:%s", x->module, x->qualname, x->kind);
-    jsonw_key(w, "partialFingerprints");
-    jsonw_obj_begin(w);
-    jsonw_kstr(w, "lruleakCache/v1", fp);
-    jsonw_obj_end(w);
+    write_wrapped(w, "partialFingerprints", "lruleakCache/v1", fp);
     jsonw_key(w, "properties");
     jsonw_obj_begin(w);
     jsonw_kint(w, "pinned", x->pinned);

@@ -114,19 +114,30 @@ forked(const struct recording *rec, int64_t pid)
     return f;
 }
 
+/* Run targets/SCRIPT TRUTH N under `lruleak run`; its truth file holds one
+ * line per process, `expected` of them, all in the recording. */
+static struct recording
+run_counted(const char *script, const char *n, size_t expected, const struct jsonv ***ret_truth)
+{
+    const char *truth = e2e_strdupf("%s/truth.jsonl", e2e_recdir);
+    const char *args[] = {truth, n, NULL};
+    struct recording rec = run_recorded(NULL, script, args);
+    size_t lines = e2e_json_lines(e2e_read_file(truth), ret_truth, "the victim's truth");
+
+    ck_assert_msg(lines == expected, "%s: %zu truth lines, expected %zu", script, lines, expected);
+    ck_assert_msg(rec.processes == lines, "%s: %zu processes recorded, %zu ran", script,
+                  rec.processes, lines);
+    return rec;
+}
+
 /* ---- tests ----------------------------------------------------------------------- */
 
 START_TEST(fork_children_recorded)
 {
-    const char *truth = e2e_strdupf("%s/truth.jsonl", e2e_recdir);
-    const char *args[] = {truth, "4", NULL};
-    struct recording rec = run_recorded(NULL, "fork_children.py", args);
     const struct jsonv **t;
-    size_t n = e2e_json_lines(e2e_read_file(truth), &t, "fork_children.py's truth");
+    struct recording rec = run_counted("fork_children.py", "4", 5, &t);
 
-    ck_assert_msg(n == 5, "%zu truth lines, expected the parent's and 4 children's", n);
-    ck_assert_msg(rec.processes == n, "%zu processes recorded, %zu ran", rec.processes, n);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < rec.processes; i++) {
         int64_t pid = e2e_int(t[i], "pid", "truth");
         const char *what = e2e_bool(t[i], "forked", "truth") ? "a forked child" : "the parent";
         const struct jsonv *s = final_sample(&rec, pid, what);
@@ -175,15 +186,10 @@ END_TEST
 
 START_TEST(fork_storm_recorded)
 {
-    const char *truth = e2e_strdupf("%s/truth.jsonl", e2e_recdir);
-    const char *args[] = {truth, "200", NULL};
-    struct recording rec = run_recorded(NULL, "fork_storm.py", args);
     const struct jsonv **t;
-    size_t n = e2e_json_lines(e2e_read_file(truth), &t, "fork_storm.py's truth");
+    struct recording rec = run_counted("fork_storm.py", "200", 201, &t);
 
-    ck_assert_msg(n == 201, "%zu truth lines, expected 200 children and the parent", n);
-    ck_assert_msg(rec.processes == n, "%zu processes recorded, %zu ran", rec.processes, n);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < rec.processes; i++) {
         int64_t pid = e2e_int(t[i], "pid", "truth");
         const struct jsonv *s = final_sample(&rec, pid, "a storm child");
         int64_t want = e2e_int(t[i], "Storm.hit", "truth");
