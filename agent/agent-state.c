@@ -18,6 +18,7 @@
 #include "agent.h"
 #include "jsonv.h"
 #include "log.h"
+#include "pyapi.h"
 #include "sampler.h"
 
 struct agent agent = {
@@ -332,7 +333,14 @@ agent_record_client_line(const char *line, size_t len, char *why, size_t whylen)
     r = 0;
     if (agent.record_dir[0] != '\0') {
         /* The process line comes first, even when the host records before
-         * the sampler got going (a no-op once written). */
+         * the sampler got going (a no-op once written); the version
+         * string is a plain C function, safe before pycompat. */
+        const char *v = pyapi_version_string();
+        pthread_mutex_lock(&agent.lock);
+        if (agent.python[0] == '\0' && v != NULL) {
+            snprintf(agent.python, sizeof(agent.python), "%.*s", (int)strcspn(v, " "), v);
+        }
+        pthread_mutex_unlock(&agent.lock);
         agent_record_process("process", NULL);
     }
     pthread_mutex_lock(&agent.record_lock);
