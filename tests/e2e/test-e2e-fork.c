@@ -8,7 +8,9 @@
  *   parent and "forked", exactly one final sample, the caches it pins
  *   (its own and the copies of its parent's) - and the parent;
  * - multiprocessing.Pool workers with each start method (fork, forkserver,
- *   spawn): every worker's final sample pins what the worker counted;
+ *   spawn): every worker's final sample pins what the worker counted, and
+ *   every process of the tree (forkserver, resource tracker) has its final
+ *   sample;
  * - a storm of 200 short children alive at once: every one recorded with
  *   its final sample, and the run ends (no hang);
  * - a forked child serves its own socket <dir>/<child pid>.sock: hello
@@ -180,6 +182,14 @@ START_TEST(pool_workers_recorded)
                       method, (long long)pid, (long long)got, (long long)want);
         ck_assert_msg(forked(&rec, pid) == (strcmp(method, "spawn") != 0),
                       "%s worker %lld: \"forked\" is wrong", method, (long long)pid);
+    }
+    /* No final sample lost: the forkserver and the resource tracker end
+     * after the parent, and `run` waits for them. */
+    for (size_t i = 0; i < rec.n; i++) {
+        const char *type = jsonv_get_str(rec.lines[i], "type");
+        if (type != NULL && strcmp(type, "process") == 0) {
+            final_sample(&rec, e2e_int(rec.lines[i], "pid", "process line"), method);
+        }
     }
 }
 END_TEST
