@@ -99,7 +99,7 @@ class _Tracker:
         self.recording = False
         self.last = None        # _Pinned at the end of the previous test
         self.outcomes = {}      # nodeid -> [outcome, duration]
-        self.leaks = []         # (nodeid, new, caches) for the terminal summary
+        self.leaks = []         # (nodeid, caches) for the terminal summary
         self.error = error
         self.tests = 0
 
@@ -185,9 +185,8 @@ class _Tracker:
         except Exception as exc:
             self._fail("after %s" % item.nodeid, exc)
             return
-        new = sum(c["new"] for c in caches if "ignored" not in c)
-        if new > 0:
-            self.leaks.append((item.nodeid, new, caches))
+        if any("ignored" not in c for c in caches):
+            self.leaks.append((item.nodeid, caches))
 
     def pytest_runtest_logreport(self, report):
         state = self.outcomes.setdefault(report.nodeid, ["passed", 0.0])
@@ -214,13 +213,30 @@ class _Tracker:
             tr.write_sep("-", "lruleak")
             tr.write_line("lruleak: no per-test attribution: %s" % self.error)
             return
-        if not self.leaks:
+        # The CLI's warm-up rule, for this one process: a cache that a single
+        # test filled is a warm-up; once a second test adds to it, it grows.
+        fills = {}
+        for _, caches in self.leaks:
+            for c in caches:
+                if "ignored" not in c:
+                    key = (c["module"], c["qualname"], c["file"], c["line"], c["kind"])
+                    fills[key] = fills.get(key, 0) + 1
+        blamed, warm = [], []
+        for nodeid, caches in self.leaks:
+            grown = [c for c in caches if "ignored" not in c and fills[
+                (c["module"], c["qualname"], c["file"], c["line"], c["kind"])] > 1]
+            warm += ["%s (%s +%d)" % (nodeid, c["qualname"], c["new"]) for c in caches
+                     if "ignored" not in c and c not in grown]
+            if grown:
+                blamed.append((sum(c["new"] for c in grown), nodeid, grown))
+        if not blamed and not warm:
             return
         tr.write_sep("-", "lruleak: tests that left objects pinned by lru caches")
-        for nodeid, new, caches in sorted(self.leaks, key=lambda x: -x[1]):
-            names = ", ".join("%s +%d" % (c["qualname"], c["new"])
-                              for c in caches if "ignored" not in c)
+        for new, nodeid, grown in sorted(blamed, key=lambda x: -x[0]):
+            names = ", ".join("%s +%d" % (c["qualname"], c["new"]) for c in grown)
             tr.write_line("%6d  %s  (%s)" % (new, nodeid, names))
+        for line in warm:
+            tr.write_line("  warm-up, not blamed: %s" % line)
 
 
 def pytest_addoption(parser):

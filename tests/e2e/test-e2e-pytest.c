@@ -15,7 +15,8 @@
  * fails exactly the blamed tests, and the SARIF file validates against the
  * published schema with one result at Leaky.compute's file:line
  * (targets/check_ci_files.py). The same under pytest-xdist (-n 2), with
- * cache_clear() refills that reuse addresses (test_refill.py), and a plain
+ * cache_clear() refills that reuse addresses (test_refill.py), with the
+ * plugin loaded by hand (-p lruleak, its terminal summary), and a plain
  * `python -c` under run sees no PYTHONPATH/PYTEST_PLUGINS of ours.
  *
  * Needs pytest, pytest-xdist and jsonschema in $PYTHON (Debian's
@@ -420,6 +421,65 @@ START_TEST(pytest_refill_after_cache_clear)
 }
 END_TEST
 
+/* The plugin by hand (-p lruleak, no `run`, no LD_PRELOAD): it loads the
+ * agent next to it and, with nothing recording, names the leaking tests and
+ * the warm-ups in pytest's terminal summary, with the counts the suite
+ * measured; allow-listed caches and clean tests are not named. */
+START_TEST(pytest_plugin_by_hand)
+{
+    const char *truth = e2e_strdupf("%s/truth.jsonl", e2e_recdir);
+    char *agent_dir = e2e_strdupf("%s", e2e_cfg.agent);
+    *strrchr(agent_dir, '/') = '\0';
+    const char *vars[] = {e2e_strdupf("SUITE_TRUTH=%s", truth),
+                          e2e_strdupf("PYTHONPATH=%s/pytest-plugin", agent_dir), NULL};
+    char *argv[] = {(char *)e2e_cfg.python,
+                    "-m",
+                    "pytest",
+                    "-q",
+                    "-p",
+                    "lruleak",
+                    e2e_strdupf("%s/test_suite.py", suite_dir()),
+                    NULL};
+    struct e2e_proc *p = e2e_run(argv, e2e_env(vars), NULL, 3 * E2E_CLI_MS);
+    const char *out = e2e_buf_str(&p->out);
+    const struct jsonv **t;
+    size_t n = e2e_json_lines(e2e_read_file(truth), &t, "the suite's truth");
+
+    ck_assert_msg(p->status == 0, "pytest -p lruleak exited %d: %s %s", p->status, out,
+                  e2e_buf_str(&p->err));
+    ck_assert_msg(strstr(out, "lruleak: tests that left objects pinned by lru caches") != NULL,
+                  "no lruleak summary: %s", out);
+    struct suite_run sr = {.truth = t, .ntruth = n};
+    for (size_t i = 0; i < n; i++) {
+        const char *nodeid = e2e_str(t[i], "nodeid", "truth");
+        const struct jsonv *pinned = jsonv_get(t[i], "pinned");
+        bool listed = false;
+
+        for (size_t k = 0; k < pinned->u.obj.n; k++) {
+            const char *q = pinned->u.obj.members[k].key;
+            int64_t count = pinned->u.obj.members[k].value.u.num.i;
+            const char *blame = expected_blame(&sr, q);
+            char *line = NULL;
+
+            if (count > 0 && strcmp(blame, "blamed") == 0) {
+                line = e2e_strdupf("%6lld  %s  (%s +%lld)", (long long)count, nodeid, q,
+                                   (long long)count);
+            } else if (count > 0 && strcmp(blame, "warm-up") == 0) {
+                line =
+                    e2e_strdupf("warm-up, not blamed: %s (%s +%lld)", nodeid, q, (long long)count);
+            }
+            if (line != NULL) {
+                listed = true;
+                ck_assert_msg(strstr(out, line) != NULL, "the summary lacks \"%s\": %s", line, out);
+            }
+        }
+        if (!listed) {
+            ck_assert_msg(strstr(out, nodeid) == NULL, "%s is in the summary: %s", nodeid, out);
+        }
+    }
+}
+END_TEST
+
 /* A Python program that is not pytest sees the same environment and
  * sys.path under `run` as without it. */
 START_TEST(plain_python_sees_no_plugin)
@@ -459,6 +519,7 @@ pytest_suite(void)
     tcase_add_test(tc, pytest_gate_options);
     tcase_add_test(tc, pytest_xdist_workers);
     tcase_add_test(tc, pytest_refill_after_cache_clear);
+    tcase_add_test(tc, pytest_plugin_by_hand);
     tcase_add_test(tc, plain_python_sees_no_plugin);
     suite_add_tcase(s, tc);
     return s;
