@@ -63,6 +63,8 @@ def _load_agent():
 
 
 def _row_key(row):
+    """A cache's identity, as the CLI's report keys its rows (a sample's row
+    or a test record's cache entry)."""
     return (row["module"], row["qualname"], row["file"], row["line"], row["kind"])
 
 
@@ -219,12 +221,10 @@ class _Tracker:
         for _, caches in self.leaks:
             for c in caches:
                 if "ignored" not in c:
-                    key = (c["module"], c["qualname"], c["file"], c["line"], c["kind"])
-                    fills[key] = fills.get(key, 0) + 1
+                    fills[_row_key(c)] = fills.get(_row_key(c), 0) + 1
         blamed, warm = [], []
         for nodeid, caches in self.leaks:
-            grown = [c for c in caches if "ignored" not in c and fills[
-                (c["module"], c["qualname"], c["file"], c["line"], c["kind"])] > 1]
+            grown = [c for c in caches if "ignored" not in c and fills[_row_key(c)] > 1]
             warm += ["%s (%s +%d)" % (nodeid, c["qualname"], c["new"]) for c in caches
                      if "ignored" not in c and c not in grown]
             if grown:
