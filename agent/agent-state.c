@@ -1,8 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * agent-state: the agent's one state object (agent.h) and the operations on
- * it shared by the sampler, the server and the _lruleak module: starting
- * the sampler thread, publishing and recording samples. No Python here.
+ * it shared by the sampler, the server and the _lruleak module: reading
+ * the configuration, starting (and after a detach restarting) the sampler
+ * thread, publishing and recording samples. No Python here.
+ *
+ * Starting is serialised by start_lock, never held while waiting for the
+ * GIL: agent_start() may run on a thread holding the GIL (_lruleak.start,
+ * an attach through sys.remote_exec, a ptrace attach that interrupted a
+ * thread in the middle of bytecode), so it only joins threads that need no
+ * GIL any more.
  */
 #include "config.h"
 
@@ -16,6 +23,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "attachopt.h"
 #include "jsonv.h"
 #include "log.h"
 #include "pyapi.h"
@@ -25,13 +33,18 @@ struct agent agent = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .cond = PTHREAD_COND_INITIALIZER,
     .scan_lock = PTHREAD_MUTEX_INITIALIZER,
-    .record_lock = PTHREAD_MUTEX_INITIALIZER,
     .wake_fd = -1,
     .record_fd = -1,
 };
 
-static pthread_once_t start_once = PTHREAD_ONCE_INIT;
-static int start_result;
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Guards the recording (agent.record_fd, agent.recorded_process and the
+ * order of lines): the process line comes first, whole, whichever thread
+ * writes it; every other line (samples, the host's test lines) after it.
+ * Taken before agent.lock, never while waiting for the GIL. */
+static pthread_mutex_t record_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool configured;
 
 bool
 agent_is_home(void)
@@ -99,25 +112,221 @@ agent_spawn(void *(*fn)(void *), pthread_t *ret_tid)
     return r;
 }
 
-static void
-do_start(void)
+/* ---- configuration ------------------------------------------------------------ */
+
+static double
+env_double(const char *name, double dflt, double min)
 {
-    start_result = agent_spawn(sampler_main, &agent.sampler_tid);
-    if (start_result < 0) {
-        log_msg("cannot start the sampler thread: %s", strerror(-start_result));
+    const char *v = secure_getenv(name);
+    char *end;
+    double d;
+
+    if (v == NULL || v[0] == '\0') {
+        return dflt;
+    }
+    d = strtod(v, &end);
+    if (end == v || *end != '\0' || !(d >= min) || d > 86400.0) {
+        log_msg("ignoring %s=%s (expected a number >= %g)", name, v, min);
+        return dflt;
+    }
+    return d;
+}
+
+static void
+after_fork_child(void)
+{
+    /* Only flips state: the child has none of our threads, and Python may
+     * be mid-fork. A child of os.fork() is re-armed later, from Python's
+     * after_in_child hook (follow-fork.c); one of a raw fork() stays
+     * dormant (its pid is not agent.pid). */
+    agent.server_running = false;
+}
+
+void
+agent_configure(void)
+{
+    const char *v;
+
+    if (configured) {
         return;
     }
+    configured = true;
+    log_open(secure_getenv("LRULEAK_LOG"));
+    agent.interval = env_double("LRULEAK_INTERVAL", 1.0, 0.001);
+    agent.slice_ms = env_double("LRULEAK_SLICE_MS", 2.0, 0.0);
+    agent.max_nodes = (size_t)env_double("LRULEAK_MAX_NODES", 2e6, 1000);
+    v = secure_getenv("LRULEAK_RECORD");
+    if (v != NULL && v[0] != '\0') {
+        snprintf(agent.record_dir, sizeof(agent.record_dir), "%s", v);
+    }
+    agent_read_start_time();
+    v = secure_getenv("LRULEAK_FOLLOW_FORKS");
+    agent.follow_forks = v == NULL || strcmp(v, "0") != 0;
+    pthread_atfork(NULL, NULL, after_fork_child);
+    agent.python_process = true;
+}
+
+/* ---- starting and restarting ------------------------------------------------ */
+
+/* start_lock held. */
+static int
+start_locked(void)
+{
+    int r;
+
+    pthread_mutex_lock(&agent.lock);
+    enum agent_state state = agent.state;
+    bool stopping = agent.stopping, detaching = agent.detaching;
+    pthread_mutex_unlock(&agent.lock);
+    if (stopping) {
+        return -ESHUTDOWN;
+    }
+    if (detaching) {
+        return -EBUSY;
+    }
+    if (agent.sampler_alive && state != AGENT_DETACHED) {
+        return 0; /* running, refused or paused for os.fork(): nothing to do */
+    }
+    if (state == AGENT_DETACHED) {
+        /* Both threads have left for good (the sampler deleted its thread
+         * state, the server closed everything before saying DETACHED):
+         * these joins wait for no lock and no GIL. */
+        if (agent.server_alive) {
+            pthread_join(agent.server_tid, NULL);
+            agent.server_alive = false;
+        }
+        if (agent.sampler_alive) {
+            pthread_join(agent.sampler_tid, NULL);
+            agent.sampler_alive = false;
+        }
+        pthread_mutex_lock(&agent.lock);
+        agent.state = AGENT_WAITING;
+        agent.sampler_gone = false;
+        agent.want_sample = agent.want_full = false;
+        pthread_mutex_unlock(&agent.lock);
+    }
+    r = agent_spawn(sampler_main, &agent.sampler_tid);
+    if (r < 0) {
+        log_msg("cannot start the sampler thread: %s", strerror(-r));
+        return r;
+    }
     agent.sampler_alive = true;
+    return 0;
 }
 
 int
 agent_start(void)
 {
+    int r;
+
     if (!agent_is_home()) {
         return -ECHILD;
     }
-    pthread_once(&start_once, do_start);
-    return start_result;
+    pthread_mutex_lock(&start_lock);
+    r = start_locked();
+    pthread_mutex_unlock(&start_lock);
+    return r;
+}
+
+int
+agent_attach(const char *options)
+{
+    struct attachopt o;
+    char why[160];
+    int r;
+
+    if (!agent_is_home()) {
+        return -ECHILD;
+    }
+    if (pyapi_probe() == NULL) {
+        return -ENOTSUP; /* not a CPython process */
+    }
+    pthread_mutex_lock(&start_lock);
+    agent_configure();
+    r = attachopt_parse(options, &o, why, sizeof(why));
+    if (r < 0) {
+        log_msg("attach refused: %s", why);
+        goto out;
+    }
+    log_open(o.log);
+    if (o.record[0] != '\0' && agent.record_fd < 0) {
+        snprintf(agent.record_dir, sizeof(agent.record_dir), "%s", o.record);
+    }
+    pthread_mutex_lock(&agent.lock);
+    if (o.interval > 0) {
+        agent.interval = o.interval;
+    }
+    pthread_mutex_unlock(&agent.lock);
+    if (o.dir[0] != '\0' && !agent.server_running) {
+        snprintf(agent.sock_dir, sizeof(agent.sock_dir), "%s", o.dir);
+    }
+    agent.attached = true;
+    /* Running already (the caller found no socket where it looks: this
+     * agent serves elsewhere): say so rather than pretend to start. */
+    pthread_mutex_lock(&agent.lock);
+    bool running = agent.sampler_alive && agent.state != AGENT_DETACHED;
+    pthread_mutex_unlock(&agent.lock);
+    r = running ? -EALREADY : start_locked();
+    log_msg("attach: %s", r == 0 ? "started" : strerror(-r));
+out:
+    pthread_mutex_unlock(&start_lock);
+    return r;
+}
+
+int
+agent_request_detach(void)
+{
+    int r = 0;
+
+    pthread_mutex_lock(&agent.lock);
+    if (agent.stopping || agent.state == AGENT_STOPPED) {
+        r = -ESHUTDOWN;
+    } else {
+        agent.detaching = true;
+        sampler_abort_scan();
+        pthread_cond_broadcast(&agent.cond);
+    }
+    pthread_mutex_unlock(&agent.lock);
+    return r;
+}
+
+bool
+agent_is_detached(void)
+{
+    pthread_mutex_lock(&agent.lock);
+    bool d = agent.state == AGENT_DETACHED || agent.detaching;
+    pthread_mutex_unlock(&agent.lock);
+    return d;
+}
+
+enum agent_detach
+agent_detach_state(void)
+{
+    pthread_mutex_lock(&agent.lock);
+    enum agent_detach d = !agent.detaching   ? AGENT_DETACH_NONE
+                          : agent.sampler_gone ? AGENT_DETACH_READY
+                                               : AGENT_DETACH_ASKED;
+    pthread_mutex_unlock(&agent.lock);
+    return d;
+}
+
+void
+agent_detached(void)
+{
+    /* The sampler is gone and the exit hook records nothing once detached:
+     * nobody else writes to the recording now. */
+    pthread_mutex_lock(&record_lock);
+    if (agent.record_fd >= 0) {
+        close(agent.record_fd);
+        agent.record_fd = -1;
+    }
+    pthread_mutex_unlock(&record_lock);
+    pthread_mutex_lock(&agent.lock);
+    agent.state = AGENT_DETACHED;
+    agent.detaching = false;
+    agent.server_running = false;
+    pthread_cond_broadcast(&agent.cond);
+    pthread_mutex_unlock(&agent.lock);
 }
 
 void
@@ -129,7 +338,8 @@ agent_reset_after_fork(void)
     pthread_mutex_init(&agent.lock, NULL);
     pthread_cond_init(&agent.cond, NULL);
     pthread_mutex_init(&agent.scan_lock, NULL);
-    pthread_mutex_init(&agent.record_lock, NULL);
+    pthread_mutex_init(&record_lock, NULL);
+    pthread_mutex_init(&start_lock, NULL);
     agent.pid = getpid();
     agent.forked = true;
     agent_read_start_time();
@@ -143,7 +353,10 @@ agent_reset_after_fork(void)
     agent.pausing = false;
     agent.want_sample = false;
     agent.want_full = false;
-    agent.sampling_now = false;
+    agent.detaching = false;
+    agent.sampler_gone = false;
+    agent.requests = 0;
+    agent.answered = 0;
     free(agent.latest);
     agent.latest = NULL;
     agent.latest_len = 0;
@@ -156,6 +369,7 @@ agent_reset_after_fork(void)
         close(agent.record_fd);
         agent.record_fd = -1;
     }
+    agent.record_broken = false; /* a file of its own (<pid>.jsonl) */
     agent.recorded_process = false;
 }
 
@@ -177,8 +391,30 @@ open_recording(void)
     }
     if (fd < 0) {
         log_msg("cannot record to %s: %s", path, strerror(errno));
+        agent.record_broken = true;
     }
     agent.record_fd = fd;
+}
+
+/* Append one line to the recording; record_lock held. */
+static void
+record_locked(const char *line, size_t len)
+{
+    while (agent.record_fd >= 0 && len > 0) {
+        ssize_t n = write(agent.record_fd, line, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            log_msg("recording stopped: %s", strerror(errno));
+            agent.record_broken = true;
+            close(agent.record_fd);
+            agent.record_fd = -1;
+            return;
+        }
+        line += n;
+        len -= (size_t)n;
+    }
 }
 
 static char *
@@ -207,21 +443,19 @@ read_argv_json(void)
     return w.buf;
 }
 
-
 void
 agent_record_process(const char *type, const char *reason)
 {
     struct jsonw w;
 
     /* Written once, whichever thread gets here first (sampler, exit hook,
-     * destructor). */
-    pthread_mutex_lock(&agent.lock);
-    bool first = !agent.recorded_process;
-    agent.recorded_process = true;
-    pthread_mutex_unlock(&agent.lock);
-    if (!first) {
+     * destructor); a thread that comes second waits until it is written. */
+    pthread_mutex_lock(&record_lock);
+    if (agent.recorded_process) {
+        pthread_mutex_unlock(&record_lock);
         return;
     }
+    agent.recorded_process = true;
     if (agent.record_fd < 0) {
         open_recording();
     }
@@ -254,8 +488,9 @@ agent_record_process(const char *type, const char *reason)
     jsonw_obj_end(&w);
     jsonw_bytes(&w, "\n", 1);
     if (w.err == 0 && w.buf != NULL) {
-        agent_record(w.buf, w.len);
+        record_locked(w.buf, w.len);
     }
+    pthread_mutex_unlock(&record_lock);
     jsonw_done(&w);
 }
 
@@ -271,36 +506,33 @@ agent_set_state(enum agent_state state, const char *reason)
     pthread_mutex_unlock(&agent.lock);
 }
 
-/* record_lock held. */
-static void
-record_locked(const char *line, size_t len)
+/* Append one line after the process line (written first if no thread has
+ * yet), reopening the recording (appending) after a detach closed it.
+ * Returns whether the recording is still open afterwards, i.e. the line is
+ * written. */
+static bool
+record_line(const char *line, size_t len)
 {
-    while (agent.record_fd >= 0 && len > 0) {
-        ssize_t n = write(agent.record_fd, line, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            log_msg("recording stopped: %s", strerror(errno));
-            close(agent.record_fd);
-            agent.record_fd = -1;
-            return;
-        }
-        line += n;
-        len -= (size_t)n;
+    bool written;
+
+    agent_record_process("process", NULL);
+    pthread_mutex_lock(&record_lock);
+    if (agent.record_fd < 0 && !agent.record_broken) {
+        open_recording();
     }
+    record_locked(line, len);
+    written = agent.record_fd >= 0;
+    pthread_mutex_unlock(&record_lock);
+    return written;
 }
 
 void
 agent_record(const char *line, size_t len)
 {
     /* Samples (sampler thread) and the host's test lines (main thread)
-     * must not interleave inside a line. */
-    pthread_mutex_lock(&agent.record_lock);
-    record_locked(line, len);
-    pthread_mutex_unlock(&agent.record_lock);
+     * never interleave inside a line: both go through record_lock. */
+    (void)record_line(line, len);
 }
-
 int
 agent_record_client_line(const char *line, size_t len, char *why, size_t whylen)
 {
@@ -331,41 +563,36 @@ agent_record_client_line(const char *line, size_t len, char *why, size_t whylen)
         goto out;
     }
     r = 0;
-    if (agent.record_dir[0] != '\0') {
+    /* Detached: the recording is closed until an attach (not reopened by
+     * the host's lines). */
+    if (agent.record_dir[0] != '\0' && !agent_is_detached()) {
         /* The process line comes first, even when the host records before
-         * the sampler got going (a no-op once written); the version
-         * string is a plain C function, safe before pycompat. */
+         * the sampler got going; it names the Python version: a plain C
+         * function, safe before pycompat. */
         const char *v = pyapi_version_string();
         pthread_mutex_lock(&agent.lock);
         if (agent.python[0] == '\0' && v != NULL) {
             snprintf(agent.python, sizeof(agent.python), "%.*s", (int)strcspn(v, " "), v);
         }
         pthread_mutex_unlock(&agent.lock);
-        agent_record_process("process", NULL);
-    }
-    pthread_mutex_lock(&agent.record_lock);
-    if (agent.record_fd >= 0) {
         /* One write for line and newline: O_APPEND keeps it whole. */
         char *buf = malloc(len + 1);
         if (buf != NULL) {
             memcpy(buf, line, len);
             buf[len] = '\n';
-            record_locked(buf, len + 1);
+            r = record_line(buf, len + 1) ? 1 : 0;
             free(buf);
-            r = 1;
         }
     }
-    pthread_mutex_unlock(&agent.record_lock);
 out:
     jsonv_free(root);
     return r;
 }
 
 void
-agent_publish(struct snapshot *snap)
+agent_publish(struct snapshot *snap, uint64_t answers)
 {
     struct jsonw w;
-    uint64_t one = 1;
 
     jsonw_init(&w);
     pthread_mutex_lock(&agent.lock);
@@ -384,9 +611,44 @@ agent_publish(struct snapshot *snap)
     agent.latest = w.buf; /* take the buffer */
     agent.latest_len = w.len;
     agent.seq = snap->seq;
+    if (answers > agent.answered) {
+        agent.answered = answers;
+    }
     pthread_cond_broadcast(&agent.cond);
     pthread_mutex_unlock(&agent.lock);
+    agent_wake_server();
+}
+
+/* The eventfd is written by several threads and closed by the server's
+ * detach: under agent.lock, so nobody writes into a closed (and maybe
+ * reused) descriptor. */
+void
+agent_wake_server(void)
+{
+    uint64_t one = 1;
+
+    pthread_mutex_lock(&agent.lock);
     if (agent.wake_fd >= 0) {
         (void)!write(agent.wake_fd, &one, sizeof(one));
     }
+    pthread_mutex_unlock(&agent.lock);
+}
+
+void
+agent_open_wake(int fd)
+{
+    pthread_mutex_lock(&agent.lock);
+    agent.wake_fd = fd;
+    pthread_mutex_unlock(&agent.lock);
+}
+
+void
+agent_close_wake(void)
+{
+    pthread_mutex_lock(&agent.lock);
+    if (agent.wake_fd >= 0) {
+        close(agent.wake_fd);
+    }
+    agent.wake_fd = -1;
+    pthread_mutex_unlock(&agent.lock);
 }

@@ -8,56 +8,32 @@
  * found) and, only then, start the sampler thread that waits for the
  * interpreter. In any other process - /bin/sh, compilers, every child that
  * inherits LD_PRELOAD - it returns at once: no thread, no socket, no output.
- * No Python function is called here; nothing Python happens before the
- * interpreter says it is initialised (sampler.c).
+ * Of the C API it calls only the two functions CPython documents as safe
+ * before Py_Initialize: Py_GetVersion (to recognise the interpreter) and
+ * PySys_AddAuditHook (hooks.c: how a 20 ms script still gets its final
+ * sample). Nothing else Python happens before the interpreter says it is
+ * initialised (sampler.c).
  *
- * Loaded after the interpreter started (import _lruleak, ctypes, attach),
- * it does not start by itself: _lruleak.start() or lruleak_agent_attach()
- * does. After fork() the child is not "home": every entry point checks
- * agent_is_home() and stays away from state copied from the parent.
+ * Loaded after the interpreter started (import _lruleak, ctypes, `lruleak
+ * attach`), it does not start by itself: _lruleak.start() or
+ * lruleak_agent_attach() does. After fork() the child is not "home": every
+ * entry point checks agent_is_home() and stays away from state copied from
+ * the parent.
  */
 #include "config.h"
 
 #include <dlfcn.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "agent.h"
+#include "hooks.h"
 #include "log.h"
 #include "pyapi.h"
-
-static double
-env_double(const char *name, double dflt, double min)
-{
-    const char *v = secure_getenv(name);
-    char *end;
-    double d;
-
-    if (v == NULL || v[0] == '\0') {
-        return dflt;
-    }
-    d = strtod(v, &end);
-    if (end == v || *end != '\0' || !(d >= min) || d > 86400.0) {
-        log_msg("ignoring %s=%s (expected a number >= %g)", name, v, min);
-        return dflt;
-    }
-    return d;
-}
-
-static void
-after_fork_child(void)
-{
-    /* Only flips state: the child has none of our threads, and Python may
-     * be mid-fork. A child of os.fork() is re-armed later, from Python's
-     * after_in_child hook (follow-fork.c); one of a raw fork() stays
-     * dormant (its pid is not agent.pid). */
-    agent.server_running = false;
-}
+#include "pycompat.h"
 
 /* libc's _exit, behind the agent's interposer (exports.c). */
 static void (*real_exit)(int);
@@ -91,24 +67,16 @@ agent_constructor(void)
     if (initialized == NULL) {
         return;
     }
-    log_open(secure_getenv("LRULEAK_LOG"));
-    agent.interval = env_double("LRULEAK_INTERVAL", 1.0, 0.001);
-    agent.slice_ms = env_double("LRULEAK_SLICE_MS", 2.0, 0.0);
-    agent.max_nodes = (size_t)env_double("LRULEAK_MAX_NODES", 2e6, 1000);
-    v = secure_getenv("LRULEAK_RECORD");
-    if (v != NULL && v[0] != '\0') {
-        snprintf(agent.record_dir, sizeof(agent.record_dir), "%s", v);
-    }
-    agent_read_start_time();
-    v = secure_getenv("LRULEAK_FOLLOW_FORKS");
-    agent.follow_forks = v == NULL || strcmp(v, "0") != 0;
-    pthread_atfork(NULL, NULL, after_fork_child);
+    agent_configure();
     /* Reading Py_IsInitialized is safe at any time: it reads one flag. If
      * the interpreter is not up yet we were preloaded: start by ourselves.
      * Otherwise someone loads us deliberately and will call start. */
-    agent.python_process = true;
     agent.autostart = !initialized();
     if (agent.autostart) {
+        char why[256];
+        if (pycompat_check_version(pyapi_version_string(), why, sizeof(why)) == 0) {
+            hooks_watch_early();
+        }
         agent_start();
     }
 }

@@ -24,6 +24,8 @@ state_name(enum agent_state s)
         return "refused";
     case AGENT_STOPPED:
         return "stopped";
+    case AGENT_DETACHED:
+        return "detached";
     case AGENT_WAITING:
         break;
     }
@@ -31,12 +33,12 @@ state_name(enum agent_state s)
 }
 
 uint64_t
-dispatch_seq(void)
+dispatch_answered(void)
 {
     pthread_mutex_lock(&agent.lock);
-    uint64_t seq = agent.seq;
+    uint64_t n = agent.answered;
     pthread_mutex_unlock(&agent.lock);
-    return seq;
+    return n;
 }
 
 static void
@@ -86,6 +88,16 @@ dispatch_write_sample(struct jsonw *out)
 }
 
 void
+dispatch_write_detached(struct jsonw *out)
+{
+    jsonw_obj_begin(out);
+    jsonw_kbool(out, "ok", true);
+    jsonw_kstr(out, "state", "detached");
+    jsonw_obj_end(out);
+    jsonw_bytes(out, "\n", 1);
+}
+
+void
 dispatch_write_timeout(struct jsonw *out)
 {
     protocol_write_error(out, ETIMEDOUT,
@@ -111,6 +123,13 @@ dispatch_request(const char *line, size_t len, struct jsonw *out, uint64_t *ret_
     case PROTOCOL_LATEST:
         dispatch_write_sample(out);
         return 0;
+    case PROTOCOL_DETACH:
+        r = agent_request_detach();
+        if (r < 0) {
+            protocol_write_error(out, -r, "the interpreter is exiting: nothing to detach");
+            return 0;
+        }
+        return 2;
     case PROTOCOL_SNAPSHOT:
         break;
     }
@@ -121,9 +140,7 @@ dispatch_request(const char *line, size_t len, struct jsonw *out, uint64_t *ret_
     if (state == AGENT_SAMPLING) {
         agent.want_sample = true;
         agent.want_full = agent.want_full || req.full;
-        /* A sample under way began before this request (and may not be a
-         * full one): the reply is the one after it. */
-        *ret_after = agent.seq + (agent.sampling_now ? 1 : 0);
+        *ret_after = ++agent.requests;
         pthread_cond_broadcast(&agent.cond);
     }
     pthread_mutex_unlock(&agent.lock);
@@ -137,6 +154,7 @@ dispatch_request(const char *line, size_t len, struct jsonw *out, uint64_t *ret_
         protocol_write_error(out, ENOTSUP, reason);
         return 0;
     case AGENT_WAITING:
+    case AGENT_DETACHED:
         break;
     }
     protocol_write_error(out, EAGAIN,

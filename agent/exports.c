@@ -13,8 +13,10 @@
 
 /* ABI probe: which agent is loaded (dlsym from the CLI and tests). */
 LRULEAK_EXPORT const char *lruleak_agent_version(void);
-/* Start sampling in a process that loaded the agent late (dlopen attach). */
-LRULEAK_EXPORT int lruleak_agent_attach(void);
+/* Start sampling in a process that loaded the agent late (`lruleak attach`
+ * dlopens the agent, then calls this). options: NULL or the text of
+ * attachopt.h. Returns 0 or -errno; safe on any thread, GIL or not. */
+LRULEAK_EXPORT int lruleak_agent_attach(const char *options);
 /* Python extension module entry: import _lruleak. */
 LRULEAK_EXPORT PyObject *PyInit__lruleak(void);
 /* libc's _exit, interposed when preloaded: os._exit() skips atexit (the
@@ -29,9 +31,9 @@ lruleak_agent_version(void)
 }
 
 int
-lruleak_agent_attach(void)
+lruleak_agent_attach(const char *options)
 {
-    return agent_start();
+    return agent_attach(options);
 }
 
 PyObject *

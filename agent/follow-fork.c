@@ -38,8 +38,11 @@
 void
 follow_fork_child(void)
 {
-    /* Copied from the parent as it was when it forked. */
-    bool sampling = agent.state == AGENT_SAMPLING && !agent.stopping;
+    /* Copied from the parent as it was when it forked. A parent that was
+     * detached (or being detached: its sampler was not paused for the
+     * fork) or not sampling yet leaves its children dormant, as after a
+     * raw fork(): not home, so no entry point (attach included) acts. */
+    bool sampling = agent.state == AGENT_SAMPLING && !agent.stopping && !agent.detaching;
     bool scan_busy;
     int r;
 

@@ -5,7 +5,8 @@
  *
  *   - the atexit hook: stops the sampler, takes the final sample;
  *   - an audit hook that installs the atexit hook when the program imports
- *     functools (for programs that end before the sampler got going);
+ *     functools or starts running with functools imported (for programs
+ *     that end before the sampler got going);
  *   - os.register_at_fork hooks that step the agent's threads out of the
  *     way of os.fork() (3.12+ warns about threads; and a child must not
  *     inherit a half-taken sample) and re-arm the agent in the child
@@ -67,12 +68,21 @@ install_atexit(void)
     return r;
 }
 
-/* The exit hook must be in place before a short program ends. When the
- * program has not imported functools yet at our first look, an audit hook
- * (the only callback CPython offers at import time without importing
- * anything ourselves) installs it on the program's own thread the moment
- * the program imports functools. Afterwards the hook returns at once. */
+/* The exit hook must be in place before a short program ends, and the
+ * sampler thread may get the GIL only when the program is over (a 20 ms
+ * script never waits on anything). So an audit hook - the one callback
+ * CPython offers at import time without importing anything ourselves -
+ * installs it on the program's own thread: when the program imports
+ * functools, or, if start-up imported functools already, when the
+ * interpreter is about to run the program (the cpython.run_file/_module/
+ * _command/_stdin/_startup/_interactivehook events of Modules/main.c,
+ * 3.8+). A preloaded agent adds the hook from its constructor, before
+ * Py_Initialize, which PySys_AddAuditHook allows (PEP 578: runtime
+ * initialisation keeps hooks added earlier); otherwise the sampler adds it
+ * at its first look. Afterwards the hook returns at once. */
 static volatile int exit_hook_installed;
+static volatile int audit_hook_added;
+static int (*is_initialized)(void);
 
 int
 hooks_install_exit(void)
@@ -84,22 +94,52 @@ hooks_install_exit(void)
     return 0;
 }
 
-static int
-audit_hook(const char *event, PyObject *args, void *data)
+static bool
+is_functools(PyObject *name)
 {
-    (void)data;
-    if (exit_hook_installed || event[0] != 'i' || strcmp(event, "import") != 0 ||
-        !agent_is_home() || py.PyErr_Occurred() != NULL) {
-        /* (With an exception pending, clearing our own errors below would
-         * clear the program's too: leave this event alone.) */
-        return 0;
-    }
-    PyObject *name = py.PyTuple_GetItem(args, 0); /* borrowed: (module, filename, ...) */
     Py_ssize_t n = 0;
     const char *s = name != NULL && pycompat_type(name) == py.PyUnicode_Type
                         ? py.PyUnicode_AsUTF8AndSize(name, &n)
                         : NULL;
-    if (s != NULL && n == 9 && memcmp(s, "functools", 9) == 0) {
+
+    return s != NULL && n == 9 && memcmp(s, "functools", 9) == 0;
+}
+
+static bool
+functools_imported(void)
+{
+    PyObject *name = py.PyUnicode_FromString("functools"); /* owned */
+    PyObject *mod = name != NULL ? py.PyImport_GetModule(name) : NULL;
+    bool found = mod != NULL;
+
+    py.Py_DecRef(mod);
+    py.Py_DecRef(name);
+    return found;
+}
+
+static int
+audit_hook(const char *event, PyObject *args, void *data)
+{
+    const char *missing;
+    bool import;
+
+    (void)data;
+    if (exit_hook_installed) {
+        return 0;
+    }
+    import = event[0] == 'i' && strcmp(event, "import") == 0;
+    if (!import && strncmp(event, "cpython.run_", 12) != 0) {
+        return 0;
+    }
+    /* Nothing before Py_Initialize has finished or once finalisation has
+     * begun (both: Py_IsInitialized() is 0), nothing for subinterpreters,
+     * and nothing with an exception pending: clearing our own errors
+     * would clear the program's too. */
+    if (!is_initialized() || !agent_is_home() || pyapi_resolve(&missing) < 0 ||
+        py.PyErr_Occurred() != NULL || !pycompat_in_main_interpreter()) {
+        return 0;
+    }
+    if (import ? is_functools(py.PyTuple_GetItem(args, 0)) : functools_imported()) {
         hooks_install_exit();
     }
     scan_clear_error();
@@ -107,12 +147,35 @@ audit_hook(const char *event, PyObject *args, void *data)
 }
 
 bool
+hooks_watch_early(void)
+{
+    int (*add)(int (*)(const char *, PyObject *, void *), void *);
+    void *p = pyapi_symbol("PySys_AddAuditHook");
+
+    is_initialized = pyapi_probe();
+    memcpy(&add, &p, sizeof(add));
+    if (add == NULL || is_initialized == NULL) {
+        return false;
+    }
+    /* Before Py_Initialize no other hook can refuse ours. */
+    if (add(audit_hook, NULL) == 0) {
+        audit_hook_added = 1;
+    }
+    return audit_hook_added;
+}
+
+bool
 hooks_watch_imports(void)
 {
+    if (audit_hook_added) {
+        return true;
+    }
+    is_initialized = py.Py_IsInitialized;
     if (py.PySys_AddAuditHook(audit_hook, NULL) < 0) {
         scan_clear_error(); /* refused by the program's own hooks: poll only */
         return false;
     }
+    audit_hook_added = 1;
     return true;
 }
 
@@ -167,7 +230,8 @@ static struct pyapi_method_def fork_defs[3] = {
     {"lruleak_after_fork_child", fork_after_child, PYAPI_METH_NOARGS, NULL},
 };
 
-/* Registered once per process tree: a forked child inherits the hooks. */
+/* Registered once per process tree: a forked child inherits the hooks, and
+ * a re-attach after a detach must not register a second set. */
 static bool fork_hooks_installed;
 
 /* os.register_at_fork(before=..., after_in_parent=..., after_in_child=...);

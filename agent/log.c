@@ -21,7 +21,10 @@ log_open(const char *path)
 {
     int fd;
 
-    if (path == NULL || path[0] == '\0') {
+    /* Once open, the log stays (an attach may name one again): closing an
+     * fd another thread may be writing to could send lines into whatever
+     * file the host opens next under that number. */
+    if (path == NULL || path[0] == '\0' || log_fd >= 0) {
         return;
     }
     fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);

@@ -21,6 +21,7 @@ static const struct {
     {"hello", PROTOCOL_HELLO},
     {"snapshot", PROTOCOL_SNAPSHOT},
     {"latest", PROTOCOL_LATEST},
+    {"detach", PROTOCOL_DETACH},
 };
 
 const char *

@@ -10,6 +10,9 @@
  *                                   full-heap wrapper discovery) and return it
  *   {"cmd":"snapshot","full":false} same, with only the cheap discovery
  *   {"cmd":"latest"}                the last sample taken, no new scan
+ *   {"cmd":"detach"}                stop sampling, close the socket (the
+ *                                   reply comes once the agent is out of
+ *                                   Python; the socket is gone by then)
  *
  * Every request gets exactly one reply line, in order:
  *   {"ok":true, ...}                       (hello fields, or "sample":{...})
@@ -34,6 +37,7 @@ enum protocol_cmd {
     PROTOCOL_HELLO,
     PROTOCOL_SNAPSHOT,
     PROTOCOL_LATEST,
+    PROTOCOL_DETACH,
 };
 
 struct protocol_request {

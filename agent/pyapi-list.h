@@ -27,6 +27,9 @@ PYAPI_FN(1, void, PyThreadState_Clear, (void *))
 PYAPI_FN(0, void, PyThreadState_DeleteCurrent, (void))
 PYAPI_FN(1, int, Py_AddPendingCall, (int (*)(void *), void *))
 PYAPI_FN(1, int, PySys_AddAuditHook, (int (*)(const char *, PyObject *, void *), void *))
+PYAPI_FN(0, void *, PyInterpreterState_Get, (void))   /* 3.9+ */
+PYAPI_FN(0, void *, _PyInterpreterState_Get, (void))  /* 3.8 */
+PYAPI_FN(1, void *, PyInterpreterState_Main, (void))
 
 /* ---- objects ------------------------------------------------------------ */
 PYAPI_FN(1, void, Py_IncRef, (PyObject *))

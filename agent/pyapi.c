@@ -13,6 +13,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -70,8 +71,14 @@ pyapi_version_string(void)
     return fn != NULL ? fn() : NULL;
 }
 
-int
-pyapi_resolve(const char **ret_missing)
+void *
+pyapi_symbol(const char *name)
+{
+    return lookup(name);
+}
+
+static int
+resolve(const char **ret_missing)
 {
     void *p;
 
@@ -103,4 +110,24 @@ pyapi_resolve(const char **ret_missing)
 #undef PYAPI_DATA
 #undef PYAPI_DATA_PTR
     return 0;
+}
+
+static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
+static int resolve_result;
+static const char *resolve_missing;
+
+static void
+resolve_cb(void)
+{
+    resolve_result = resolve(&resolve_missing);
+}
+
+int
+pyapi_resolve(const char **ret_missing)
+{
+    /* The sampler thread and the host's thread (audit hook, _lruleak) may
+     * race here; pthread_once also publishes the table to both. */
+    pthread_once(&resolve_once, resolve_cb);
+    *ret_missing = resolve_missing;
+    return resolve_result;
 }

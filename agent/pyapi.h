@@ -68,9 +68,13 @@ int (*pyapi_probe(void))(void);
  * the GIL, before initialisation and after finalisation. */
 const char *pyapi_version_string(void);
 
+/* One symbol by name (dlsym, then the RTLD_LOCAL libpython), or NULL. */
+void *pyapi_symbol(const char *name);
+
 /*
- * Resolve the whole table. Returns 0, or -ENOENT with the first missing
- * required symbol's name in *ret_missing. Idempotent; call it from one
- * thread only (the sampler, or a caller holding the GIL).
+ * Resolve the whole table, once per process: every later call returns the
+ * first call's result. Returns 0, or -ENOENT with the first missing
+ * required symbol's name in *ret_missing. Thread-safe. Only once
+ * Py_IsInitialized() is true: the PyExc_* variables are set by Py_Initialize.
  */
 int pyapi_resolve(const char **ret_missing);

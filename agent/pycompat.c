@@ -8,6 +8,26 @@
  * public API says about the same objects; if any comparison fails the
  * interpreter is refused. Runs on the sampler thread with the GIL held
  * (pycompat_init) or without Python (pycompat_check_version). Never logs.
+ *
+ * Version facts that need no column, because one code path serves all:
+ *   - finalisation check: _Py_IsFinalizing (3.8-3.12) became the public
+ *     Py_IsFinalizing in 3.13; both are optional symbols and
+ *     pycompat_finalizing() uses whichever exists. It is only a second line
+ *     of defence: the atexit hook parks the sampler before finalisation.
+ *   - a foreign thread that takes the GIL during finalisation is ended by
+ *     pthread_exit up to 3.13 and blocked forever from 3.14 (gh-87135).
+ *     The agent never waits on the GIL after its atexit hook ran, and
+ *     nothing ever joins a thread that may be blocked there.
+ *   - PyType_GetSlot accepts static types only from 3.10 (bpo-41073): it is
+ *     used on heap types only (check_heap_type_layout); object's and the
+ *     lru type's slots are read at the verified PyTypeObject offsets.
+ *   - object enumeration: PyUnstable_GC_VisitObjects (3.12+, column
+ *     gc_visit) or gc.get_objects(); both miss objects moved by gc.freeze()
+ *     (VisitObjects until gh-131740, 3.13.5), hence the frozen-heap walk of
+ *     scan-discover.c whenever gc.get_freeze_count() > 0.
+ *   - free-threaded builds: refused by pycompat_check_version (their
+ *     sys.version says so; the object header layout differs and
+ *     check_object_layout would refuse them anyway).
  */
 #include "config.h"
 
@@ -67,6 +87,9 @@ static const struct version_facts versions[] = {
     {12, true, true, true, true, true, (1UL << 3) | (1UL << 4), PYCOMPAT_LOCALS_GETVAR, true, false, 24},
     {13, true, true, true, true, true, (1UL << 3) | (1UL << 4), PYCOMPAT_LOCALS_PROXY, true, true, 24},
     {14, true, true, true, true, true, (1UL << 3) | (1UL << 4), PYCOMPAT_LOCALS_PROXY, true, true, 32},
+    /* 3.15: nothing the agent reads changed (Debian sid's 3.15.2 passes the
+     * start-up checks and the whole version matrix, scripts/run-matrix.sh). */
+    {15, true, true, true, true, true, (1UL << 3) | (1UL << 4), PYCOMPAT_LOCALS_PROXY, true, true, 32},
 };
 
 int
@@ -109,8 +132,8 @@ pycompat_check_version(const char *version, char *why, size_t whylen)
             return 0;
         }
     }
-    snprintf(why, whylen, "CPython %d.%d is not a version this agent knows (3.8 to 3.14)", major,
-             minor);
+    snprintf(why, whylen, "CPython %d.%d is not a version this agent knows (3.%d to 3.%d)", major,
+             minor, versions[0].minor, versions[sizeof(versions) / sizeof(versions[0]) - 1].minor);
     return -ENOTSUP;
 }
 
@@ -124,6 +147,17 @@ pycompat_finalizing(void)
         return py._Py_IsFinalizing() != 0;
     }
     return false;
+}
+
+bool
+pycompat_in_main_interpreter(void)
+{
+    /* PyInterpreterState_Get became public in 3.9 (bpo-39947); 3.8 has it
+     * as _PyInterpreterState_Get. Both need a thread state. */
+    void *(*get)(void) = py.PyInterpreterState_Get != NULL ? py.PyInterpreterState_Get
+                                                           : py._PyInterpreterState_Get;
+
+    return get != NULL && get() == py.PyInterpreterState_Main();
 }
 
 /* Owned int attribute of o as Py_ssize_t, or -1 (exception cleared). */

@@ -51,7 +51,7 @@ struct pycompat {
 
 /* Offsets in PyObject / PyVarObject / PyTypeObject, identical on every
  * supported default (non-free-threaded, non-trace-refs) 64-bit build
- * 3.8 .. 3.14; verified at start-up by pycompat_init. */
+ * 3.8 .. 3.15; verified at start-up by pycompat_init. */
 #define PYCOMPAT_OB_TYPE 8
 #define PYCOMPAT_OB_SIZE 16
 #define PYCOMPAT_TP_BASICSIZE 32
@@ -62,7 +62,7 @@ struct pycompat {
 #define PYCOMPAT_TP_DICT 264
 #define PYCOMPAT_TP_DICTOFFSET 288
 /* lru_list_elem (bounded caches' dict values): PyObject_HEAD, prev, next,
- * hash, key, result - the same in 3.8 .. 3.14; verified at start-up. */
+ * hash, key, result - the same in 3.8 .. 3.15; verified at start-up. */
 #define PYCOMPAT_LINK_KEY 40
 #define PYCOMPAT_LINK_RESULT 48
 
@@ -91,6 +91,11 @@ int pycompat_init(char *why, size_t whylen);
  */
 Py_ssize_t pycompat_frame_locals311(PyObject *frame, PyObject *code, PyObject *globals,
                                     PyObject ***ret);
+
+/* Does the calling thread (GIL held) run in the main interpreter? The
+ * agent serves the main interpreter only (subinterpreters have their own
+ * lru type, gc lists and, from 3.12, possibly their own GIL). */
+bool pycompat_in_main_interpreter(void);
 
 /* Is the interpreter finalizing? (_Py_IsFinalizing <= 3.12, Py_IsFinalizing 3.13+) */
 bool pycompat_finalizing(void);

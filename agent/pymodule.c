@@ -47,13 +47,41 @@ bool_value(bool v)
     return py.PyBool_FromLong(v ? 1 : 0);
 }
 
+/* start() or start(options): options is the attach text (attachopt.h),
+ * what `lruleak attach` passes through sys.remote_exec on 3.14+. */
 static PyObject *
-mod_start(PyObject *self, PyObject *unused)
+mod_start(PyObject *self, PyObject *args)
 {
-    int r = agent_start();
+    const char *options = NULL;
+    int r;
 
+    if (py.PyTuple_Size(args) > 1) {
+        py.PyErr_SetString(py.PyExc_RuntimeError, "start(options=None) takes one argument");
+        return NULL;
+    }
+    if (py.PyTuple_Size(args) == 1) {
+        PyObject *arg = py.PyTuple_GetItem(args, 0); /* borrowed */
+        if (arg != py._Py_NoneStruct) {
+            if (pycompat_type(arg) != py.PyUnicode_Type) {
+                py.PyErr_SetString(py.PyExc_RuntimeError, "start(): options must be a str");
+                return NULL;
+            }
+            options = py.PyUnicode_AsUTF8AndSize(arg, NULL);
+            if (options == NULL) {
+                return NULL;
+            }
+        }
+    }
+    /* The attach path joins threads that have left for good only, but a
+     * start must not hold the GIL while it waits for anything. */
+    void *ts = py.PyEval_SaveThread();
+    r = options != NULL ? agent_attach(options) : agent_start();
+    py.PyEval_RestoreThread(ts);
     if (r < 0) {
-        py.PyErr_SetString(py.PyExc_RuntimeError, strerror(-r));
+        /* "[errno N]": `lruleak attach` reads the cause from the text. */
+        char msg[160];
+        snprintf(msg, sizeof(msg), "%s [errno %d]", strerror(-r), -r);
+        py.PyErr_SetString(py.PyExc_RuntimeError, msg);
         return NULL;
     }
     return none();
@@ -158,7 +186,8 @@ mod_record(PyObject *self, PyObject *args)
 }
 
 static struct pyapi_method_def methods[] = {
-    {"start", mod_start, PYAPI_METH_NOARGS, "Start sampling in this process."},
+    {"start", mod_start, METH_VARARGS,
+     "start(options=None): start sampling in this process (options: see lruleak attach)."},
     {"snapshot", mod_snapshot, METH_VARARGS,
      "snapshot(full=False) -> dict: take a sample now (see the lruleak README)."},
     {"pinned", mod_pinned, METH_VARARGS,

@@ -68,13 +68,12 @@ static void *sampler_resume(void *arg);
 void
 sampler_fork_pause(void)
 {
-    uint64_t one = 1;
-
     if (!agent_is_home() || !agent.sampler_alive) {
         goto out;
     }
     pthread_mutex_lock(&agent.lock);
-    bool go = agent.state == AGENT_SAMPLING && !agent.stopping && !agent.pausing;
+    bool go = agent.state == AGENT_SAMPLING && !agent.stopping && !agent.pausing &&
+              !agent.detaching;
     if (go) {
         __atomic_store_n(&agent.pausing, true, __ATOMIC_RELEASE);
         scan_stop = 1;
@@ -84,9 +83,7 @@ sampler_fork_pause(void)
     if (!go) {
         goto out;
     }
-    if (agent.wake_fd >= 0) {
-        (void)!write(agent.wake_fd, &one, sizeof(one));
-    }
+    agent_wake_server();
     void *ts = py.PyEval_SaveThread();
     if (agent.server_alive) {
         pthread_join(agent.server_tid, NULL);
@@ -155,10 +152,22 @@ prepare(char *why, size_t whylen)
 
 /* ---- sampling -------------------------------------------------------------------------------- */
 
-/* scan_lock and the GIL held. A sample that hands its pinned objects to
- * pinned_out is the caller's own and is not published. */
+/* The snapshot requests received so far (see agent_publish). */
+static uint64_t
+requests_now(void)
+{
+    pthread_mutex_lock(&agent.lock);
+    uint64_t n = agent.requests;
+    pthread_mutex_unlock(&agent.lock);
+    return n;
+}
+
+/* scan_lock and the GIL held. `answers`: see agent_publish. A sample that
+ * hands its pinned objects to pinned_out is the caller's own: it is not
+ * published and answers nothing. */
 static int
-sample(bool full, bool final, bool main_thread, volatile int *stop, PyObject *pinned_out)
+sample(bool full, bool final, bool main_thread, volatile int *stop, uint64_t answers,
+       PyObject *pinned_out)
 {
     struct scan_options opt = {
         .full = full,
@@ -171,11 +180,6 @@ sample(bool full, bool final, bool main_thread, volatile int *stop, PyObject *pi
     struct snapshot snap;
     int r;
 
-    if (pinned_out == NULL) {
-        pthread_mutex_lock(&agent.lock);
-        agent.sampling_now = true;
-        pthread_mutex_unlock(&agent.lock);
-    }
     snapshot_init(&snap);
     r = scan_run(agent.scan, &opt, &snap);
     scan_clear_error();
@@ -183,17 +187,12 @@ sample(bool full, bool final, bool main_thread, volatile int *stop, PyObject *pi
         snap.pid = agent.pid;
         snap.t = agent_uptime();
         snap.final = final;
-        agent_publish(&snap);
+        agent_publish(&snap, answers);
     }
     last_scan_s = snap.scan_ms / 1e3;
     if (full && r == 0) {
         last_full = agent_uptime();
         last_full_hold_ms = snap.max_gil_hold_ms;
-    }
-    if (pinned_out == NULL) {
-        pthread_mutex_lock(&agent.lock);
-        agent.sampling_now = false;
-        pthread_mutex_unlock(&agent.lock);
     }
     snapshot_done(&snap);
     return r;
@@ -206,8 +205,13 @@ sampler_sample_here(bool full, PyObject *pinned_out, char *why, size_t whylen)
     int r;
 
     if (!agent_is_home()) {
-        snprintf(why, whylen, "the agent does not follow forked processes yet");
+        snprintf(why, whylen, "the agent does not follow this forked process");
         return -ECHILD;
+    }
+    if (pinned_out != NULL && agent_is_detached()) {
+        /* A detached agent keeps no reference to the program's objects. */
+        snprintf(why, whylen, "the agent is detached");
+        return -ESHUTDOWN;
     }
     /* Order: scan_lock before the GIL, so release the GIL while waiting. */
     ts = py.PyEval_SaveThread();
@@ -215,7 +219,8 @@ sampler_sample_here(bool full, PyObject *pinned_out, char *why, size_t whylen)
     py.PyEval_RestoreThread(ts);
     r = prepare(why, whylen);
     if (r == 0) {
-        r = sample(full, false, true, NULL, pinned_out);
+        r = sample(full, false, true, NULL, full && pinned_out == NULL ? requests_now() : 0,
+                   pinned_out);
         if (r < 0) {
             snprintf(why, whylen, "sample failed: %s", strerror(-r));
         }
@@ -223,7 +228,6 @@ sampler_sample_here(bool full, PyObject *pinned_out, char *why, size_t whylen)
     pthread_mutex_unlock(&agent.scan_lock);
     return r;
 }
-
 
 void
 sampler_final(void)
@@ -236,8 +240,15 @@ sampler_final(void)
     agent.stopping = true;
     stop_flag = 1;
     scan_stop = 1;
+    /* Detached (or being detached): the user took the agent out; no final
+     * sample, no recording, and no later attach (agent_start checks
+     * stopping). */
+    bool detached = agent.state == AGENT_DETACHED || agent.detaching;
     pthread_cond_broadcast(&agent.cond);
     pthread_mutex_unlock(&agent.lock);
+    if (detached) {
+        return;
+    }
 
     /* Let the sampler finish its slice and leave Python: wait without the
      * GIL (it may be waiting for it), bounded so exit never hangs. */
@@ -247,6 +258,7 @@ sampler_final(void)
     pthread_mutex_lock(&agent.lock);
     /* A sampler stopped for os.fork() (agent.pausing) has left already. */
     while (!agent.parked && agent.state == AGENT_SAMPLING && !agent.pausing &&
+           !agent.sampler_gone &&
            pthread_cond_timedwait(&agent.cond, &agent.lock, &deadline) == 0) {
     }
     parked = agent.parked || agent.state != AGENT_SAMPLING || agent.pausing;
@@ -270,12 +282,13 @@ sampler_final(void)
         }
     }
     if (prepared) {
-        /* (A no-op unless the process line is still missing.) */
-        agent_record_process("process", NULL);
-        /* Not in a forked child: its full-heap walk would touch (and so
-         * copy) every page it shares with its parent, at every exit of a
-         * prefork worker; the parent's wrappers are known already. */
-        sample(!agent.forked, true, true, NULL, NULL);
+        /* Not a full walk in a forked child: it would touch (and so copy)
+         * every page it shares with its parent, at every exit of a prefork
+         * worker; the parent's wrappers are known already. */
+        int r = sample(!agent.forked, true, true, NULL, requests_now(), NULL);
+        if (r < 0) {
+            log_msg("final sample failed: %s", strerror(-r));
+        }
     }
     pthread_mutex_unlock(&agent.scan_lock);
     agent_set_state(AGENT_STOPPED, NULL);
@@ -307,7 +320,29 @@ park(void)
     }
 }
 
-static bool
+/* Sleep s seconds without the GIL; a detach request ends the nap early. */
+static void
+nap(double s)
+{
+    struct timespec deadline;
+
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    double until = (double)deadline.tv_nsec / 1e9 + s;
+    deadline.tv_sec += (time_t)until;
+    deadline.tv_nsec = (long)((until - (double)(time_t)until) * 1e9);
+    pthread_mutex_lock(&agent.lock);
+    while (!agent.detaching && pthread_cond_timedwait(&agent.cond, &agent.lock, &deadline) == 0) {
+    }
+    pthread_mutex_unlock(&agent.lock);
+}
+
+enum wait_result {
+    WAIT_FOUND,  /* functools is imported */
+    WAIT_GONE,   /* the interpreter is exiting: touch Python no more */
+    WAIT_DETACH, /* a client asked to detach */
+};
+
+static enum wait_result
 wait_for_functools(void)
 {
     static bool audit_added, watching;
@@ -315,8 +350,16 @@ wait_for_functools(void)
     PyObject *name = NULL;
 
     for (;;) {
+        if (agent_detach_state() != AGENT_DETACH_NONE) {
+            if (name != NULL) {
+                py.PyEval_RestoreThread(tstate);
+                py.Py_DecRef(name);
+                py.PyEval_SaveThread();
+            }
+            return WAIT_DETACH;
+        }
         if (!enter_python()) {
-            return false;
+            return WAIT_GONE;
         }
         if (name == NULL) {
             name = py.PyUnicode_FromString("functools");
@@ -334,30 +377,51 @@ wait_for_functools(void)
         }
         py.PyEval_SaveThread();
         if (found) {
-            return true;
+            return WAIT_FOUND;
         }
         /* The audit hook installs the exit hook when functools arrives, so
          * polling (which takes the GIL) can back off. Only if the program's
          * own hooks refused ours, poll fast during the first second so that
          * a short script still gets its final sample. */
-        sleep_s(!watching && agent_uptime() < 1.0 ? 0.001 : delay);
+        nap(!watching && agent_uptime() < 1.0 ? 0.001 : delay);
         delay = delay * 2 < agent.interval ? delay * 2 : agent.interval;
     }
 }
 
-/* Delete this thread's state and let the thread end (os.fork(), 3.12+).
- * The forking thread gave the GIL up while it waits for us. */
+/* Delete this thread's state so the thread can end (os.fork() on 3.12+, a
+ * detach, a refusal after the state was made). The thread never ran Python
+ * code, so clearing it runs no destructor of the host's. */
 static void
-leave_for_fork(void)
+leave_python(bool forget)
 {
     py.PyEval_RestoreThread(tstate);
-    py.PyThreadState_Clear(tstate); /* we never ran Python code: nothing to clear */
+    if (forget && agent.scan != NULL) {
+        scan_forget(agent.scan); /* scan_lock held by the caller */
+    }
+    py.PyThreadState_Clear(tstate);
     if (py.PyThreadState_DeleteCurrent != NULL) {
         py.PyThreadState_DeleteCurrent(); /* releases the GIL */
     } else {
         py.PyEval_SaveThread();
     }
     tstate = NULL;
+}
+
+/* The thread is about to return: tell a detaching server. */
+static void
+sampler_exit(void)
+{
+    pthread_mutex_lock(&agent.lock);
+    agent.sampler_gone = true;
+    pthread_cond_broadcast(&agent.cond);
+    pthread_mutex_unlock(&agent.lock);
+    agent_wake_server();
+}
+
+void
+sampler_abort_scan(void)
+{
+    scan_stop = 1;
 }
 
 static void
@@ -369,7 +433,8 @@ sample_loop(void)
         struct timespec deadline;
         bool full;
 
-        double wait = agent.interval;
+        pthread_mutex_lock(&agent.lock);
+        double wait = agent.interval; /* an attach may change it */
         if (wait < SAMPLER_DUTY_FACTOR * last_scan_s) {
             wait = SAMPLER_DUTY_FACTOR * last_scan_s;
         }
@@ -377,36 +442,37 @@ sample_loop(void)
         double until = (double)deadline.tv_nsec / 1e9 + wait;
         deadline.tv_sec += (time_t)until;
         deadline.tv_nsec = (long)((until - (double)(time_t)until) * 1e9);
-        pthread_mutex_lock(&agent.lock);
-        while (!agent.stopping && !agent.pausing && !agent.want_sample &&
+        while (!agent.stopping && !agent.pausing && !agent.want_sample && !agent.detaching &&
                pthread_cond_timedwait(&agent.cond, &agent.lock, &deadline) == 0) {
         }
         full = agent.want_full || last_full_hold_ms <= SAMPLER_FULL_CHEAP_MS ||
                agent_uptime() - last_full >= SAMPLER_FULL_EVERY_S;
         agent.want_sample = false;
         agent.want_full = false;
-        /* From here on, a new request waits for the sample after this one. */
-        agent.sampling_now = !agent.stopping && !agent.pausing;
-        bool stopping = agent.stopping, pausing = agent.pausing;
+        uint64_t answers = agent.requests; /* those that asked for this sample */
+        bool stopping = agent.stopping, pausing = agent.pausing, detaching = agent.detaching;
         pthread_mutex_unlock(&agent.lock);
         if (stopping) {
             park();
         }
         if (pausing) {
-            leave_for_fork();
+            leave_python(false);
+            return;
+        }
+        if (detaching) {
+            pthread_mutex_lock(&agent.scan_lock);
+            leave_python(true);
+            pthread_mutex_unlock(&agent.scan_lock);
+            sampler_exit();
             return;
         }
         pthread_mutex_lock(&agent.scan_lock);
         if (enter_python()) {
-            r = sample(full, false, false, &scan_stop, NULL);
+            r = sample(full, false, false, &scan_stop, answers, NULL);
             if (r < 0 && r != -ECANCELED) {
                 log_msg("sample failed: %s", strerror(-r));
             }
             py.PyEval_SaveThread();
-        } else {
-            pthread_mutex_lock(&agent.lock);
-            agent.sampling_now = false; /* no sample after all */
-            pthread_mutex_unlock(&agent.lock);
         }
         pthread_mutex_unlock(&agent.scan_lock);
     }
@@ -460,6 +526,18 @@ sampler_start_after_fork(void)
     return r;
 }
 
+/* A refusal on the sampler thread: the thread ends, the socket explains. */
+static void *
+refuse_and_end(const char *why)
+{
+    if (tstate != NULL) {
+        leave_python(false);
+    }
+    refuse(why);
+    sampler_exit();
+    return NULL;
+}
+
 void *
 sampler_main(void *arg)
 {
@@ -467,31 +545,42 @@ sampler_main(void *arg)
     char why[256];
     const char *missing = NULL;
     double delay = 0.001;
+    enum wait_result w;
 
     (void)arg;
+    scan_stop = stop_flag; /* a detach before this start set it */
     while (!initialized()) {
         sleep_s(agent_uptime() < 2.0 ? 0.001 : delay);
         delay = delay < 0.1 ? delay * 2 : 0.1;
     }
     if (pyapi_resolve(&missing) < 0) {
         snprintf(why, sizeof(why), "CPython symbol %s not found", missing);
-        refuse(why);
-        return NULL;
+        return refuse_and_end(why);
     }
     if (pycompat_check_version(py.Py_GetVersion(), why, sizeof(why)) < 0) {
-        refuse(why);
-        return NULL;
+        return refuse_and_end(why);
     }
     if (pycompat_finalizing()) {
         return NULL;
+    }
+    /* Attached on purpose: answer on the socket at once (state "waiting"
+     * until the program imports functools), so `lruleak attach` can tell
+     * a loaded agent from a failed attach, and detach works from the
+     * start. A preloaded agent opens its socket only once it samples. */
+    if (agent.attached) {
+        server_start();
     }
     /* One thread state for the thread's whole life. */
     py.PyGILState_Ensure();
     tstate = py.PyEval_SaveThread();
     int r = -ENOENT;
     while (r == -ENOENT) {
-        if (!wait_for_functools()) {
+        w = wait_for_functools();
+        if (w == WAIT_GONE) {
             return NULL;
+        }
+        if (w == WAIT_DETACH) {
+            goto detach;
         }
         pthread_mutex_lock(&agent.scan_lock);
         if (!enter_python()) {
@@ -515,8 +604,7 @@ sampler_main(void *arg)
         }
     }
     if (r < 0) {
-        refuse(why);
-        return NULL;
+        return refuse_and_end(why);
     }
     if (stop_flag) {
         return NULL; /* the exit hook already ran and took the final sample */
@@ -529,5 +617,11 @@ sampler_main(void *arg)
             pyc.lru_links ? "verified" : "read by traverse");
 
     sample_loop();
+    return NULL;
+detach:
+    pthread_mutex_lock(&agent.scan_lock);
+    leave_python(true);
+    pthread_mutex_unlock(&agent.scan_lock);
+    sampler_exit();
     return NULL;
 }

@@ -8,7 +8,8 @@
  * seconds or when a client asks. It keeps one Python thread state for its
  * whole life (never PyGILState_Release: that would run thread-state
  * destructors) and, once the atexit hook asked it to stop, never touches
- * Python again.
+ * Python again. Asked to detach (agent.detaching), it deletes its thread
+ * state, sets agent.sampler_gone and ends.
  */
 #pragma once
 
@@ -24,13 +25,17 @@ void *sampler_main(void *arg);
  * module). Prepares pyapi/pycompat on first use. With pinned_out NULL the
  * sample is published (latest, recording); otherwise it is the caller's:
  * the pinned selves of each row are appended to the list pinned_out (see
- * scan_options) and nothing is published. Returns 0 or -errno with a
- * reason in why.
+ * scan_options) and nothing is published (refused with -ESHUTDOWN while
+ * the agent is detached). Returns 0 or -errno with a reason in why.
  */
 int sampler_sample_here(bool full, PyObject *pinned_out, char *why, size_t whylen);
 
-/* The atexit hook's work: stop the thread, take the final sample. GIL held. */
+/* The atexit hook's work: stop the thread, take the final sample (none
+ * when detached). GIL held. */
 void sampler_final(void);
+/* Make a running sample stop at its next GIL slice (a detach). Any thread,
+ * agent.lock may be held. */
+void sampler_abort_scan(void);
 
 /*
  * os.fork() on 3.12+ (hooks.c): pause makes the agent's threads leave and

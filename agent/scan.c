@@ -327,6 +327,13 @@ scan_free(struct scan *s)
     return NULL;
 }
 
+void
+scan_forget(struct scan *s)
+{
+    py.Py_DecRef(s->known); /* a list of weak references: no finaliser of the host's */
+    s->known = NULL;
+}
+
 static int64_t
 memory_bytes(const struct scan *s)
 {

@@ -44,6 +44,10 @@ struct scan_options {
 struct scan *scan_new(void);
 /* Needs the GIL when the scanner still holds deferred references. NULL ok. */
 struct scan *scan_free(struct scan *s);
+/* Drop what the scanner keeps between samples in Python (the weak
+ * references to wrappers found by full walks): a detached agent holds no
+ * Python object. GIL held; no sample running. */
+void scan_forget(struct scan *s);
 
 /*
  * Take one sample into out (cleared first; pid/seq/t are the caller's).

@@ -7,7 +7,14 @@
  * PROTOCOL_MAX_REQUEST bytes (longer: one error line, then the connection
  * is closed), SERVER_MAX_PENDING bytes of unsent replies per client (more:
  * the client is dropped), SERVER_SAMPLE_TIMEOUT_S for a requested sample.
- * Runs on the server thread; takes agent.lock only through dispatch.
+ * Runs on the server thread; takes agent.lock only through dispatch and
+ * agent-state.
+ *
+ * Detach: a {"cmd":"detach"} makes the sampler leave Python; once it says
+ * it is gone (agent.sampler_gone, with a wake-up), this thread removes the
+ * socket, answers every client that asked, closes all connections, marks
+ * the agent DETACHED and ends. Nothing of it is touched after that mark, so
+ * a new attach can start a new server thread at once.
  */
 #include "config.h"
 
@@ -42,10 +49,11 @@ struct client {
     size_t in_len;
     struct jsonw out;
     size_t out_off;
-    bool waiting;      /* for a sample numbered > after */
+    bool waiting;      /* for the sample answering request number `after` */
     uint64_t after;
     double deadline;
     bool closing;      /* close once out is flushed */
+    bool detach;       /* asked to detach: answered when the agent is out */
 };
 
 static struct client clients[SERVER_MAX_CLIENTS];
@@ -124,6 +132,7 @@ accept_clients(void)
         slot->out_off = 0;
         slot->waiting = false;
         slot->closing = false;
+        slot->detach = false;
         jsonw_init(&slot->out);
     }
 }
@@ -133,7 +142,7 @@ handle_lines(struct client *c)
 {
     size_t start = 0;
 
-    for (size_t i = 0; i < c->in_len && !c->waiting; i++) {
+    for (size_t i = 0; i < c->in_len && !c->waiting && !c->detach; i++) {
         if (c->in[i] != '\n') {
             continue;
         }
@@ -143,10 +152,13 @@ handle_lines(struct client *c)
         }
         if (len > 0) {
             uint64_t after = 0;
-            if (dispatch_request(c->in + start, len, &c->out, &after) == 1) {
+            int r = dispatch_request(c->in + start, len, &c->out, &after);
+            if (r == 1) {
                 c->waiting = true;
                 c->after = after;
                 c->deadline = now_s() + SERVER_SAMPLE_TIMEOUT_S;
+            } else if (r == 2) {
+                c->detach = true; /* later lines are not read */
             }
         }
         start = i + 1;
@@ -209,7 +221,7 @@ write_client(struct client *c)
 static void
 serve_waiters(void)
 {
-    uint64_t seq = dispatch_seq();
+    uint64_t answered = dispatch_answered();
     double now = now_s();
 
     for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
@@ -217,7 +229,7 @@ serve_waiters(void)
         if (c->fd < 0 || !c->waiting) {
             continue;
         }
-        if (seq > c->after) {
+        if (answered >= c->after) {
             dispatch_write_sample(&c->out);
         } else if (now >= c->deadline) {
             dispatch_write_timeout(&c->out);
@@ -227,6 +239,51 @@ serve_waiters(void)
         c->waiting = false;
         handle_lines(c); /* requests that arrived behind this one */
     }
+}
+
+/* Send what is queued for c, waiting at most until deadline (monotonic). */
+static void
+flush_before(struct client *c, double deadline)
+{
+    while (c->fd >= 0 && c->out_off < c->out.len) {
+        struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
+        double left = deadline - now_s();
+
+        if (left <= 0 || poll(&pfd, 1, (int)(left * 1000.0) + 1) <= 0) {
+            return;
+        }
+        write_client(c);
+    }
+}
+
+/* The sampler is out of Python: take everything down and mark DETACHED. */
+static void
+finish_detach(void)
+{
+    double deadline = now_s() + 1.0;
+
+    /* The socket goes first, so that whoever reads our reply finds it
+     * gone and no new client connects meanwhile. */
+    close(listen_fd);
+    listen_fd = -1;
+    if (agent.sock_path[0] != '\0') {
+        unlink(agent.sock_path);
+        agent.sock_path[0] = '\0';
+    }
+    for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
+        struct client *c = &clients[i];
+        if (c->fd < 0) {
+            continue;
+        }
+        if (c->detach) {
+            dispatch_write_detached(&c->out);
+            flush_before(c, deadline);
+        }
+        client_close(c);
+    }
+    agent_close_wake();
+    log_msg("detached: socket closed, sampler gone");
+    agent_detached();
 }
 
 static void *
@@ -282,6 +339,10 @@ server_main(void *arg)
             }
         }
         serve_waiters();
+        if (agent_detach_state() == AGENT_DETACH_READY) {
+            finish_detach();
+            return NULL;
+        }
         for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
             struct client *c = &clients[i];
             if (c->fd < 0) {
@@ -307,7 +368,14 @@ open_socket(void)
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     int fd, r;
 
-    r = sockpath_dir(dir, sizeof(dir));
+    /* An attach names the directory (the CLI's, which may differ from what
+     * this process's environment says); otherwise the environment. */
+    if (agent.sock_dir[0] != '\0') {
+        r = snprintf(dir, sizeof(dir), "%s", agent.sock_dir) < (int)sizeof(dir) ? 0
+                                                                               : -ENAMETOOLONG;
+    } else {
+        r = sockpath_dir(dir, sizeof(dir));
+    }
     if (r == 0) {
         r = sockpath_ensure_dir(dir, why, sizeof(why));
         if (r < 0) {
@@ -316,7 +384,7 @@ open_socket(void)
         }
     }
     if (r == 0) {
-        r = sockpath_for_pid(agent.pid, agent.sock_path, sizeof(agent.sock_path));
+        r = sockpath_in_dir(dir, agent.pid, agent.sock_path, sizeof(agent.sock_path));
     }
     if (r < 0) {
         log_msg("not serving: socket path too long");
@@ -396,7 +464,7 @@ server_start(void)
     if (r < 0) {
         return r;
     }
-    agent.wake_fd = high_fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    agent_open_wake(high_fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)));
     for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
         clients[i].fd = -1;
     }
@@ -405,6 +473,7 @@ server_start(void)
         log_msg("cannot start the server thread: %s", strerror(-r));
         close(listen_fd);
         listen_fd = -1;
+        agent_close_wake();
         unlink(agent.sock_path);
         agent.sock_path[0] = '\0';
         return r;

@@ -50,25 +50,52 @@ trimmed_len(const char *path)
 }
 
 int
-sockpath_dir(char *buf, size_t size)
+sockpath_dir_from(const char *lruleak_dir, const char *xdg_runtime_dir, uid_t uid, char *buf,
+                  size_t size)
 {
     const char *v;
     size_t n;
     int r;
 
-    if ((v = env_value("LRULEAK_DIR")) != NULL) {
+    if ((v = lruleak_dir) != NULL && v[0] != '\0') {
         n = trimmed_len(v);
         r = n < size ? snprintf(buf, size, "%.*s", (int)n, v) : -1;
-    } else if ((v = env_value("XDG_RUNTIME_DIR")) != NULL) {
+    } else if ((v = xdg_runtime_dir) != NULL && v[0] != '\0') {
         n = trimmed_len(v);
         if (n == 1 && v[0] == '/') {
             n = 0; /* "/" + "/lruleak" must not become "//lruleak" */
         }
         r = n < size ? snprintf(buf, size, "%.*s/lruleak", (int)n, v) : -1;
     } else {
-        r = snprintf(buf, size, "/tmp/lruleak-%u", (unsigned)geteuid());
+        r = snprintf(buf, size, "/tmp/lruleak-%u", (unsigned)uid);
     }
     if (r < 0 || (size_t)r >= size) {
+        if (size > 0) {
+            buf[0] = '\0';
+        }
+        return -ENAMETOOLONG;
+    }
+    return 0;
+}
+
+int
+sockpath_dir(char *buf, size_t size)
+{
+    return sockpath_dir_from(env_value("LRULEAK_DIR"), env_value("XDG_RUNTIME_DIR"), geteuid(),
+                             buf, size);
+}
+
+int
+sockpath_in_dir(const char *dir, pid_t pid, char *buf, size_t size)
+{
+    int r;
+
+    if (pid <= 0) {
+        return -EINVAL;
+    }
+    r = snprintf(buf, size, "%s/%d.sock", dir, (int)pid);
+    /* The path must also fit sun_path, whatever the caller's buffer. */
+    if (r < 0 || (size_t)r >= size || r >= SOCKPATH_MAX) {
         if (size > 0) {
             buf[0] = '\0';
         }
@@ -90,15 +117,7 @@ sockpath_for_pid(pid_t pid, char *buf, size_t size)
     if (r < 0) {
         return r;
     }
-    r = snprintf(buf, size, "%s/%d.sock", dir, (int)pid);
-    /* The path must also fit sun_path, whatever the caller's buffer. */
-    if (r < 0 || (size_t)r >= size || r >= SOCKPATH_MAX) {
-        if (size > 0) {
-            buf[0] = '\0';
-        }
-        return -ENAMETOOLONG;
-    }
-    return 0;
+    return sockpath_in_dir(dir, pid, buf, size);
 }
 
 static void __attribute__((format(printf, 3, 4)))

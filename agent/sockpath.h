@@ -15,6 +15,17 @@
 
 /* Write the socket directory into buf. Returns 0, or -ENAMETOOLONG. */
 int sockpath_dir(char *buf, size_t size);
+/*
+ * The same rule for another environment: lruleak_dir ($LRULEAK_DIR), else
+ * xdg_runtime_dir/lruleak, else /tmp/lruleak-<uid> (NULL or "" counts as
+ * unset). The CLI uses it for an agent in a process of another user (read
+ * from that process's environment). Returns 0, or -ENAMETOOLONG.
+ */
+int sockpath_dir_from(const char *lruleak_dir, const char *xdg_runtime_dir, uid_t uid, char *buf,
+                      size_t size);
+/* Write <dir>/<pid>.sock into buf. Returns 0, -EINVAL (pid <= 0) or
+ * -ENAMETOOLONG (as sockpath_for_pid). */
+int sockpath_in_dir(const char *dir, pid_t pid, char *buf, size_t size);
 /* Write <dir>/<pid>.sock into buf. Returns 0, -EINVAL (pid <= 0), or
  * -ENAMETOOLONG (buf too small, or the path does not fit SOCKPATH_MAX). */
 int sockpath_for_pid(pid_t pid, char *buf, size_t size);

@@ -61,12 +61,15 @@ extern const char *arg_ignore[CLI_IGNORE_MAX]; /* --ignore-cache NAME (repeatabl
 extern size_t arg_nignore;
 extern bool arg_no_warmup; /* --no-warmup */
 extern bool arg_pytest;    /* run --pytest: enable the pytest plugin */
+extern bool arg_watch;     /* attach --watch: watch after attaching */
 
 int cmd_run(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
 
 struct report;
 struct report_text_opts;

@@ -28,6 +28,7 @@
 
 #include "cli.h"
 #include "client.h"
+#include "procfs.h"
 #include "protocol.h"
 #include "util.h"
 
@@ -122,9 +123,9 @@ describe_missing(pid_t pid, const char *path, int *r, char *err, size_t errlen)
         *r = -ENOENT;
     } else {
         snprintf(err, errlen,
-                 "no lruleak agent in pid %d (start it under `lruleak run` or "
-                 "LD_PRELOAD=liblruleak.so)",
-                 (int)pid);
+                 "no lruleak agent in pid %d (attach one with `lruleak attach %d`, or start "
+                 "the program under `lruleak run`)",
+                 (int)pid, (int)pid);
         *r = -ENOENT;
     }
 }
@@ -161,8 +162,29 @@ check_dir(const char *path, char *err, size_t errlen)
 }
 
 int
+client_agent_dir(pid_t pid, char *buf, size_t size)
+{
+    struct procfs_status st;
+    char lruleak_dir[SOCKPATH_MAX], xdg[SOCKPATH_MAX];
+
+    /* root looking at another user's process: that process's own rule,
+     * from its environment (an agent can only use a directory its user
+     * owns). */
+    if (geteuid() == 0 && procfs_status(pid, &st) == 0 && st.uid[1] != 0) {
+        bool has_dir = procfs_environ_get(pid, "LRULEAK_DIR", lruleak_dir,
+                                          sizeof(lruleak_dir)) == 0;
+        bool has_xdg = procfs_environ_get(pid, "XDG_RUNTIME_DIR", xdg, sizeof(xdg)) == 0;
+        return sockpath_dir_from(has_dir ? lruleak_dir : NULL, has_xdg ? xdg : NULL, st.uid[1],
+                                 buf, size);
+    }
+    return sockpath_dir(buf, size);
+}
+
+int
 client_connect(struct client *c, pid_t pid, int timeout_ms, char *err, size_t errlen)
 {
+    char dir[SOCKPATH_MAX];
+
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     double deadline = util_now() + timeout_ms / 1000.0;
     socklen_t len;
@@ -171,7 +193,10 @@ client_connect(struct client *c, pid_t pid, int timeout_ms, char *err, size_t er
     client_done(c);
     c->pid = pid;
     c->remote_errno = 0;
-    r = sockpath_for_pid(pid, c->path, sizeof(c->path));
+    r = pid > 0 ? client_agent_dir(pid, dir, sizeof(dir)) : -EINVAL;
+    if (r == 0) {
+        r = sockpath_in_dir(dir, pid, c->path, sizeof(c->path));
+    }
     if (r < 0) {
         snprintf(err, errlen, "socket path for pid %d is too long (set LRULEAK_DIR)", (int)pid);
         return r;

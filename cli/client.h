@@ -42,6 +42,14 @@ void client_init(struct client *c);
 void client_done(struct client *c);
 
 /*
+ * The directory where this CLI expects the socket of pid's agent: its own
+ * (sockpath_dir), except for root looking at another user's process: then
+ * where that process's agent puts it (its LRULEAK_DIR, XDG_RUNTIME_DIR or
+ * /tmp/lruleak-<uid>, from /proc/PID/environ). Returns 0 or -errno.
+ */
+int client_agent_dir(pid_t pid, char *buf, size_t size);
+
+/*
  * Connect to the agent of pid within timeout_ms. Returns 0, or:
  *   -ESRCH         no process with that pid
  *   -ENOENT        the process exists but has no agent socket

@@ -62,6 +62,12 @@ print_row(const struct row *row)
         fputs("?", stdout);
     }
     putchar('\n');
+    const char *reason = jsonv_get_str(row->hello, "reason");
+    if (reason != NULL) {
+        fputs("         refused: ", stdout);
+        util_put_printable(stdout, reason);
+        putchar('\n');
+    }
 }
 
 int

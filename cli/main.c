@@ -32,6 +32,7 @@ const char *arg_ignore[CLI_IGNORE_MAX];
 size_t arg_nignore;
 bool arg_no_warmup;
 bool arg_pytest;
+bool arg_watch;
 
 /* Options, and the bit each verb uses to accept them. */
 enum {
@@ -47,6 +48,7 @@ enum {
     OPT_NO_WARMUP = 0x108,
     OPT_PYTEST = 0x109,
     OPT_QUICK = 0x1ff,
+    OPT_WATCH = 0x10a,
     OPT_VERBOSE = 'v',
     OPT_HELP = 'h',
     OPT_VERSION = 'V',
@@ -61,6 +63,7 @@ enum {
     ACCEPT_VERBOSE = 1u << 5,
     ACCEPT_CI = 1u << 6, /* --max-pinned, --junit, --sarif, --ignore-cache, --no-warmup */
     ACCEPT_PYTEST = 1u << 7,
+    ACCEPT_WATCH = 1u << 8,
 };
 
 static const struct option options[] = {
@@ -77,6 +80,7 @@ static const struct option options[] = {
     {"no-warmup", no_argument, NULL, OPT_NO_WARMUP},
     {"pytest", no_argument, NULL, OPT_PYTEST},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
+    {"watch", no_argument, NULL, OPT_WATCH},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {0},
@@ -106,6 +110,11 @@ static const struct verb verbs[] = {
     {"report", cmd_report, 1, 1, ACCEPT_FORMAT | ACCEPT_VERBOSE | ACCEPT_FAIL_ON | ACCEPT_CI,
      "report FILE [--format text|json] [CI OPTIONS] [--verbose]",
      "render a recording (FILE - reads stdin)"},
+    {"attach", cmd_attach, 1, 1, ACCEPT_INTERVAL | ACCEPT_WATCH,
+     "attach PID [--interval S] [--watch]",
+     "load the agent into the running Python process PID (ptrace; sys.remote_exec on 3.14+)"},
+    {"detach", cmd_detach, 1, 1, 0, "detach PID",
+     "stop the agent in PID and remove its socket; the process runs on"},
 };
 
 static void
@@ -118,8 +127,8 @@ help(void)
         printf("  lruleak %s\n      %s\n", verbs[i].usage, verbs[i].help);
     }
     printf("\nOptions:\n"
-           "  --interval S       run: seconds between samples (agent default 1.0, min 0.001);\n"
-           "                     watch: seconds between refreshes (default 1.0)\n"
+           "  --interval S       run, attach: seconds between samples (agent default 1.0,\n"
+           "                     min 0.001); watch: seconds between refreshes (default 1.0)\n"
            "  -o, --output FILE  run: recording file (default lruleak-<pid>.jsonl)\n"
            "  --pytest           run: enable the pytest plugin (automatic when CMD is pytest\n"
            "                     or python -m pytest)\n"
@@ -127,6 +136,7 @@ help(void)
            "  --quick            snapshot: skip the full-heap wrapper discovery (finds the\n"
            "                     caches of classes, modules and earlier samples only)\n"
            "  -v, --verbose      list every cache, not only those that pin objects\n"
+           "  --watch            attach: then show the live view (lruleak watch PID)\n"
            "  -h, --help         show this help\n"
            "  -V, --version      show the version\n"
            "\nCI options (run, report):\n"
@@ -145,14 +155,17 @@ help(void)
            "  1    runtime error\n"
            "  2    usage error\n"
            "  3    no agent: no such pid, no agent in that pid, or the agent does not answer\n"
+           "       (attach: no such pid)\n"
            "  10   the --fail-on or --max-pinned rule failed (run: and CMD succeeded)\n"
            "  run otherwise exits with CMD's status: its exit code, 128+N if it died of\n"
            "  signal N, 127 if it could not be executed.\n"
            "\nEnvironment:\n"
            "  LRULEAK_DIR        socket directory (default $XDG_RUNTIME_DIR/lruleak or\n"
            "                     /tmp/lruleak-<uid>)\n"
-           "  LRULEAK_AGENT      agent library for run (default: next to this program, then\n"
-           "                     %s/%s)\n",
+           "  LRULEAK_AGENT      agent library for run and attach (default: next to this\n"
+           "                     program, then %s/%s)\n"
+           "  LRULEAK_LOG, LRULEAK_RECORD\n"
+           "                     attach: handed to the agent (its log file, its recording dir)\n",
            LRULEAK_LIBDIR, LRULEAK_AGENT_NAME);
 }
 
@@ -181,6 +194,8 @@ accept_bit(int opt)
         return ACCEPT_CI;
     case OPT_PYTEST:
         return ACCEPT_PYTEST;
+    case OPT_WATCH:
+        return ACCEPT_WATCH;
     default:
         return 0;
     }
@@ -277,6 +292,9 @@ parse_value(const struct verb *v, int opt, const char *val)
         return 0;
     case OPT_PYTEST:
         arg_pytest = true;
+        return 0;
+    case OPT_WATCH:
+        arg_watch = true;
         return 0;
     default:
         return 0;
@@ -382,8 +400,8 @@ main(int argc, char **argv)
     const char *verb = argc > 1 ? argv[1] : NULL;
 
     if (verb == NULL) {
-        fprintf(stderr, "lruleak: missing command (run, list, snapshot, watch, report; see "
-                        "lruleak --help)\n");
+        fprintf(stderr, "lruleak: missing command (run, list, snapshot, watch, report, attach, "
+                        "detach; see lruleak --help)\n");
         return CLI_EXIT_USAGE;
     }
     if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "help") == 0) {

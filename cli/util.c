@@ -102,6 +102,13 @@ util_format_duration(double seconds, char *buf, size_t size)
     }
 }
 
+void
+util_sleep(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
 double
 util_now(void)
 {

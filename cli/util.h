@@ -28,6 +28,9 @@ void util_format_duration(double seconds, char *buf, size_t size);
 /* Seconds on the monotonic clock. */
 double util_now(void);
 
+/* Sleep s seconds (a signal may end it early). */
+void util_sleep(double s);
+
 /* The last path component of path (a pointer into path). */
 const char *util_basename(const char *path);
 

@@ -4,12 +4,13 @@
 # Usage: scripts/setup.sh        (as root on Debian; a no-op when all is there)
 # Packages: the meson/ninja toolchain, the check unit-test framework, Debian's
 # python3.11 (libpython linked into the executable, one of the e2e targets),
+# libunwind's ptrace library (lruleak attach inspects stopped threads with it),
 # valgrind for the memcheck test setup, socat for the README's protocol example,
 # pytest, pytest-xdist and jsonschema for Debian's python3 (the pytest e2e
 # tests: the fixture suite, xdist workers, SARIF schema validation).
 set -eu
 
-pkgs="meson ninja-build pkg-config gcc libc6-dev check python3.11 valgrind socat
+pkgs="meson ninja-build pkg-config gcc libc6-dev check libunwind-dev python3.11 valgrind socat
       python3-pytest python3-pytest-xdist python3-jsonschema"
 missing=""
 for p in $pkgs; do

@@ -12,6 +12,7 @@
 
 #include "e2e-helpers.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -37,7 +38,7 @@ char e2e_sockdir[300];
 char e2e_recdir[300];
 char e2e_log[300];
 
-#define MAX_PROCS 32
+#define MAX_PROCS 256
 static struct e2e_proc *procs[MAX_PROCS];
 static size_t nprocs;
 
@@ -63,6 +64,18 @@ sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
+}
+
+double
+e2e_now_s(void)
+{
+    return (double)now_ms() / 1000.0;
+}
+
+void
+e2e_sleep_s(double s)
+{
+    sleep_ms((int)(s * 1000.0));
 }
 
 /* ---- strings and buffers ----------------------------------------------------- */
@@ -839,6 +852,135 @@ e2e_agent_snapshot(pid_t pid, bool full)
     const struct jsonv *sample = jsonv_get(reply, "sample");
     ck_assert_msg(jsonv_is(sample, JSONV_OBJECT), "snapshot reply without a sample object");
     return sample;
+}
+
+/* ---- attaching ------------------------------------------------------------------ */
+
+int
+e2e_python_version(int *ret_major, int *ret_minor, bool *ret_free_threaded)
+{
+    /* Used while building a suite, outside any test: no check asserts. */
+    char *cmd = NULL;
+    int major = 0, minor = 0, ft = 0, n;
+    FILE *f;
+
+    if (asprintf(&cmd,
+                 "'%s' -c 'import sys, sysconfig; print(sys.version_info[0], sys.version_info[1], "
+                 "int(bool(sysconfig.get_config_var(\"Py_GIL_DISABLED\"))))'",
+                 e2e_cfg.python) < 0) {
+        return -1;
+    }
+    f = popen(cmd, "r");
+    free(cmd);
+    if (f == NULL) {
+        return -1;
+    }
+    n = fscanf(f, "%d %d %d", &major, &minor, &ft);
+    if (pclose(f) != 0 || n != 3) {
+        return -1;
+    }
+    *ret_major = major;
+    *ret_minor = minor;
+    *ret_free_threaded = ft != 0;
+    return 0;
+}
+
+bool
+e2e_can_attach(char *reason, size_t size)
+{
+    unsigned long long eff = 0;
+    char line[256];
+    int scope = 0;
+    FILE *f = fopen("/proc/self/status", "re");
+
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "CapEff:", 7) == 0) {
+            eff = strtoull(line + 7, NULL, 16);
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    if ((eff >> 19) & 1) { /* CAP_SYS_PTRACE */
+        return true;
+    }
+    f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
+    if (f != NULL) {
+        if (fscanf(f, "%d", &scope) != 1) {
+            scope = 0;
+        }
+        fclose(f);
+    }
+    if (scope > 0) {
+        snprintf(reason, size,
+                 "no CAP_SYS_PTRACE and kernel.yama.ptrace_scope = %d: attach needs root here",
+                 scope);
+        return false;
+    }
+    return true;
+}
+
+int
+e2e_count_entries(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    int n = 0;
+
+    if (d == NULL) {
+        return -1;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] != '.') {
+            n++;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+struct e2e_proc *
+e2e_attach(pid_t pid, const char *const *env_extra, const char *interval)
+{
+    char *argv[8];
+    size_t n = 0;
+    char *spid = e2e_strdupf("%d", (int)pid);
+
+    argv[n++] = (char *)e2e_cfg.cli;
+    argv[n++] = (char *)"attach";
+    argv[n++] = spid;
+    if (interval != NULL) {
+        argv[n++] = (char *)"--interval";
+        argv[n++] = (char *)interval;
+    }
+    argv[n] = NULL;
+    struct e2e_proc *cli = e2e_run(argv, e2e_env_cli(env_extra), NULL, E2E_CLI_MS);
+    char *want = e2e_strdupf("lruleak: attached to pid %d ", (int)pid);
+    ck_assert_msg(cli->status == 0 && strstr(e2e_buf_str(&cli->out), want) != NULL &&
+                      cli->err.len == 0,
+                  "lruleak attach %d exited %d (stdout: %s; stderr: %s)", (int)pid, cli->status,
+                  e2e_buf_str(&cli->out), e2e_buf_str(&cli->err));
+    /* Answering, and sampling (attach itself waits for that). */
+    int fd = e2e_connect(e2e_sock_path(pid));
+    const struct jsonv *h = e2e_request(fd, "{\"cmd\":\"hello\"}");
+    close(fd);
+    ck_assert_msg(strcmp(e2e_str(h, "state", "hello after attach"), "sampling") == 0,
+                  "the attached agent is %s, not sampling", e2e_str(h, "state", "hello"));
+    return cli;
+}
+
+void
+e2e_detach(pid_t pid)
+{
+    char *spid = e2e_strdupf("%d", (int)pid);
+    struct e2e_proc *cli = e2e_cli(e2e_env_cli(NULL), "detach", spid, NULL);
+    struct stat st;
+
+    ck_assert_msg(cli->status == 0 && strstr(e2e_buf_str(&cli->out), "detached from pid") != NULL,
+                  "lruleak detach %d exited %d (stdout: %s; stderr: %s)", (int)pid, cli->status,
+                  e2e_buf_str(&cli->out), e2e_buf_str(&cli->err));
+    ck_assert_msg(stat(e2e_sock_path(pid), &st) < 0 && errno == ENOENT,
+                  "the socket %s is still there after detach", e2e_sock_path(pid));
 }
 
 /* ---- JSON --------------------------------------------------------------------- */

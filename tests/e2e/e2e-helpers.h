@@ -72,6 +72,10 @@ TCase *e2e_tcase(const char *name);
  */
 int e2e_main(Suite *(*make_suite)(void));
 
+/* Seconds on the monotonic clock; sleeping for s seconds. */
+double e2e_now_s(void);
+void e2e_sleep_s(double s);
+
 /* ---- growable buffer ---------------------------------------------------- */
 
 struct e2e_buf {
@@ -177,6 +181,28 @@ const struct jsonv *e2e_wait_agent(struct e2e_proc *v);
 /* The same for the agent in pid, a process v started (a forked child);
  * fails when v exits first. */
 const struct jsonv *e2e_wait_agent_in(struct e2e_proc *v, pid_t pid);
+
+/* ---- attaching (a victim started without the agent) ---------------------- */
+
+/* PYTHON's version and whether it is a free-threaded build; 0, or -1 when
+ * it cannot be run. Usable outside tests (no check asserts). */
+int e2e_python_version(int *ret_major, int *ret_minor, bool *ret_free_threaded);
+/* Whether the CLI may ptrace a process that is not its descendant (the
+ * victims are its siblings): CAP_SYS_PTRACE, or no Yama restriction. When
+ * not, reason says why. Usable outside tests. */
+bool e2e_can_attach(char *reason, size_t size);
+/* Entries of a directory (/proc/PID/task, /proc/PID/fd), -1 if unreadable. */
+int e2e_count_entries(const char *path);
+/*
+ * `lruleak attach PID [--interval interval]` with the CLI environment plus
+ * env_extra (NULL-terminated, may be NULL); requires exit 0, a line
+ * "attached to pid PID" on stdout and nothing on stderr, and that the agent
+ * then answers hello in state sampling. Returns the CLI run (its stdout
+ * names the route).
+ */
+struct e2e_proc *e2e_attach(pid_t pid, const char *const *env_extra, const char *interval);
+/* `lruleak detach PID`: exit 0, and the socket is gone afterwards. */
+void e2e_detach(pid_t pid);
 
 /* ---- sockets -------------------------------------------------------------- */
 

@@ -160,10 +160,12 @@ START_TEST(cli_run_tiny_script_final_sample)
     ck_assert_msg(p->status == 0, "tiny.py --verify: its own truth is inconsistent: %s",
                   e2e_buf_str(&p->err));
 
+    /* The agents' log explains a missing sample. */
+    const char *log_env[] = {e2e_strdupf("LRULEAK_LOG=%s", e2e_log), NULL};
     for (int i = 0; i < 5; i++) {
         char *out = e2e_strdupf("%s/tiny-%d.jsonl", e2e_recdir, i);
-        struct e2e_proc *run =
-            e2e_cli(e2e_env_cli(NULL), "run", "--output", out, "--", e2e_cfg.python, script, NULL);
+        struct e2e_proc *run = e2e_cli(e2e_env_cli(log_env), "run", "--output", out, "--",
+                                       e2e_cfg.python, script, NULL);
         ck_assert_msg(run->status == 0, "run %d: lruleak run exited %d (stderr: %s)", i,
                       run->status, e2e_buf_str(&run->err));
         const struct jsonv *truth =
@@ -174,9 +176,10 @@ START_TEST(cli_run_tiny_script_final_sample)
         struct e2e_rec_proc pl = e2e_rec_proc(lines, n, pid);
         ck_assert_msg(pl.process != NULL && pl.finals == 1,
                       "run %d of a %s script: %s process line and %zu final samples for pid "
-                      "%lld, expected one of each (lruleak's stderr: %s)",
+                      "%lld, expected one of each (lruleak's stderr: %s; agent log: %s)",
                       i, "few-millisecond", pl.process != NULL ? "a" : "no", pl.finals,
-                      (long long)pid, e2e_buf_str(&run->err));
+                      (long long)pid, e2e_buf_str(&run->err),
+                      access(e2e_log, R_OK) == 0 ? e2e_read_file(e2e_log) : "(none)");
         check_task_row_named(e2e_caches_of(pl.last_sample, (pid_t)pid, "final sample"),
                              jsonv_get(truth, "Note.text"), "Note.text", "the final sample");
     }

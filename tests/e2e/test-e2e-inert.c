@@ -12,8 +12,11 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "e2e-helpers.h"
 
@@ -148,6 +151,99 @@ START_TEST(module_errors_raise)
 }
 END_TEST
 
+/*
+ * An interpreter the agent does not know - simulated by preloading
+ * targets/fake-version.c, whose Py_GetVersion() announces `version` - is
+ * refused: the agent never touches Python, says why on its socket (hello,
+ * snapshot) and the program's output and exit status are those of the
+ * same run without the agent.
+ */
+static void
+check_refused(const char *version, const char *expect)
+{
+    const char *shim = getenv("E2E_FAKE_VERSION");
+    ck_assert_msg(shim != NULL, "E2E_FAKE_VERSION is not set");
+    const char *fake = e2e_strdupf("FAKE_PY_VERSION=%s", version);
+    const char *with_vars[] = {
+        e2e_strdupf("LD_PRELOAD=%s:%s", shim, e2e_cfg.agent),
+        e2e_strdupf("LRULEAK_DIR=%s", e2e_sockdir),
+        e2e_strdupf("LRULEAK_LOG=%s", e2e_log),
+        "LRULEAK_INTERVAL=0.05",
+        fake,
+        NULL,
+    };
+    const char *without_vars[] = {e2e_strdupf("LD_PRELOAD=%s", shim), fake, NULL};
+    char *script = e2e_strdupf("%s/bounded.py", e2e_cfg.targets);
+    char *argv[] = {(char *)e2e_cfg.python, script, NULL};
+
+    struct e2e_proc *with = e2e_victim(e2e_env(with_vars), "bounded.py", NULL);
+    const char *sock = e2e_sock_path(with->pid);
+    const struct jsonv *hello = NULL;
+    for (int i = 0; i < 200 && hello == NULL; i++) {
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        if (access(sock, F_OK) == 0) {
+            int fd = e2e_connect(sock);
+            hello = e2e_request(fd, "{\"cmd\":\"hello\"}");
+            close(fd);
+        } else {
+            nanosleep(&ts, NULL);
+        }
+    }
+    ck_assert_msg(hello != NULL, "%s: the agent never opened %s", version, sock);
+    const char *state = e2e_str(hello, "state", "hello");
+    if (strcmp(state, "sampling") == 0 || strcmp(state, "waiting") == 0) {
+        /* libpython is linked into this executable, whose Py_GetVersion
+         * comes first: the simulation cannot work here. */
+        e2e_proc_write(with, "go\n");
+        e2e_proc_wait(with, E2E_EXIT_MS);
+        fprintf(stderr, "%s: not simulated: %s defines Py_GetVersion itself\n", version,
+                e2e_cfg.python);
+        return;
+    }
+    ck_assert_str_eq(state, "refused");
+    const char *reason = e2e_str(hello, "reason", "hello");
+    ck_assert_msg(strstr(reason, expect) != NULL, "%s: reason \"%s\" does not say \"%s\"",
+                  version, reason, expect);
+
+    char *pid = e2e_strdupf("%d", (int)with->pid);
+    struct e2e_proc *snap = e2e_cli(e2e_env_cli(NULL), "snapshot", pid, NULL);
+    ck_assert_msg(snap->status != 0 && strstr(e2e_buf_str(&snap->err), expect) != NULL,
+                  "%s: lruleak snapshot exited %d without the reason: %s", version, snap->status,
+                  e2e_buf_str(&snap->err));
+
+    struct e2e_proc *list = e2e_cli(e2e_env_cli(NULL), "list", NULL);
+    char *line = e2e_strdupf("refused: %s", reason);
+    ck_assert_msg(list->status == 0 && strstr(e2e_buf_str(&list->out), line) != NULL,
+                  "%s: lruleak list does not say \"%s\": %s", version, line,
+                  e2e_buf_str(&list->out));
+
+    e2e_proc_write(with, "go\n");
+    ck_assert(e2e_proc_wait(with, E2E_EXIT_MS));
+    struct e2e_proc *without = e2e_run(argv, e2e_env(without_vars), "go\n", E2E_CLI_MS);
+    /* Both print READY then the truth; with the agent it was read already. */
+    ck_assert_msg(with->status == 0 && without->status == 0, "%s: exit %d with, %d without",
+                  version, with->status, without->status);
+    const char *out_without = strstr(e2e_buf_str(&without->out), "READY\n");
+    ck_assert(out_without != NULL);
+    ck_assert_msg(strstr(e2e_buf_str(&with->out), out_without + 6) != NULL,
+                  "%s: stdout differs.\nwith the agent:\n%s\nwithout:\n%s", version,
+                  e2e_buf_str(&with->out), e2e_buf_str(&without->out));
+    ck_assert_str_eq(e2e_buf_str(&with->err), e2e_buf_str(&without->err));
+}
+
+START_TEST(refuses_unknown_version)
+{
+    check_refused("3.99.0 (main, Jan 1 2030, 00:00:00) [GCC 99]", "3.99 is not a version");
+}
+END_TEST
+
+START_TEST(refuses_free_threaded)
+{
+    check_refused("3.13.0 experimental free-threading build (main, Oct 7 2024) [GCC 12]",
+                  "free-threaded CPython 3.13");
+}
+END_TEST
+
 static Suite *
 inert_suite(void)
 {
@@ -159,6 +255,8 @@ inert_suite(void)
     tcase_add_test(tc, inert_in_python_when_disabled);
     tcase_add_test(tc, unchanged_python_that_forks);
     tcase_add_test(tc, module_errors_raise);
+    tcase_add_test(tc, refuses_unknown_version);
+    tcase_add_test(tc, refuses_free_threaded);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -2,14 +2,16 @@
 /*
  * dlopen-agent: load the agent into a process that is not Python (this C
  * program) and check that it stays inert: it loads, answers its version
- * probe, starts no thread, opens no file descriptor, creates nothing in the
- * socket directory and prints nothing. Usage: dlopen-agent AGENT.so
+ * probe, refuses an attach (lruleak_agent_attach returns -ENOTSUP), starts
+ * no thread, opens no file descriptor, creates nothing in the socket
+ * directory and prints nothing. Usage: dlopen-agent AGENT.so
  * (LRULEAK_DIR should name an empty private directory).
  */
 #include "config.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,9 +54,15 @@ main(int argc, char **argv)
         return 1;
     }
     const char *(*version)(void) = (const char *(*)(void))dlsym(h, "lruleak_agent_version");
-    int (*attach)(void) = (int (*)(void))dlsym(h, "lruleak_agent_attach");
+    int (*attach)(const char *) = (int (*)(const char *))dlsym(h, "lruleak_agent_attach");
     if (version == NULL || strcmp(version(), LRULEAK_VERSION) != 0 || attach == NULL) {
         fprintf(stderr, "dlopen-agent: version probe failed\n");
+        return 1;
+    }
+    int r = attach("interval=0.5\n");
+    if (r != -ENOTSUP) {
+        fprintf(stderr, "dlopen-agent: attach in a non-Python process returned %d, not %d\n", r,
+                -ENOTSUP);
         return 1;
     }
     usleep(200 * 1000);

@@ -36,6 +36,7 @@ static const struct {
     {"{\"cmd\":\"snapshot\",\"full\":true}", 0, PROTOCOL_SNAPSHOT, true, NULL},
     {"{\"full\":false,\"cmd\":\"snapshot\"}", 0, PROTOCOL_SNAPSHOT, false, NULL},
     {"{\"cmd\":\"latest\"}", 0, PROTOCOL_LATEST, false, NULL},
+    {"{\"cmd\":\"detach\"}", 0, PROTOCOL_DETACH, false, NULL},
     /* Unknown members are ignored so newer clients reach older agents. */
     {"{\"cmd\":\"hello\",\"client\":\"lruleak 9\",\"x\":[1,{}]}", 0, PROTOCOL_HELLO, false, NULL},
     {"{\"cmd\":\"hel\\u006co\"}", 0, PROTOCOL_HELLO, false, NULL},

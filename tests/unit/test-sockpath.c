@@ -135,6 +135,26 @@ START_TEST(sockpath_builds_pid_paths)
 }
 END_TEST
 
+/* Another process's environment: same rule, that process's uid. */
+START_TEST(sockpath_dir_for_another_environment)
+{
+    char buf[SOCKPATH_MAX];
+
+    for (size_t i = 0; i < sizeof(dir_cases) / sizeof(dir_cases[0]); i++) {
+        ck_assert_int_eq(
+            sockpath_dir_from(dir_cases[i].lruleak_dir, dir_cases[i].xdg, 4321, buf, sizeof(buf)),
+            0);
+        ck_assert_str_eq(buf, dir_cases[i].expect != NULL ? dir_cases[i].expect
+                                                           : "/tmp/lruleak-4321");
+    }
+    ck_assert_int_eq(sockpath_dir_from(NULL, NULL, 4321, buf, 8), -ENAMETOOLONG);
+    ck_assert_str_eq(buf, "");
+    ck_assert_int_eq(sockpath_in_dir("/run/x", 77, buf, sizeof(buf)), 0);
+    ck_assert_str_eq(buf, "/run/x/77.sock");
+    ck_assert_int_eq(sockpath_in_dir("/run/x", 0, buf, sizeof(buf)), -EINVAL);
+}
+END_TEST
+
 /* ---- socket names ---------------------------------------------------------- */
 
 static const struct {
@@ -305,6 +325,7 @@ sockpath_suite(void)
     tc = tcase_create("paths");
     tcase_add_loop_test(tc, sockpath_picks_directory, 0, sizeof(dir_cases) / sizeof(dir_cases[0]));
     tcase_add_test(tc, sockpath_builds_pid_paths);
+    tcase_add_test(tc, sockpath_dir_for_another_environment);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("names");

@@ -44,6 +44,47 @@ import time
 import types
 import weakref
 
+if sys.version_info < (3, 9):
+    # 3.8 lacks what the truth reads: functools.cache, cache_parameters()
+    # and weak references to wrappers (bpo-40504). Give 3.8's lru_cache the
+    # 3.9 behaviour (the same wrapper type; cache_parameters in its
+    # __dict__). The function remembers its wrapper, a cycle that dies with
+    # the wrapper, so a weak reference to it is a weak reference to the
+    # wrapper (Truth.cache).
+    _lru_cache38 = functools.lru_cache
+
+    def _with_parameters(wrapper, maxsize, typed):
+        def cache_parameters():
+            return {"maxsize": maxsize, "typed": typed}
+        cache_parameters.wrapper = wrapper
+        wrapper.cache_parameters = cache_parameters
+        return wrapper
+
+    def _lru_cache(maxsize=128, typed=False):
+        if callable(maxsize) and isinstance(typed, bool):
+            return _with_parameters(_lru_cache38(maxsize, typed), 128, typed)
+        decorate = _lru_cache38(maxsize, typed)
+        if isinstance(maxsize, int) and maxsize < 0:
+            maxsize = 0
+        return lambda func: _with_parameters(decorate(func), maxsize, typed)
+
+    functools.lru_cache = _lru_cache
+    functools.cache = lambda func: _lru_cache(maxsize=None)(func)
+
+
+def _weak_wrapper(wrapper):
+    """A callable returning the wrapper while it lives, then None."""
+    if sys.version_info >= (3, 9):
+        return weakref.ref(wrapper)
+    if "cache_parameters" not in wrapper.__dict__:
+        # Decorated before this module was imported (short.py imports it
+        # late): typed is not known on 3.8; a typed cache would make the
+        # truth disagree with the agent, loudly.
+        _with_parameters(wrapper, wrapper.cache_info().maxsize, False)
+    ref = weakref.ref(wrapper.cache_parameters)
+    return lambda: getattr(ref(), "wrapper", None)
+
+
 NOT_SELF = (type, types.ModuleType, type(None), bool, int, float, complex,
             str, bytes, tuple, frozenset)
 
@@ -103,7 +144,7 @@ class Truth:
     def __init__(self):
         self.refs = {}        # id -> weakref to a tracked object
         self.payload = {}     # id -> sys.getsizeof(obj.payload)
-        self.wrappers = []    # (weakref to wrapper, kind)
+        self.wrappers = []    # (weak reference to a wrapper, kind)
         self.static = {}      # id -> immortal first arguments
 
     def track(self, obj):
@@ -120,7 +161,7 @@ class Truth:
         return obj
 
     def cache(self, wrapper, kind):
-        self.wrappers.append((weakref.ref(wrapper), kind))
+        self.wrappers.append((_weak_wrapper(wrapper), kind))
         return wrapper
 
     def ready_and_wait(self):
@@ -140,7 +181,12 @@ class Truth:
             qualname = w.__qualname__
             row = rows.get(qualname)
             if row is None:
-                params = w.cache_parameters()
+                if hasattr(w, "cache_parameters"):
+                    params = w.cache_parameters()
+                else:
+                    # 3.8 (cache_parameters came in 3.9): maxsize from
+                    # cache_info; typed is not exposed, taken as False.
+                    params = {"maxsize": w.cache_info().maxsize, "typed": False}
                 code = _code_of(w)
                 row = rows[qualname] = {
                     "module": w.__module__, "kind": kind,
@@ -197,6 +243,26 @@ class Truth:
             row["selves"] = len(mine)
             row["pinned"] = len(mine & died)
             row["pinned_bytes"] = sum(self.payload.get(i, 0) for i in mine & died)
+        return rows
+
+    def compute_live(self, *kept):
+        """The truth of a process that keeps running: nothing is cleared.
+
+        For a program that knows exactly which of its tracked objects it
+        still references itself (`kept`), an object that is alive after
+        gc.collect() but not kept is kept alive only by the caches. Call it
+        while no cached call is running (the rows must hold still)."""
+        gc.collect()
+        rows, firsts = self._rows()
+        kept_ids = {id(o) for o in kept}
+        alive = {i for i, r in self.refs.items() if r() is not None}
+        for qualname, row in rows.items():
+            mine = firsts[qualname]
+            pinned = (mine & alive) - kept_ids
+            row["self_only"] = row["self_only"] and row["entries"] > 0
+            row["selves"] = len(mine)
+            row["pinned"] = len(pinned)
+            row["pinned_bytes"] = sum(self.payload.get(i, 0) for i in pinned)
         return rows
 
     def finish(self, *keep):

@@ -11,11 +11,11 @@ import functools
 import os
 import sys
 
+from e2e_truth import Truth  # noqa: E402  (first: it completes 3.8's functools)
+
 sys.path.insert(0, os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                   "..", "..", "scenarios")))
 import seed  # noqa: E402
-
-from e2e_truth import Truth  # noqa: E402
 
 
 class NeverCalled:

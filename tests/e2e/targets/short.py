@@ -54,7 +54,7 @@ def counted_truth():
     selves = len(alive)  # every Task was called; all alive ones are keys
     del alive
     return {"module": Task.plan.__module__, "kind": "method",
-            "maxsize": Task.plan.cache_parameters()["maxsize"],
+            "maxsize": info.maxsize,
             "entries": info.currsize, "selves": selves, "pinned": unheld}
 
 
