@@ -15,7 +15,10 @@
  *   its final sample, and the run ends (no hang);
  * - a forked child serves its own socket <dir>/<child pid>.sock: hello
  *   names the child and its parent, its snapshot shows its own caches;
- * - LRULEAK_FOLLOW_FORKS=0 keeps children out of the recording.
+ * - LRULEAK_FOLLOW_FORKS=0 keeps children out of the recording;
+ * - a child forked after `lruleak detach` stays dormant (no socket, no
+ *   recording), also when the parent is attached again (with ptrace
+ *   rights), and the parent exits cleanly.
  * That a program that forks prints the same with the agent is checked in
  * test-e2e-inert.
  */
@@ -24,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "e2e-helpers.h"
 
@@ -242,6 +246,50 @@ START_TEST(forked_child_serves_its_socket)
 }
 END_TEST
 
+/* A child forked while the parent's agent is detached stays dormant: no
+ * socket, no recording, nothing on stderr; the parent can be attached again
+ * (when the CLI may ptrace it) and the child is left alone. */
+START_TEST(fork_after_detach_stays_dormant)
+{
+    const char *rec = e2e_strdupf("LRULEAK_RECORD=%s", e2e_recdir);
+    const char *extra[] = {rec, NULL};
+    struct e2e_proc *v =
+        e2e_victim(e2e_env_agent("0.05", extra), "fork_serve.py", "3", "wait", NULL);
+    char why[256];
+
+    e2e_wait_agent(v);
+    e2e_detach(v->pid);
+    e2e_proc_write(v, "fork\n");
+    const char *line = e2e_proc_read_line(v, E2E_EXIT_MS);
+    ck_assert_msg(line != NULL && strncmp(line, "CHILD ", 6) == 0, "no CHILD line: %s",
+                  e2e_buf_str(&v->out));
+    const struct jsonv *child = e2e_json(line + 6, strlen(line + 6), "the child's truth");
+    int64_t pid = e2e_int(child, "pid", "child truth");
+    ck_assert_int_eq(e2e_int(child, "Child.work", "child truth"), 3);
+
+    /* A followed child makes its socket within milliseconds of the fork
+     * (forked_child_serves_its_socket); give it a generous second. */
+    double until = e2e_now_s() + 1.5;
+    while (e2e_now_s() < until) {
+        ck_assert_msg(access(e2e_sock_path((pid_t)pid), F_OK) != 0,
+                      "the child of a detached agent made a socket");
+        e2e_sleep_s(0.05);
+    }
+    ck_assert_msg(access(e2e_strdupf("%s/%lld.jsonl", e2e_recdir, (long long)pid), F_OK) != 0,
+                  "the child of a detached agent records");
+    if (e2e_can_attach(why, sizeof(why))) {
+        e2e_attach(v->pid, NULL, "0.05");
+        ck_assert_int_eq(pinned_in(e2e_agent_snapshot(v->pid, true), "Parent.keep"), 2);
+        ck_assert_msg(access(e2e_sock_path((pid_t)pid), F_OK) != 0,
+                      "attaching the parent woke its dormant child");
+    }
+    e2e_proc_write(v, "go\n");
+    ck_assert(e2e_proc_wait(v, E2E_EXIT_MS));
+    ck_assert_msg(v->status == 0, "fork_serve.py exited %d: %s", v->status, e2e_buf_str(&v->err));
+    ck_assert_msg(e2e_buf_str(&v->err)[0] == '\0', "stderr: %s", e2e_buf_str(&v->err));
+}
+END_TEST
+
 START_TEST(follow_forks_off)
 {
     const char *truth = e2e_strdupf("%s/truth.jsonl", e2e_recdir);
@@ -267,6 +315,7 @@ fork_suite(void)
     tcase_add_test(tc, fork_storm_recorded);
     tcase_add_test(tc, forked_child_serves_its_socket);
     tcase_add_test(tc, follow_forks_off);
+    tcase_add_test(tc, fork_after_detach_stays_dormant);
     suite_add_tcase(s, tc);
     return s;
 }

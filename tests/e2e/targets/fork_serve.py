@@ -1,13 +1,15 @@
 # SPDX-License-Identifier: MIT
 """Victim: a forked child that stays, so its own agent socket can be asked.
 
-Usage: fork_serve.py N
+Usage: fork_serve.py N [wait]
 The parent pins 2 Parent objects through Parent.keep, waits for the
-agent's first look (which installs its fork hooks) and forks one child,
+agent's first look (which installs its fork hooks) - with "wait", it then
+prints READY and waits for "fork" on stdin (the test detaches the agent
+meanwhile) - and forks one child,
 which pins N Child objects through Child.work, counts what the caches pin
 and sends it to the parent, then blocks until the parent closes a pipe.
 The parent prints "CHILD <json>" - {"pid", "ppid", "Parent.keep",
-"Child.work"} - and READY. After "go" on stdin it lets the child end
+"Child.work"} - and READY (without "wait"). After "go" on stdin it lets the child end
 (os._exit, as the fork idiom does), reaps it and prints its own truth in
 the same form. Counts are the tracked objects still alive after
 gc.collect() that the program no longer refers to.
@@ -52,9 +54,14 @@ def truth():
 
 def main():
     n = int(sys.argv[1])
+    wait = sys.argv[2:] == ["wait"]
     for _ in range(2):
         make(Parent, "Parent.keep").keep()
     time.sleep(0.3)
+    if wait:
+        print("READY", flush=True)
+        if sys.stdin.readline().strip() != "fork":
+            sys.exit(2)
     hold_r, hold_w = os.pipe()
     tell_r, tell_w = os.pipe()
     pid = os.fork()
@@ -70,7 +77,8 @@ def main():
     os.close(tell_w)
     with os.fdopen(tell_r) as f:
         print("CHILD", f.readline().strip(), flush=True)
-    print("READY", flush=True)
+    if not wait:
+        print("READY", flush=True)
     if sys.stdin.readline().strip() != "go":
         sys.exit(2)
     os.close(hold_w)
