@@ -24,6 +24,7 @@
 
 #include "agent.h"
 #include "attachopt.h"
+#include "jsonv.h"
 #include "log.h"
 #include "pyapi.h"
 #include "sampler.h"
@@ -37,6 +38,12 @@ struct agent agent = {
 };
 
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Guards the recording (agent.record_fd, agent.recorded_process and the
+ * order of lines): the process line comes first, whole, whichever thread
+ * writes it; every other line (samples, the host's test lines) after it.
+ * Taken before agent.lock, never while waiting for the GIL. */
+static pthread_mutex_t record_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static bool configured;
 
 bool
@@ -59,30 +66,9 @@ agent_uptime(void)
     return agent_boottime() - agent.start_boot;
 }
 
-int
-agent_spawn(void *(*fn)(void *), pthread_t *ret_tid)
-{
-    pthread_attr_t attr;
-    sigset_t all, old;
-    int r;
-
-    /* The agent's threads take no signals: the host's handlers, sigwait()
-     * loops and Python's own signal handling stay exactly as they were. */
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
-    r = -pthread_create(ret_tid, &attr, fn, NULL);
-    pthread_attr_destroy(&attr);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return r;
-}
-
-/* ---- configuration ------------------------------------------------------------ */
-
 /* Process start from /proc/self/stat field 22 (clock ticks since boot). */
-static void
-read_start_time(void)
+void
+agent_read_start_time(void)
 {
     char buf[1024];
     int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
@@ -107,6 +93,27 @@ read_start_time(void)
     agent.start_wall = (double)time(NULL) - (now - agent.start_boot);
 }
 
+int
+agent_spawn(void *(*fn)(void *), pthread_t *ret_tid)
+{
+    pthread_attr_t attr;
+    sigset_t all, old;
+    int r;
+
+    /* The agent's threads take no signals: the host's handlers, sigwait()
+     * loops and Python's own signal handling stay exactly as they were. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    r = -pthread_create(ret_tid, &attr, fn, NULL);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return r;
+}
+
+/* ---- configuration ------------------------------------------------------------ */
+
 static double
 env_double(const char *name, double dflt, double min)
 {
@@ -129,8 +136,9 @@ static void
 after_fork_child(void)
 {
     /* Only flips state: the child has none of our threads, and Python may
-     * be mid-fork. The agent stays dormant in forked children (following
-     * forks is a separate feature). */
+     * be mid-fork. A child of os.fork() is re-armed later, from Python's
+     * after_in_child hook (follow-fork.c); one of a raw fork() stays
+     * dormant (its pid is not agent.pid). */
     agent.server_running = false;
 }
 
@@ -151,7 +159,9 @@ agent_configure(void)
     if (v != NULL && v[0] != '\0') {
         snprintf(agent.record_dir, sizeof(agent.record_dir), "%s", v);
     }
-    read_start_time();
+    agent_read_start_time();
+    v = secure_getenv("LRULEAK_FOLLOW_FORKS");
+    agent.follow_forks = v == NULL || strcmp(v, "0") != 0;
     pthread_atfork(NULL, NULL, after_fork_child);
     agent.python_process = true;
 }
@@ -280,6 +290,15 @@ agent_request_detach(void)
     return r;
 }
 
+bool
+agent_is_detached(void)
+{
+    pthread_mutex_lock(&agent.lock);
+    bool d = agent.state == AGENT_DETACHED || agent.detaching;
+    pthread_mutex_unlock(&agent.lock);
+    return d;
+}
+
 enum agent_detach
 agent_detach_state(void)
 {
@@ -290,12 +309,6 @@ agent_detach_state(void)
     pthread_mutex_unlock(&agent.lock);
     return d;
 }
-
-/* Guards the recording (agent.record_fd, agent.recorded_process and the
- * order of lines): the process line comes first, whole, whichever thread
- * writes it; every sample line after it. Taken before agent.lock, never
- * while waiting for the GIL. */
-static pthread_mutex_t record_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void
 agent_detached(void)
@@ -314,6 +327,50 @@ agent_detached(void)
     agent.server_running = false;
     pthread_cond_broadcast(&agent.cond);
     pthread_mutex_unlock(&agent.lock);
+}
+
+void
+agent_reset_after_fork(void)
+{
+    /* Only this thread exists now; a parent thread may have held any of
+     * these at fork() time (os.fork()'s before hook makes that unlikely,
+     * a raw fork() elsewhere does not). */
+    pthread_mutex_init(&agent.lock, NULL);
+    pthread_cond_init(&agent.cond, NULL);
+    pthread_mutex_init(&agent.scan_lock, NULL);
+    pthread_mutex_init(&record_lock, NULL);
+    pthread_mutex_init(&start_lock, NULL);
+    agent.pid = getpid();
+    agent.forked = true;
+    agent_read_start_time();
+    /* The parent's threads, socket, samples and files are not ours. */
+    agent.sampler_alive = false;
+    agent.server_alive = false;
+    agent.server_running = false;
+    agent.sock_path[0] = '\0';
+    agent.parked = false;
+    agent.stopping = false;
+    agent.pausing = false;
+    agent.want_sample = false;
+    agent.want_full = false;
+    agent.detaching = false;
+    agent.sampler_gone = false;
+    agent.requests = 0;
+    agent.answered = 0;
+    free(agent.latest);
+    agent.latest = NULL;
+    agent.latest_len = 0;
+    agent.seq = 0;
+    if (agent.wake_fd >= 0) {
+        close(agent.wake_fd);
+        agent.wake_fd = -1;
+    }
+    if (agent.record_fd >= 0) {
+        close(agent.record_fd);
+        agent.record_fd = -1;
+    }
+    agent.record_broken = false; /* a file of its own (<pid>.jsonl) */
+    agent.recorded_process = false;
 }
 
 static void
@@ -386,7 +443,6 @@ read_argv_json(void)
     return w.buf;
 }
 
-
 void
 agent_record_process(const char *type, const char *reason)
 {
@@ -423,6 +479,9 @@ agent_record_process(const char *type, const char *reason)
     }
     jsonw_kdouble(&w, "start", agent.start_wall, 3);
     jsonw_kstr(&w, "lruleak_version", LRULEAK_VERSION);
+    if (agent.forked) {
+        jsonw_kbool(&w, "forked", true); /* an os.fork() child, not an exec */
+    }
     if (reason != NULL) {
         jsonw_kstr(&w, "reason", reason);
     }
@@ -447,18 +506,87 @@ agent_set_state(enum agent_state state, const char *reason)
     pthread_mutex_unlock(&agent.lock);
 }
 
-void
-agent_record(const char *line, size_t len)
+/* Append one line after the process line (written first if no thread has
+ * yet), reopening the recording (appending) after a detach closed it.
+ * Returns whether the recording is still open afterwards, i.e. the line is
+ * written. */
+static bool
+record_line(const char *line, size_t len)
 {
-    /* Its process line first (a no-op once written). */
+    bool written;
+
     agent_record_process("process", NULL);
     pthread_mutex_lock(&record_lock);
-    /* Reopened (appending) after a detach closed it. */
     if (agent.record_fd < 0 && !agent.record_broken) {
         open_recording();
     }
     record_locked(line, len);
+    written = agent.record_fd >= 0;
     pthread_mutex_unlock(&record_lock);
+    return written;
+}
+
+void
+agent_record(const char *line, size_t len)
+{
+    /* Samples (sampler thread) and the host's test lines (main thread)
+     * never interleave inside a line: both go through record_lock. */
+    (void)record_line(line, len);
+}
+int
+agent_record_client_line(const char *line, size_t len, char *why, size_t whylen)
+{
+    const struct jsonv *root = NULL;
+    const char *type;
+    int64_t pid = 0;
+    int r = -EINVAL;
+
+    if (len > AGENT_CLIENT_LINE_MAX) {
+        snprintf(why, whylen, "line longer than %d bytes", AGENT_CLIENT_LINE_MAX);
+        return -E2BIG;
+    }
+    if (memchr(line, '\n', len) != NULL || memchr(line, '\0', len) != NULL) {
+        snprintf(why, whylen, "a record is one line");
+        return -EINVAL;
+    }
+    if (jsonv_parse(line, len, &root, NULL, 0) < 0 || !jsonv_is(root, JSONV_OBJECT)) {
+        snprintf(why, whylen, "not a JSON object");
+        goto out;
+    }
+    type = jsonv_get_str(root, "type");
+    if (type == NULL || (strcmp(type, "test") != 0 && strcmp(type, "session") != 0)) {
+        snprintf(why, whylen, "\"type\" must be \"test\" or \"session\"");
+        goto out;
+    }
+    if (!jsonv_get_int(root, "pid", &pid) || pid != agent.pid) {
+        snprintf(why, whylen, "\"pid\" must be this process (%d)", (int)agent.pid);
+        goto out;
+    }
+    r = 0;
+    /* Detached: the recording is closed until an attach (not reopened by
+     * the host's lines). */
+    if (agent.record_dir[0] != '\0' && !agent_is_detached()) {
+        /* The process line comes first, even when the host records before
+         * the sampler got going; it names the Python version: a plain C
+         * function, safe before pycompat. */
+        const char *v = pyapi_version_string();
+        pthread_mutex_lock(&agent.lock);
+        if (agent.python[0] == '\0' && v != NULL) {
+            snprintf(agent.python, sizeof(agent.python), "%.*s", (int)strcspn(v, " "), v);
+        }
+        pthread_mutex_unlock(&agent.lock);
+        /* One write for line and newline: O_APPEND keeps it whole. */
+        char *buf = malloc(len + 1);
+        if (buf != NULL) {
+            memcpy(buf, line, len);
+            buf[len] = '\n';
+            r = record_line(buf, len + 1) ? 1 : 0;
+            free(buf);
+        }
+    }
+out:
+    jsonv_free(root);
+    return r;
 }
 
 void

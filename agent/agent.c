@@ -22,9 +22,11 @@
  */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -33,11 +35,28 @@
 #include "pyapi.h"
 #include "pycompat.h"
 
+/* libc's _exit, behind the agent's interposer (exports.c). */
+static void (*real_exit)(int);
+
+void
+agent_real_exit(int status)
+{
+    if (real_exit != NULL) {
+        real_exit(status);
+    }
+    for (;;) {
+        syscall(SYS_exit_group, status);
+    }
+}
+
 __attribute__((constructor)) static void
 agent_constructor(void)
 {
     const char *v;
 
+    /* First, in every process: the _exit interposer must always be able
+     * to forward, inert or not. */
+    real_exit = (void (*)(int))dlsym(RTLD_NEXT, "_exit");
     agent.pid = getpid();
     v = secure_getenv("LRULEAK_DISABLE");
     if (v != NULL && strcmp(v, "1") == 0) {

@@ -44,6 +44,8 @@ struct agent {
     bool autostart;      /* preloaded before Python initialised */
     bool python_process; /* CPython symbols were found (agent_configure ran) */
     bool attached;       /* started by an attach: serve the socket at once */
+    bool follow_forks;   /* LRULEAK_FOLLOW_FORKS is not "0": re-arm in os.fork() children */
+    bool forked;         /* this process is an os.fork() child the agent re-armed in */
     char record_dir[512];
     char sock_dir[SOCKPATH_MAX];  /* from the attach options; "": environment */
     char sock_path[SOCKPATH_MAX];
@@ -77,6 +79,8 @@ struct agent {
     /* one sample at a time */
     pthread_mutex_t scan_lock;
     struct scan *scan;
+
+    /* the recording: guarded by agent-state.c's record_lock */
     int record_fd;
     bool record_broken;    /* a write failed: recording stopped for good */
     bool recorded_process; /* the recording has its first line */
@@ -87,6 +91,9 @@ extern struct agent agent;
 /* Create one of the agent's threads: joinable, all signals blocked, small
  * stack. Returns 0 or -errno. */
 int agent_spawn(void *(*fn)(void *), pthread_t *ret_tid);
+/* libc's _exit(status), resolved by the constructor (exit_group if it
+ * could not be found). Never returns. */
+__attribute__((noreturn)) void agent_real_exit(int status);
 /*
  * Read the configuration from the environment (LRULEAK_INTERVAL, _LOG,
  * _RECORD, ...) and the process start time; once. The constructor calls
@@ -119,6 +126,8 @@ enum agent_detach {
     AGENT_DETACH_ASKED, /* the sampler is to leave Python */
     AGENT_DETACH_READY, /* it has: the server may take everything down */
 };
+/* Detached, or a detach is under way (read under agent.lock). Any thread. */
+bool agent_is_detached(void);
 /* Where a detach stands (read under agent.lock). Any thread. */
 enum agent_detach agent_detach_state(void);
 /*
@@ -131,6 +140,16 @@ void agent_detached(void);
 bool agent_is_home(void);
 /* CLOCK_BOOTTIME in seconds. */
 double agent_boottime(void);
+/* Set start_boot/start_wall from /proc/self/stat (this process's start). */
+void agent_read_start_time(void);
+/*
+ * In an os.fork() child (follow-fork.c), with the GIL: make the state
+ * copied from the parent this process's own - new pid and start time,
+ * fresh locks (a parent thread may have held one at fork), no threads, no
+ * socket, no sample, the parent's recording fd and wake eventfd closed (not
+ * the parent's files). The caller then starts the agent again.
+ */
+void agent_reset_after_fork(void);
 /* Seconds since the process started. */
 double agent_uptime(void);
 /*
@@ -158,3 +177,13 @@ void agent_record_process(const char *type, const char *reason);
 /* Append one line (must end in '\n') to the recording, if recording,
  * after the process line (written first if no thread has yet). */
 void agent_record(const char *line, size_t len);
+/*
+ * Append a line from the host (the pytest plugin through _lruleak.record):
+ * one JSON object of at most AGENT_CLIENT_LINE_MAX bytes, without a
+ * newline, whose "type" is "test" or "session" and whose "pid" is ours.
+ * Returns 1 when written, 0 when the agent is not recording (or detached:
+ * the recording stays closed), or -EINVAL /
+ * -E2BIG with the reason in why.
+ */
+#define AGENT_CLIENT_LINE_MAX (1 << 20)
+int agent_record_client_line(const char *line, size_t len, char *why, size_t whylen);

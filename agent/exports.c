@@ -8,6 +8,7 @@
 
 #include "agent.h"
 #include "export.h"
+#include "hooks.h"
 #include "pymodule.h"
 
 /* ABI probe: which agent is loaded (dlsym from the CLI and tests). */
@@ -18,6 +19,10 @@ LRULEAK_EXPORT const char *lruleak_agent_version(void);
 LRULEAK_EXPORT int lruleak_agent_attach(const char *options);
 /* Python extension module entry: import _lruleak. */
 LRULEAK_EXPORT PyObject *PyInit__lruleak(void);
+/* libc's _exit, interposed when preloaded: os._exit() skips atexit (the
+ * fork()-then-_exit idiom, multiprocessing's forked workers), so the final
+ * sample is taken here first. */
+LRULEAK_EXPORT __attribute__((noreturn)) void _exit(int status);
 
 const char *
 lruleak_agent_version(void)
@@ -35,4 +40,11 @@ PyObject *
 PyInit__lruleak(void)
 {
     return pymodule_init();
+}
+
+void
+_exit(int status)
+{
+    hooks_before_exit();
+    agent_real_exit(status);
 }

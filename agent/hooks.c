@@ -7,8 +7,12 @@
  *   - an audit hook that installs the atexit hook when the program imports
  *     functools or starts running with functools imported (for programs
  *     that end before the sampler got going);
- *   - os.register_at_fork hooks (3.12+) that step the agent's threads out of
- *     the way of os.fork().
+ *   - os.register_at_fork hooks that step the agent's threads out of the
+ *     way of os.fork() (3.12+ warns about threads; and a child must not
+ *     inherit a half-taken sample) and re-arm the agent in the child
+ *     (follow-fork.c);
+ *   - the work of the _exit() interposer (exports.c): os._exit() skips
+ *     atexit, so the final sample is taken there.
  *
  * Each returns None and leaves no exception of its own behind.
  */
@@ -19,6 +23,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "follow-fork.h"
 #include "hooks.h"
 #include "log.h"
 #include "pycompat.h"
@@ -174,14 +179,15 @@ hooks_watch_imports(void)
     return true;
 }
 
-/* ---- os.fork() (3.12+) ------------------------------------------------------------ */
+/* ---- os.fork() ------------------------------------------------------------------ */
 
 /* CPython 3.12+ warns on os.fork() in a process with more than one thread
  * (gh-100228), which would put a DeprecationWarning on the host's stderr
- * only because we are there. So around os.fork() our two threads leave:
+ * only because we are there; and a child that follows the parent must not
+ * inherit a sample half-way. So around os.fork() our two threads leave:
  * `before` (the forking thread, GIL held) asks them to, gives the GIL up
- * while it joins them, and `after_in_parent` starts them again. The forked
- * child keeps the agent dormant. */
+ * while it joins them, and `after_in_parent` starts them again.
+ * `after_in_child` re-arms the agent in the child (follow-fork.c). */
 static PyObject *
 fork_before(PyObject *self, PyObject *unused)
 {
@@ -210,47 +216,80 @@ fork_after_parent(PyObject *self, PyObject *unused)
     return none();
 }
 
-static struct pyapi_method_def fork_defs[2] = {
+/* The child's only thread, GIL held, after PyOS_AfterFork_Child. */
+static PyObject *
+fork_after_child(PyObject *self, PyObject *unused)
+{
+    follow_fork_child();
+    return none();
+}
+
+static struct pyapi_method_def fork_defs[3] = {
     {"lruleak_before_fork", fork_before, PYAPI_METH_NOARGS, NULL},
     {"lruleak_after_fork", fork_after_parent, PYAPI_METH_NOARGS, NULL},
+    {"lruleak_after_fork_child", fork_after_child, PYAPI_METH_NOARGS, NULL},
 };
 
-/* os.register_at_fork(before=..., after_in_parent=...); GIL held. Once:
- * a re-attach after a detach must not register a second pair. */
+/* Registered once per process tree: a forked child inherits the hooks, and
+ * a re-attach after a detach must not register a second set. */
+static bool fork_hooks_installed;
+
+/* os.register_at_fork(before=..., after_in_parent=..., after_in_child=...);
+ * GIL held. */
 void
 hooks_install_fork(void)
 {
-    static bool installed;
+    static const char *const keys[3] = {"before", "after_in_parent", "after_in_child"};
+    PyObject *name = NULL, *posix = NULL, *reg = NULL, *kw = NULL, *args = NULL; /* owned */
+    PyObject *res = NULL;                                                        /* owned */
+    int ok = 0;
 
-    if (installed) {
+    if (fork_hooks_installed) {
         return;
     }
-    installed = true;
-    PyObject *name = py.PyUnicode_FromString("posix"); /* owned */
-    PyObject *posix = name != NULL ? py.PyImport_GetModule(name) : NULL;
-    PyObject *reg = posix != NULL ? py.PyObject_GetAttrString(posix, "register_at_fork") : NULL;
-    PyObject *before = py.PyCFunction_NewEx(&fork_defs[0], NULL, NULL);
-    PyObject *after = py.PyCFunction_NewEx(&fork_defs[1], NULL, NULL);
-    PyObject *kw = py.PyDict_New();
-    PyObject *args = py.PyTuple_New(0);
-    PyObject *res = NULL;
-
-    if (reg != NULL && before != NULL && after != NULL && kw != NULL && args != NULL &&
-        py.PyDict_SetItemString(kw, "before", before) == 0 &&
-        py.PyDict_SetItemString(kw, "after_in_parent", after) == 0) {
+    name = py.PyUnicode_FromString("posix");
+    posix = name != NULL ? py.PyImport_GetModule(name) : NULL;
+    reg = posix != NULL ? py.PyObject_GetAttrString(posix, "register_at_fork") : NULL;
+    kw = py.PyDict_New();
+    args = py.PyTuple_New(0);
+    /* Without following forks only the 3.12+ thread warning needs hooks. */
+    size_t n = agent.follow_forks ? 3 : 2;
+    for (size_t i = 0; kw != NULL && i < n; i++) {
+        PyObject *fn = py.PyCFunction_NewEx(&fork_defs[i], NULL, NULL); /* owned */
+        ok += fn != NULL && py.PyDict_SetItemString(kw, keys[i], fn) == 0;
+        py.Py_DecRef(fn);
+    }
+    if (reg != NULL && args != NULL && ok == (int)n) {
         res = py.PyObject_Call(reg, args, kw);
     }
+    fork_hooks_installed = res != NULL;
     if (res == NULL) {
-        log_msg("cannot register os.fork() hooks: forks will warn about threads");
+        log_msg("cannot register os.fork() hooks: forks may warn about threads, children "
+                "stay dormant");
     }
     py.Py_DecRef(res);
     py.Py_DecRef(args);
     py.Py_DecRef(kw);
-    py.Py_DecRef(after);
-    py.Py_DecRef(before);
     py.Py_DecRef(reg);
     py.Py_DecRef(posix);
     py.Py_DecRef(name);
     scan_clear_error();
 }
 
+/* ---- os._exit() ---------------------------------------------------------------- */
+
+void
+hooks_before_exit(void)
+{
+    /* Any thread of any process the agent is preloaded into, a vfork()ed
+     * child sharing our memory included: read only, until it is plainly
+     * our own sampling Python process and this thread holds the GIL. */
+    if (!agent.python_process || agent.pid != getpid() || !exit_hook_installed ||
+        __atomic_load_n(&agent.state, __ATOMIC_ACQUIRE) != AGENT_SAMPLING || agent.stopping) {
+        return;
+    }
+    if (!py.Py_IsInitialized() || pycompat_finalizing() || !py.PyGILState_Check()) {
+        return;
+    }
+    sampler_final();
+}

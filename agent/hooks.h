@@ -18,5 +18,15 @@ bool hooks_watch_imports(void);
  * Py_Initialize (needs neither the GIL nor the resolved table). Returns
  * whether the hook was added. */
 bool hooks_watch_early(void);
-/* os.register_at_fork(before=..., after_in_parent=...) - 3.12+ only. */
+/* os.register_at_fork(before=..., after_in_parent=...[, after_in_child=...]):
+ * the threads step out of os.fork() (3.12+ warns about them) and, when
+ * following forks, the child is re-armed. Once per process tree (also
+ * across a detach and a re-attach). */
 void hooks_install_fork(void);
+/*
+ * For the _exit() interposer (exports.c), on any thread: when this is the
+ * agent's own sampling process and the caller holds the GIL (os._exit()),
+ * take the final sample as the atexit hook would. Otherwise return at once
+ * without touching anything (also in a vfork() child).
+ */
+void hooks_before_exit(void);

@@ -65,9 +65,11 @@ PYAPI_FN(1, int, PyList_Append, (PyObject *, PyObject *))
 PYAPI_FN(1, PyObject *, PyMapping_GetItemString, (PyObject *, const char *))
 PYAPI_FN(1, PyObject *, PyUnicode_FromString, (const char *))
 PYAPI_FN(1, PyObject *, PyUnicode_FromStringAndSize, (const char *, Py_ssize_t))
+PYAPI_FN(1, PyObject *, PyUnicode_DecodeUTF8, (const char *, Py_ssize_t, const char *))
 PYAPI_FN(1, const char *, PyUnicode_AsUTF8AndSize, (PyObject *, Py_ssize_t *))
 PYAPI_FN(1, Py_ssize_t, PyLong_AsSsize_t, (PyObject *))
 PYAPI_FN(1, PyObject *, PyLong_FromLong, (long))
+PYAPI_FN(1, PyObject *, PyBool_FromLong, (long))
 
 /* ---- modules, errors, callables ------------------------------------------ */
 PYAPI_FN(1, PyObject *, PyImport_GetModule, (PyObject *))

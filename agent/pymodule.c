@@ -41,6 +41,12 @@ none(void)
     return py._Py_NoneStruct;
 }
 
+static PyObject *
+bool_value(bool v)
+{
+    return py.PyBool_FromLong(v ? 1 : 0);
+}
+
 /* start() or start(options): options is the attach text (attachopt.h),
  * what `lruleak attach` passes through sys.remote_exec on 3.14+. */
 static PyObject *
@@ -81,6 +87,25 @@ mod_start(PyObject *self, PyObject *args)
     return none();
 }
 
+/* The optional positional `full` of snapshot() and pinned(). Returns 0, or
+ * -1 with an exception set. */
+static int
+parse_full(PyObject *args, const char *usage, bool *full)
+{
+    if (py.PyTuple_Size(args) > 1) {
+        py.PyErr_SetString(py.PyExc_RuntimeError, usage);
+        return -1;
+    }
+    if (py.PyTuple_Size(args) == 1) {
+        int t = py.PyObject_IsTrue(py.PyTuple_GetItem(args, 0));
+        if (t < 0) {
+            return -1;
+        }
+        *full = t != 0;
+    }
+    return 0;
+}
+
 static PyObject *
 mod_snapshot(PyObject *self, PyObject *args)
 {
@@ -89,18 +114,10 @@ mod_snapshot(PyObject *self, PyObject *args)
     PyObject *json = NULL, *loads = NULL, *text = NULL, *result = NULL; /* owned */
     char *copy = NULL;
 
-    if (py.PyTuple_Size(args) > 1) {
-        py.PyErr_SetString(py.PyExc_RuntimeError, "snapshot(full=False) takes one argument");
+    if (parse_full(args, "snapshot(full=False) takes one argument", &full) < 0) {
         return NULL;
     }
-    if (py.PyTuple_Size(args) == 1) {
-        int t = py.PyObject_IsTrue(py.PyTuple_GetItem(args, 0));
-        if (t < 0) {
-            return NULL;
-        }
-        full = t != 0;
-    }
-    if (sampler_sample_here(full, why, sizeof(why)) < 0) {
+    if (sampler_sample_here(full, NULL, why, sizeof(why)) < 0) {
         py.PyErr_SetString(py.PyExc_RuntimeError, why);
         return NULL;
     }
@@ -122,11 +139,64 @@ mod_snapshot(PyObject *self, PyObject *args)
     return result;
 }
 
+static PyObject *
+mod_pinned(PyObject *self, PyObject *args)
+{
+    char why[256];
+    bool full = true;
+    PyObject *out; /* owned */
+
+    if (parse_full(args, "pinned(full=True) takes one argument", &full) < 0) {
+        return NULL;
+    }
+    out = py.PyList_New(0);
+    if (out == NULL) {
+        return NULL;
+    }
+    if (sampler_sample_here(full, out, why, sizeof(why)) < 0) {
+        py.Py_DecRef(out);
+        py.PyErr_SetString(py.PyExc_RuntimeError, why);
+        return NULL;
+    }
+    return out;
+}
+
+static PyObject *
+mod_record(PyObject *self, PyObject *args)
+{
+    PyObject *line = py.PyTuple_Size(args) == 1 ? py.PyTuple_GetItem(args, 0) : NULL; /* borrowed */
+    const char *s = NULL;
+    Py_ssize_t n = 0;
+    char why[160];
+    int r;
+
+    if (line != NULL && pycompat_type(line) == py.PyUnicode_Type) {
+        s = py.PyUnicode_AsUTF8AndSize(line, &n);
+    }
+    if (s == NULL) {
+        py.PyErr_SetString(py.PyExc_RuntimeError, "record(line) takes one str");
+        return NULL;
+    }
+    r = agent_record_client_line(s, (size_t)n, why, sizeof(why));
+    if (r < 0) {
+        py.PyErr_SetString(py.PyExc_RuntimeError, why);
+        return NULL;
+    }
+    return bool_value(r > 0);
+}
+
 static struct pyapi_method_def methods[] = {
     {"start", mod_start, METH_VARARGS,
      "start(options=None): start sampling in this process (options: see lruleak attach)."},
     {"snapshot", mod_snapshot, METH_VARARGS,
      "snapshot(full=False) -> dict: take a sample now (see the lruleak README)."},
+    {"pinned", mod_pinned, METH_VARARGS,
+     "pinned(full=True) -> list: take a sample now and return, per cache with pinned\n"
+     "objects, a dict (qualname, module, file, line, kind, maxsize, objects). The\n"
+     "sample is not published; drop the objects once their identities are noted."},
+    {"record", mod_record, METH_VARARGS,
+     "record(line) -> bool: append a JSON object of type test or session (one line,\n"
+     "pid = this process) to the agent's recording; False when not recording."},
     {NULL, NULL, 0, NULL},
 };
 

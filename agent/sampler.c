@@ -175,7 +175,6 @@ prepare(char *why, size_t whylen)
 
 /* ---- sampling -------------------------------------------------------------------------------- */
 
-/* scan_lock and the GIL held. */
 /* The snapshot requests received so far (see agent_publish). */
 static uint64_t
 requests_now(void)
@@ -186,8 +185,12 @@ requests_now(void)
     return n;
 }
 
+/* scan_lock and the GIL held. `answers`: see agent_publish. A sample that
+ * hands its pinned objects to pinned_out is the caller's own: it is not
+ * published and answers nothing. */
 static int
-sample(bool full, bool final, bool main_thread, volatile int *stop, uint64_t answers)
+sample(bool full, bool final, bool main_thread, volatile int *stop, uint64_t answers,
+       PyObject *pinned_out)
 {
     struct scan_options opt = {
         .full = full,
@@ -198,6 +201,7 @@ sample(bool full, bool final, bool main_thread, volatile int *stop, uint64_t ans
         .slice_ms = final ? 0 : agent.slice_ms,
         .max_nodes = agent.max_nodes,
         .stop = stop,
+        .pinned_out = pinned_out,
     };
     struct snapshot snap;
     int r;
@@ -205,7 +209,7 @@ sample(bool full, bool final, bool main_thread, volatile int *stop, uint64_t ans
     snapshot_init(&snap);
     r = scan_run(agent.scan, &opt, &snap);
     scan_clear_error();
-    if (r == 0) {
+    if (r == 0 && pinned_out == NULL) {
         snap.pid = agent.pid;
         snap.t = agent_uptime();
         snap.final = final;
@@ -221,14 +225,19 @@ sample(bool full, bool final, bool main_thread, volatile int *stop, uint64_t ans
 }
 
 int
-sampler_sample_here(bool full, char *why, size_t whylen)
+sampler_sample_here(bool full, PyObject *pinned_out, char *why, size_t whylen)
 {
     void *ts;
     int r;
 
     if (!agent_is_home()) {
-        snprintf(why, whylen, "the agent does not follow forked processes yet");
+        snprintf(why, whylen, "the agent does not follow this forked process");
         return -ECHILD;
+    }
+    if (pinned_out != NULL && agent_is_detached()) {
+        /* A detached agent keeps no reference to the program's objects. */
+        snprintf(why, whylen, "the agent is detached");
+        return -ESHUTDOWN;
     }
     /* Order: scan_lock before the GIL, so release the GIL while waiting. */
     ts = py.PyEval_SaveThread();
@@ -236,7 +245,8 @@ sampler_sample_here(bool full, char *why, size_t whylen)
     py.PyEval_RestoreThread(ts);
     r = prepare(why, whylen);
     if (r == 0) {
-        r = sample(full, false, true, NULL, full ? requests_now() : 0);
+        r = sample(full, false, true, NULL, full && pinned_out == NULL ? requests_now() : 0,
+                   pinned_out);
         if (r < 0) {
             snprintf(why, whylen, "sample failed: %s", strerror(-r));
         }
@@ -244,7 +254,6 @@ sampler_sample_here(bool full, char *why, size_t whylen)
     pthread_mutex_unlock(&agent.scan_lock);
     return r;
 }
-
 
 void
 sampler_final(void)
@@ -307,7 +316,10 @@ sampler_final(void)
         }
     }
     if (prepared) {
-        int r = sample(true, true, true, NULL, requests_now());
+        /* Not a full walk in a forked child: it would touch (and so copy)
+         * every page it shares with its parent, at every exit of a prefork
+         * worker; the parent's wrappers are known already. */
+        int r = sample(!agent.forked, true, true, NULL, requests_now(), NULL);
         if (r < 0) {
             log_msg("final sample failed: %s", strerror(-r));
         }
@@ -500,7 +512,7 @@ sample_loop(void)
         pthread_mutex_lock(&agent.scan_lock);
         __atomic_store_n(&in_sample, 1, __ATOMIC_RELEASE);
         if (enter_python()) {
-            r = sample(full, false, false, &scan_stop, answers);
+            r = sample(full, false, false, &scan_stop, answers, NULL);
             if (r < 0 && r != -ECANCELED) {
                 log_msg("sample failed: %s", strerror(-r));
             }
@@ -511,7 +523,8 @@ sample_loop(void)
     }
 }
 
-/* After os.fork(), in the parent: a new thread, a new thread state. */
+/* After os.fork(), in the parent, or in a re-armed child: a new thread, a
+ * new thread state. */
 static void *
 sampler_resume(void *arg)
 {
@@ -520,6 +533,42 @@ sampler_resume(void *arg)
     tstate = py.PyEval_SaveThread();
     sample_loop();
     return NULL;
+}
+
+int
+sampler_reset_after_fork(bool scan_busy)
+{
+    /* The parent's sampler thread state was deleted by
+     * PyOS_AfterFork_Child with every other thread's. */
+    tstate = NULL;
+    stop_flag = 0;
+    scan_stop = 0;
+    /* The parent's walks go on counting: its wrappers are known (weak
+     * references), its full walk counts as just done, and whether full
+     * walks are cheap stays as it found. A full walk in a child touches
+     * (and so copies) every page it shares with its parent. */
+    last_full = 0;
+    if (scan_busy) {
+        /* Abandoned, not freed: its arrays may be mid-resize and the
+         * references it holds are the parent's sample's. */
+        agent.scan = scan_new();
+        if (agent.scan == NULL) {
+            prepared = false; /* prepare() tries again, or refuses */
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+int
+sampler_start_after_fork(void)
+{
+    int r = agent_spawn(sampler_resume, &agent.sampler_tid);
+
+    if (r == 0) {
+        agent.sampler_alive = true;
+    }
+    return r;
 }
 
 /* A refusal on the sampler thread: the thread ends, the socket explains. */
@@ -584,7 +633,7 @@ sampler_main(void *arg)
             return NULL;
         }
         r = prepare(why, sizeof(why));
-        if (r == 0 && pyc.fork_warns) {
+        if (r == 0 && (pyc.fork_warns || agent.follow_forks)) {
             hooks_install_fork();
         }
         if (r == 0) {

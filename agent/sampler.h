@@ -22,10 +22,13 @@ void *sampler_main(void *arg);
 
 /*
  * Take one sample on the calling thread, which holds the GIL (the _lruleak
- * module). Prepares pyapi/pycompat on first use. Returns 0 or -errno with a
- * reason in why.
+ * module). Prepares pyapi/pycompat on first use. With pinned_out NULL the
+ * sample is published (latest, recording); otherwise it is the caller's:
+ * the pinned selves of each row are appended to the list pinned_out (see
+ * scan_options) and nothing is published (refused with -ESHUTDOWN while
+ * the agent is detached). Returns 0 or -errno with a reason in why.
  */
-int sampler_sample_here(bool full, char *why, size_t whylen);
+int sampler_sample_here(bool full, PyObject *pinned_out, char *why, size_t whylen);
 
 /* The atexit hook's work: stop the thread, take the final sample (none
  * when detached). GIL held. */
@@ -41,3 +44,15 @@ void sampler_abort_scan(void);
  */
 void sampler_fork_pause(void);
 void sampler_fork_resume(void);
+
+/*
+ * In an os.fork() child (follow-fork.c), after agent_reset_after_fork():
+ * forget the parent's sampler thread (its thread state is gone) and
+ * counters; scan_busy means a parent thread was inside a sample at fork
+ * time, so the scanner's tables cannot be trusted and a new one is made.
+ * Returns 0 or -ENOMEM.
+ */
+int sampler_reset_after_fork(bool scan_busy);
+/* Then start the sampler thread of this process (state stays sampling).
+ * GIL held. Returns 0 or -errno. */
+int sampler_start_after_fork(void);

@@ -321,7 +321,7 @@ count_groups(struct scan *s)
 
         for (size_t k = 0; k < g->n_selfs; k++) {
             struct node *n = &s->nodes[g->selfs[k]];
-            if ((n->flags & NODE_ALIVE) != 0 || (n->flags & NODE_EXPANDED) == 0) {
+            if (!scan_node_pinned(n)) {
                 continue;
             }
             g->pinned++;

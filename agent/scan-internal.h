@@ -152,6 +152,18 @@ int scan_traverse_collect(struct scan *s, PyObject *obj);
 /* Walk from the selves and result containers, decide pinned, sum retained. */
 int scan_graph(struct scan *s);
 
+/* After scan_graph: a self nothing outside the caches keeps alive. */
+static inline bool
+scan_node_pinned(const struct node *n)
+{
+    return (n->flags & (NODE_ALIVE | NODE_EXPANDED)) == NODE_EXPANDED;
+}
+
+/* ---- scan-pinned.c ---------------------------------------------------------------- */
+/* After scan_graph, before the references are released: append the pinned
+ * selves of every row to opt->pinned_out (see scan.h). Returns 0 or -ENOMEM. */
+int scan_collect_pinned(struct scan *s, PyObject *out);
+
 unsigned scan_type_class_slow(struct scan *s, PyObject *type);
 /* TC_* bits of a type, through a small direct-mapped cache (hot path). */
 static inline unsigned

@@ -425,6 +425,10 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
     if (r >= 0) {
         r = scan_graph(s);
     }
+    /* While every pinned self is still held by the node table. */
+    if (r >= 0 && opt->pinned_out != NULL) {
+        r = scan_collect_pinned(s, opt->pinned_out);
+    }
     out->wrappers = (int64_t)s->n_wrappers;
     release_all(s);
     scan_clear_error();

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "pyapi.h"
 #include "snapshot.h"
 
 struct scan;
@@ -31,6 +32,11 @@ struct scan_options {
     double slice_ms;     /* longest single GIL stretch to aim for; <= 0: never yield */
     size_t max_nodes;    /* budget for the retained-graph walk */
     volatile int *stop;  /* when non-NULL and set, abandon at the next yield */
+    /* When non-NULL, a Python list: scan_run appends one dict per row with
+     * pinned selves, {"qualname", "module", "file", "line", "kind",
+     * "maxsize", "objects": [the pinned selves]} (the _lruleak.pinned()
+     * API; the periodic sampler never asks for it). */
+    PyObject *pinned_out;
 };
 
 /* Returns a scanner (buffers are reused between samples) or NULL (ENOMEM).

@@ -473,6 +473,27 @@ fail:
     return r;
 }
 
+void
+server_forget_parent(void)
+{
+    /* The server thread does not exist here. Its client buffers are left
+     * alone (copies of the parent's pages, possibly mid-update if no
+     * before-fork hook ran): only the descriptors are ours to close. */
+    bool started = listen_fd >= 0; /* clients[] is set up from then on */
+
+    if (started) {
+        close(listen_fd);
+        listen_fd = -1;
+    }
+    for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
+        if (started && clients[i].fd >= 0) {
+            close(clients[i].fd);
+        }
+        clients[i].fd = -1;
+        jsonw_init(&clients[i].out);
+    }
+}
+
 int
 server_resume(void)
 {

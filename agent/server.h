@@ -15,3 +15,7 @@ int server_start(void);
 /* Start the server thread again after it left for os.fork() (agent.pausing),
  * with the same socket and clients. Returns 0 or -errno. */
 int server_resume(void);
+/* In an os.fork() child, before server_start(): close the parent's listening
+ * socket and client connections (this process's copies; the parent's
+ * socket file stays), so that a new socket for our pid can be made. */
+void server_forget_parent(void);

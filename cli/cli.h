@@ -9,6 +9,8 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /*
  * Exit codes (also listed by `lruleak --help`):
@@ -16,7 +18,8 @@
  *   1   runtime error (unreadable or corrupt file, agent error reply, ...)
  *   2   usage error
  *   3   no agent: no such pid, no agent in that pid, agent not answering
- *  10   `run`: CMD succeeded but the --fail-on gate failed
+ *  10   the gate failed (--fail-on, --max-pinned): `report`, or `run` when CMD
+ *       succeeded
  * `run` otherwise exits with CMD's status: its exit code, 128+N when it died
  * of signal N, 127 when it could not be executed.
  */
@@ -25,7 +28,7 @@ enum cli_exit {
     CLI_EXIT_FAILURE = 1,
     CLI_EXIT_USAGE = 2,
     CLI_EXIT_NO_AGENT = 3,
-    CLI_EXIT_GATE = 10,
+    CLI_EXIT_GATE = 10, /* --fail-on / --max-pinned */
     CLI_EXIT_NOEXEC = 127,
 };
 
@@ -50,7 +53,15 @@ extern enum cli_format arg_format;   /* --format */
 extern bool arg_full;                /* snapshot --full (the default; kept for scripts) */
 extern bool arg_quick;               /* snapshot --quick: no full-heap discovery */
 extern bool arg_verbose;             /* --verbose: list every ok cache */
-extern bool arg_watch;               /* attach --watch: watch after attaching */
+extern int64_t arg_max_pinned;       /* --max-pinned N; -1 when not given */
+extern const char *arg_junit;        /* --junit FILE, or NULL */
+extern const char *arg_sarif;        /* --sarif FILE, or NULL */
+#define CLI_IGNORE_MAX 64
+extern const char *arg_ignore[CLI_IGNORE_MAX]; /* --ignore-cache NAME (repeatable) */
+extern size_t arg_nignore;
+extern bool arg_no_warmup; /* --no-warmup */
+extern bool arg_pytest;    /* run --pytest: enable the pytest plugin */
+extern bool arg_watch;     /* attach --watch: watch after attaching */
 
 /* What the command line asks for, from cli_parse_args(). */
 struct cli_call {
@@ -84,3 +95,14 @@ struct report_text_opts;
  * write error say so on stderr. Returns 0 or -errno. (cmd-report.c)
  */
 int cli_print_report(const struct report *rep, const struct report_text_opts *opts);
+
+/*
+ * The CI side of `run` and `report` (ci.c). cli_attribute applies the
+ * attribution rules of the options (--ignore-cache, --no-warmup) to the
+ * model's test records; call it before printing. cli_ci_outputs then
+ * writes --junit and --sarif and judges --fail-on / --max-pinned, saying
+ * on stderr which rule failed. Returns CLI_EXIT_OK, CLI_EXIT_GATE, or
+ * CLI_EXIT_FAILURE when a file could not be written (said on stderr).
+ */
+int cli_attribute(struct report *rep);
+int cli_ci_outputs(const struct report *rep);

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd-report: `lruleak report FILE [--format text|json] [--verbose]`.
+ * cmd-report: `lruleak report FILE [--format text|json] [CI options] [--verbose]`.
  *
  * Renders a recording (the output of `lruleak run`, or any agent's
  * <pid>.jsonl) to stdout. The file is streamed into the report model one
  * line at a time, so recordings of hundreds of megabytes load in linear
  * time and bounded extra memory; "-" reads stdin. A corrupt line stops the
- * load with "lruleak: FILE:LINE: reason".
+ * load with "lruleak: FILE:LINE: reason". The CI options (ci.c) gate a
+ * stored recording and write its JUnit/SARIF files as `run` would.
  */
 #include "config.h"
 
@@ -61,10 +62,10 @@ cmd_report(int argc, char **argv)
         fprintf(stderr, "lruleak: %s\n", err);
         goto out;
     }
-    if (cli_print_report(rep, &opts) < 0) {
+    if (cli_attribute(rep) < 0 || cli_print_report(rep, &opts) < 0) {
         goto out;
     }
-    ret = CLI_EXIT_OK;
+    ret = cli_ci_outputs(rep);
 out:
     if (f != NULL && f != stdin) {
         fclose(f);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd-run: `lruleak run [--interval S] [--output FILE] [--fail-on leak|bounded]
+ * cmd-run: `lruleak run [--interval S] [--output FILE] [--pytest] [CI options]
  *           -- CMD [ARGS...]`.
  *
  * Runs CMD with the agent preloaded (appended to any LD_PRELOAD) and every
@@ -12,9 +12,14 @@
  * the next round (agents write whole lines with O_APPEND, we track one
  * offset per file). When CMD exits we remove the spool, print the text
  * report on stderr and exit with CMD's status (128+N for signal N, 127 when
- * it cannot be executed), or CLI_EXIT_GATE when CMD succeeded but a cache
- * reached the --fail-on verdict. Processes still running after CMD exits
- * (daemonised grandchildren) are recorded only up to that point.
+ * it cannot be executed), or CLI_EXIT_GATE when CMD succeeded but the
+ * gate failed (ci.c: --fail-on, --max-pinned; --junit and --sarif are
+ * written either way). When CMD is pytest (or with --pytest), the plugin
+ * next to the agent is enabled through PYTHONPATH and PYTEST_PLUGINS, and
+ * nothing else about CMD's environment changes; a plain `python3 app.py`
+ * sees no such variable. Processes still running after CMD exits get up
+ * to STRAGGLER_WAIT_S to write their final sample (a forkserver ends just
+ * after its parent); daemons that stay are recorded up to that point.
  *
  * While CMD runs the terminal's SIGINT/SIGQUIT go to CMD, which decides;
  * we ignore them so the report still gets printed. SIGTERM/SIGHUP sent to
@@ -46,8 +51,11 @@ extern char **environ;
 
 /* How often the spool is merged into FILE while CMD runs. */
 #define HARVEST_PERIOD_NS (100 * 1000 * 1000)
-/* Caches named in the --fail-on message before "and N more". */
-#define GATE_NAMES_MAX 5
+/* After CMD exits, how long recorded processes that are still running
+ * (a forkserver, pool workers being torn down) get to write their final
+ * sample. */
+#define STRAGGLER_WAIT_S 5.0
+#define STRAGGLER_PERIOD_NS (20 * 1000 * 1000)
 
 struct spool_file {
     char *name;         /* <pid>.jsonl */
@@ -264,6 +272,57 @@ remove_spool(struct run *run)
     run->spool_made = false;
 }
 
+/* Whether pid is a process that can still write to the spool: it exists
+ * and is not a zombie. */
+static bool
+still_running(int64_t pid)
+{
+    char path[64], buf[256];
+    FILE *f;
+    char *p;
+    bool running = false;
+
+    snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
+    f = fopen(path, "re");
+    if (f == NULL) {
+        return false;
+    }
+    if (fgets(buf, sizeof(buf), f) != NULL && (p = strrchr(buf, ')')) != NULL) {
+        running = p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+    }
+    fclose(f);
+    return running;
+}
+
+/*
+ * CMD has exited; processes it started may not have: a forkserver or a
+ * pool's workers end a moment after their parent. Keep harvesting until
+ * every recorded process has its final sample or is gone, at most
+ * STRAGGLER_WAIT_S (a daemon that stays keeps what it recorded so far).
+ */
+static void
+wait_stragglers(struct run *run)
+{
+    const struct timespec period = {.tv_nsec = STRAGGLER_PERIOD_NS};
+    double deadline = util_now() + STRAGGLER_WAIT_S;
+
+    for (;;) {
+        bool waiting = false;
+
+        harvest(run);
+        for (size_t i = 0; i < run->nfiles && !waiting; i++) {
+            int64_t pid = strtoll(run->files[i].name, NULL, 10);
+            const struct report_process *p = report_find_process(run->rep, pid);
+
+            waiting = p != NULL && !p->final && p->refused == NULL && still_running(pid);
+        }
+        if (!waiting || util_now() >= deadline) {
+            return;
+        }
+        nanosleep(&period, NULL);
+    }
+}
+
 /* ---- setup ----------------------------------------------------------------- */
 
 static int
@@ -357,60 +416,6 @@ finish_output(struct run *run, pid_t pid)
     }
 }
 
-/* ---- the --fail-on gate ------------------------------------------------------ */
-
-static bool
-gate_hit(const struct report_process *p, const struct report_cache *c)
-{
-    enum report_verdict min =
-        arg_fail_on == CLI_FAIL_ON_LEAK ? REPORT_VERDICT_LEAK : REPORT_VERDICT_BOUNDED;
-
-    return report_cache_present(p, c) && c->verdict >= min;
-}
-
-/* Returns true when the gate failed (and says so on stderr). */
-static bool
-check_gate(const struct report *rep)
-{
-    const char *rule = arg_fail_on == CLI_FAIL_ON_LEAK ? "leak" : "bounded";
-    size_t hits = 0, shown = 0;
-
-    if (arg_fail_on == CLI_FAIL_ON_NONE) {
-        return false;
-    }
-    for (size_t i = 0; i < rep->nprocs; i++) {
-        for (size_t k = 0; k < rep->procs[i]->ncaches; k++) {
-            hits += gate_hit(rep->procs[i], rep->procs[i]->caches[k]);
-        }
-    }
-    if (hits == 0) {
-        return false;
-    }
-    fprintf(stderr, "lruleak: --fail-on %s failed: %zu %s %s:", rule, hits,
-            hits == 1 ? "cache" : "caches",
-            arg_fail_on == CLI_FAIL_ON_LEAK ? (hits == 1 ? "leaks" : "leak")
-                                            : (hits == 1 ? "pins objects" : "pin objects"));
-    for (size_t i = 0; i < rep->nprocs; i++) {
-        const struct report_process *p = rep->procs[i];
-
-        for (size_t k = 0; k < p->ncaches && shown < GATE_NAMES_MAX; k++) {
-            const struct report_cache *c = p->caches[k];
-
-            if (!gate_hit(p, c)) {
-                continue;
-            }
-            fprintf(stderr, "%s %s (%s, %s:%lld, pid %lld)", shown > 0 ? "," : "", c->qualname,
-                    c->verdict_name, util_basename(c->file), (long long)c->line, (long long)p->pid);
-            shown++;
-        }
-    }
-    if (hits > shown) {
-        fprintf(stderr, " and %zu more", hits - shown);
-    }
-    fputc('\n', stderr);
-    return true;
-}
-
 /* ---- the verb ---------------------------------------------------------------- */
 
 static int
@@ -475,7 +480,7 @@ cmd_run(int argc, char **argv)
     struct sigaction old_int, old_quit, old_term, old_hup;
     struct report_text_opts opts = {.verbose = arg_verbose};
     struct run run = {0};
-    char agent[PATH_MAX], tried[2048];
+    char agent[PATH_MAX], tried[2048], plugin_dir[PATH_MAX];
     char **env = NULL;
     bool signals_set = false, ran = false;
     pid_t pid = 0;
@@ -509,6 +514,28 @@ cmd_run(int argc, char **argv)
         fprintf(stderr, "lruleak: out of memory\n");
         goto out;
     }
+    if (arg_pytest || inject_is_pytest(argv + 1)) {
+        r = inject_pytest_plugin_dir(agent, plugin_dir, sizeof(plugin_dir));
+        if (r < 0 && arg_pytest) {
+            fprintf(stderr, "lruleak: --pytest: no pytest plugin in %s\n", plugin_dir);
+            goto out;
+        }
+        if (r < 0) {
+            fprintf(stderr,
+                    "lruleak: warning: no pytest plugin in %s: tests are not "
+                    "attributed\n",
+                    plugin_dir);
+        } else {
+            char **base = env;
+
+            env = NULL;
+            r = inject_pytest_env(base, plugin_dir, &env);
+            if (r < 0) {
+                fprintf(stderr, "lruleak: out of memory\n");
+                goto out;
+            }
+        }
+    }
 
     pending_signal = 0;
     child_pid = 0;
@@ -538,8 +565,9 @@ cmd_run(int argc, char **argv)
 
     r = wait_child(&run, pid, &status);
     child_pid = 0;
-    /* The agents wrote their final samples before CMD exited. */
-    harvest(&run);
+    /* CMD's own agent wrote its final sample before CMD exited; the
+     * processes it started may still be ending. */
+    wait_stragglers(&run);
     if (r < 0) {
         goto out;
     }
@@ -562,7 +590,9 @@ out:
     }
     if (ran) {
         fprintf(stderr, "lruleak: recording written to %s\n", run.out_path);
-        if (run.rep->nprocs == 0) {
+        if (cli_attribute(run.rep) < 0) {
+            ret = ret == 0 ? CLI_EXIT_FAILURE : ret;
+        } else if (run.rep->nprocs == 0) {
             fprintf(stderr,
                     "lruleak: no Python process recorded anything (is %s a Python "
                     "program, or does it clear LD_PRELOAD?)\n",
@@ -573,8 +603,9 @@ out:
                 fprintf(stderr, "lruleak: writing the report failed\n");
             }
         }
-        if (check_gate(run.rep) && ret == 0) {
-            ret = CLI_EXIT_GATE;
+        r = cli_ci_outputs(run.rep);
+        if (ret == 0) {
+            ret = r;
         }
         if (run.write_failed && ret == 0) {
             ret = CLI_EXIT_FAILURE;

@@ -607,3 +607,152 @@ out:
     target_close(&t);
     return r;
 }
+
+/* ---- the pytest plugin ---------------------------------------------------- */
+
+int
+inject_pytest_plugin_dir(const char *agent, char *buf, size_t size)
+{
+    const char *slash = strrchr(agent, '/');
+    char file[PATH_MAX + 32];
+    struct stat st;
+
+    if (slash == NULL ||
+        (size_t)snprintf(buf, size, "%.*s/pytest-plugin", (int)(slash - agent), agent) >= size) {
+        return -ENOENT;
+    }
+    snprintf(file, sizeof(file), "%s/lruleak.py", buf);
+    if (stat(file, &st) < 0 || !S_ISREG(st.st_mode) || access(file, R_OK) < 0) {
+        return -ENOENT;
+    }
+    return 0;
+}
+
+static bool
+starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static bool
+is_pytest_name(const char *name)
+{
+    return starts_with(name, "pytest") || starts_with(name, "py.test");
+}
+
+bool
+inject_is_pytest(char *const *cmd)
+{
+    const char *base;
+
+    if (cmd == NULL || cmd[0] == NULL) {
+        return false;
+    }
+    base = strrchr(cmd[0], '/') != NULL ? strrchr(cmd[0], '/') + 1 : cmd[0];
+    if (is_pytest_name(base)) {
+        return true;
+    }
+    if (!starts_with(base, "python")) {
+        return false;
+    }
+    /* python [options] -m pytest ...: options that take a value are -W and
+     * -X (attached values stay in the same word); -c, - or a script end
+     * the interpreter's options. */
+    for (size_t i = 1; cmd[i] != NULL; i++) {
+        const char *a = cmd[i];
+
+        if (strcmp(a, "-m") == 0) {
+            return cmd[i + 1] != NULL && is_pytest_name(cmd[i + 1]);
+        }
+        if (starts_with(a, "-m")) {
+            return is_pytest_name(a + 2);
+        }
+        if (strcmp(a, "-W") == 0 || strcmp(a, "-X") == 0) {
+            if (cmd[++i] == NULL) {
+                return false;
+            }
+            continue;
+        }
+        if (a[0] != '-' || strcmp(a, "-") == 0 || starts_with(a, "-c") || strcmp(a, "--") == 0) {
+            return false;
+        }
+    }
+    return false;
+}
+
+/* Whether the comma-separated list names item (spaces around names are
+ * allowed, as pytest strips them). */
+static bool
+list_has(const char *list, const char *item)
+{
+    size_t n = strlen(item);
+
+    for (const char *p = list; *p != '\0';) {
+        size_t len = strcspn(p, ",");
+        size_t lead = strspn(p, " ");
+        size_t end = len;
+
+        while (end > lead && p[end - 1] == ' ') {
+            end--;
+        }
+        if (end - (lead < end ? lead : end) == n && strncmp(p + lead, item, n) == 0) {
+            return true;
+        }
+        p += len;
+        p += strspn(p, ",");
+    }
+    return false;
+}
+
+int
+inject_pytest_env(char **env, const char *plugin_dir, char ***ret_env)
+{
+    const char *path = NULL, *plugins = NULL;
+    size_t n = 0, k = 0;
+    char **out;
+    int r = -ENOMEM;
+
+    while (env[n] != NULL) {
+        n++;
+    }
+    out = calloc(n + 3, sizeof(*out));
+    if (out == NULL) {
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (has_name(env[i], "PYTHONPATH")) {
+            path = env[i] + strlen("PYTHONPATH=");
+        } else if (has_name(env[i], "PYTEST_PLUGINS")) {
+            plugins = env[i] + strlen("PYTEST_PLUGINS=");
+        } else {
+            out[k++] = env[i];
+            env[i] = NULL;
+        }
+    }
+    out[k] = path != NULL && path[0] != '\0' ? make_var("PYTHONPATH", plugin_dir, ":", path)
+                                             : make_var("PYTHONPATH", plugin_dir, "", "");
+    if (out[k++] == NULL) {
+        goto out;
+    }
+    if (plugins != NULL && list_has(plugins, "lruleak")) {
+        out[k] = make_var("PYTEST_PLUGINS", plugins, "", "");
+    } else if (plugins != NULL && plugins[strspn(plugins, " ,")] != '\0') {
+        out[k] = make_var("PYTEST_PLUGINS", plugins, ",", "lruleak");
+    } else {
+        out[k] = make_var("PYTEST_PLUGINS", "lruleak", "", "");
+    }
+    if (out[k++] == NULL) {
+        goto out;
+    }
+    *ret_env = out;
+    out = NULL;
+    r = 0;
+out:
+    inject_env_free(out);
+    /* env has holes where entries moved to out: free by count. */
+    for (size_t i = 0; i < n; i++) {
+        free(env[i]);
+    }
+    free(env);
+    return r;
+}

@@ -9,6 +9,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -33,6 +34,26 @@ int inject_child_env(char *const *envp, const char *agent, const char *record_di
                      const char *interval, char ***ret_env);
 /* Accepts NULL; returns NULL. */
 char **inject_env_free(char **env);
+
+/* The directory of the pytest plugin that goes with agent (the path
+ * inject_find_agent returned): <its directory>/pytest-plugin, written
+ * into buf. Returns 0 when it holds lruleak.py, else -ENOENT. */
+int inject_pytest_plugin_dir(const char *agent, char *buf, size_t size);
+
+/*
+ * Whether cmd runs pytest: pytest / py.test (any suffix) itself, or a
+ * python* interpreter with -m pytest (interpreter options before it are
+ * skipped). Other launchers (tox, make, coverage run) need `run --pytest`.
+ */
+bool inject_is_pytest(char *const *cmd);
+
+/*
+ * env (a NULL-terminated array from inject_child_env, consumed) with the
+ * pytest plugin enabled: plugin_dir put in front of PYTHONPATH and lruleak
+ * added to PYTEST_PLUGINS (comma-separated; not twice). Returns 0 and the
+ * new array in *ret_env, or -ENOMEM (env is freed either way).
+ */
+int inject_pytest_env(char **env, const char *plugin_dir, char ***ret_env);
 
 /* ---- attaching to a running process (cmd-attach.c) ------------------------------------ */
 

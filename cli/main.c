@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,13 @@ enum cli_format arg_format = CLI_FORMAT_TEXT;
 bool arg_full;
 bool arg_quick;
 bool arg_verbose;
+int64_t arg_max_pinned = -1;
+const char *arg_junit;
+const char *arg_sarif;
+const char *arg_ignore[CLI_IGNORE_MAX];
+size_t arg_nignore;
+bool arg_no_warmup;
+bool arg_pytest;
 bool arg_watch;
 
 /* Options, and the bit each verb uses to accept them. */
@@ -36,8 +44,14 @@ enum {
     OPT_FAIL_ON = 0x101,
     OPT_FORMAT = 0x102,
     OPT_FULL = 0x103,
+    OPT_MAX_PINNED = 0x104,
+    OPT_JUNIT = 0x105,
+    OPT_SARIF = 0x106,
+    OPT_IGNORE_CACHE = 0x107,
+    OPT_NO_WARMUP = 0x108,
+    OPT_PYTEST = 0x109,
     OPT_QUICK = 0x1ff,
-    OPT_WATCH = 0x104,
+    OPT_WATCH = 0x10a,
     OPT_VERBOSE = 'v',
     OPT_HELP = 'h',
     OPT_VERSION = 'V',
@@ -50,7 +64,9 @@ enum {
     ACCEPT_FORMAT = 1u << 3,
     ACCEPT_FULL = 1u << 4,
     ACCEPT_VERBOSE = 1u << 5,
-    ACCEPT_WATCH = 1u << 6,
+    ACCEPT_CI = 1u << 6, /* --max-pinned, --junit, --sarif, --ignore-cache, --no-warmup */
+    ACCEPT_PYTEST = 1u << 7,
+    ACCEPT_WATCH = 1u << 8,
 };
 
 static const struct option options[] = {
@@ -60,6 +76,12 @@ static const struct option options[] = {
     {"format", required_argument, NULL, OPT_FORMAT},
     {"full", no_argument, NULL, OPT_FULL},
     {"quick", no_argument, NULL, OPT_QUICK},
+    {"max-pinned", required_argument, NULL, OPT_MAX_PINNED},
+    {"junit", required_argument, NULL, OPT_JUNIT},
+    {"sarif", required_argument, NULL, OPT_SARIF},
+    {"ignore-cache", required_argument, NULL, OPT_IGNORE_CACHE},
+    {"no-warmup", no_argument, NULL, OPT_NO_WARMUP},
+    {"pytest", no_argument, NULL, OPT_PYTEST},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"watch", no_argument, NULL, OPT_WATCH},
     {"help", no_argument, NULL, OPT_HELP},
@@ -78,8 +100,9 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
-    {"run", cmd_run, 1, -1, ACCEPT_INTERVAL | ACCEPT_OUTPUT | ACCEPT_FAIL_ON | ACCEPT_VERBOSE,
-     "run [--interval S] [--output FILE] [--fail-on leak|bounded] [--verbose] -- CMD [ARGS...]",
+    {"run", cmd_run, 1, -1,
+     ACCEPT_INTERVAL | ACCEPT_OUTPUT | ACCEPT_FAIL_ON | ACCEPT_VERBOSE | ACCEPT_CI | ACCEPT_PYTEST,
+     "run [--interval S] [--output FILE] [--pytest] [CI OPTIONS] [--verbose] -- CMD [ARGS...]",
      "run CMD with the agent, record every Python process it starts, report at exit"},
     {"list", cmd_list, 0, 0, 0, "list", "list the running agents of this user"},
     {"snapshot", cmd_snapshot, 1, 1, ACCEPT_FORMAT | ACCEPT_FULL | ACCEPT_VERBOSE,
@@ -87,9 +110,11 @@ static const struct verb verbs[] = {
      "take a fresh sample in PID now and print it"},
     {"watch", cmd_watch, 1, 1, ACCEPT_INTERVAL, "watch PID [--interval S]",
      "live view of the caches of PID, sorted by pinned objects (q quits)"},
-    {"report", cmd_report, 1, 1, ACCEPT_FORMAT | ACCEPT_VERBOSE,
-     "report FILE [--format text|json] [--verbose]", "render a recording (FILE - reads stdin)"},
-    {"attach", cmd_attach, 1, 1, ACCEPT_INTERVAL | ACCEPT_WATCH, "attach PID [--interval S] [--watch]",
+    {"report", cmd_report, 1, 1, ACCEPT_FORMAT | ACCEPT_VERBOSE | ACCEPT_FAIL_ON | ACCEPT_CI,
+     "report FILE [--format text|json] [CI OPTIONS] [--verbose]",
+     "render a recording (FILE - reads stdin)"},
+    {"attach", cmd_attach, 1, 1, ACCEPT_INTERVAL | ACCEPT_WATCH,
+     "attach PID [--interval S] [--watch]",
      "load the agent into the running Python process PID (ptrace; sys.remote_exec on 3.14+)"},
     {"detach", cmd_detach, 1, 1, 0, "detach PID",
      "stop the agent in PID and remove its socket; the process runs on"},
@@ -108,8 +133,8 @@ help(void)
            "  --interval S       run, attach: seconds between samples (agent default 1.0,\n"
            "                     min 0.001); watch: seconds between refreshes (default 1.0)\n"
            "  -o, --output FILE  run: recording file (default lruleak-<pid>.jsonl)\n"
-           "  --fail-on VERDICT  run: exit 10 when CMD succeeded but a cache ends with verdict\n"
-           "                     leak (--fail-on leak) or leak or bounded (--fail-on bounded)\n"
+           "  --pytest           run: enable the pytest plugin (automatic when CMD is pytest\n"
+           "                     or python -m pytest)\n"
            "  --format FORMAT    text (default) or json\n"
            "  --quick            snapshot: skip the full-heap wrapper discovery (finds the\n"
            "                     caches of classes, modules and earlier samples only)\n"
@@ -117,13 +142,24 @@ help(void)
            "  --watch            attach: then show the live view (lruleak watch PID)\n"
            "  -h, --help         show this help\n"
            "  -V, --version      show the version\n"
+           "\nCI options (run, report):\n"
+           "  --fail-on VERDICT  exit 10 when a cache leaks (leak) or pins objects at all\n"
+           "                     (bounded): in test sessions, objects blamed on tests; in\n"
+           "                     other processes, their last sample (run: if CMD succeeded)\n"
+           "  --max-pinned N     exit 10 when those caches pin more than N objects in all\n"
+           "  --junit FILE       write JUnit XML: a testcase per test, failing when it leaked\n"
+           "  --sarif FILE       write SARIF 2.1.0: a result per leaking cache at its file:line\n"
+           "  --ignore-cache NAME  never count this cache (fnmatch on qualname or\n"
+           "                     module.qualname; repeatable)\n"
+           "  --no-warmup        blame a cache's first fill too (default: a cache that only\n"
+           "                     one test per process fills is a warm-up, not a leak)\n"
            "\nExit status:\n"
            "  0    success\n"
            "  1    runtime error\n"
            "  2    usage error\n"
            "  3    no agent: no such pid, no agent in that pid, or the agent does not answer\n"
            "       (attach: no such pid)\n"
-           "  10   run: CMD succeeded but the --fail-on rule failed\n"
+           "  10   the --fail-on or --max-pinned rule failed (run: and CMD succeeded)\n"
            "  run otherwise exits with CMD's status: its exit code, 128+N if it died of\n"
            "  signal N, 127 if it could not be executed.\n"
            "\nEnvironment:\n"
@@ -153,6 +189,14 @@ accept_bit(int opt)
         return ACCEPT_FULL;
     case OPT_VERBOSE:
         return ACCEPT_VERBOSE;
+    case OPT_MAX_PINNED:
+    case OPT_JUNIT:
+    case OPT_SARIF:
+    case OPT_IGNORE_CACHE:
+    case OPT_NO_WARMUP:
+        return ACCEPT_CI;
+    case OPT_PYTEST:
+        return ACCEPT_PYTEST;
     case OPT_WATCH:
         return ACCEPT_WATCH;
     default:
@@ -216,6 +260,45 @@ parse_value(const struct verb *v, int opt, const char *val)
         return 0;
     case OPT_VERBOSE:
         arg_verbose = true;
+        return 0;
+    case OPT_MAX_PINNED: {
+        char *end;
+        long long n;
+
+        errno = 0;
+        n = strtoll(val, &end, 10);
+        if (val[0] < '0' || val[0] > '9' || *end != '\0' || errno != 0) {
+            fprintf(stderr,
+                    "lruleak: %s: --max-pinned wants a number of objects (0 or more), "
+                    "not '%s'\n",
+                    v->name, val);
+            return -1;
+        }
+        arg_max_pinned = n;
+        return 0;
+    }
+    case OPT_JUNIT:
+    case OPT_SARIF:
+        if (val[0] == '\0') {
+            fprintf(stderr, "lruleak: %s: --%s wants a file name\n", v->name,
+                    opt == OPT_JUNIT ? "junit" : "sarif");
+            return -1;
+        }
+        *(opt == OPT_JUNIT ? &arg_junit : &arg_sarif) = val;
+        return 0;
+    case OPT_IGNORE_CACHE:
+        if (val[0] == '\0' || arg_nignore == CLI_IGNORE_MAX) {
+            fprintf(stderr, "lruleak: %s: --ignore-cache wants a cache name%s\n", v->name,
+                    val[0] == '\0' ? "" : " (at most 64 of them)");
+            return -1;
+        }
+        arg_ignore[arg_nignore++] = val;
+        return 0;
+    case OPT_NO_WARMUP:
+        arg_no_warmup = true;
+        return 0;
+    case OPT_PYTEST:
+        arg_pytest = true;
         return 0;
     case OPT_WATCH:
         arg_watch = true;

@@ -9,7 +9,10 @@
  *    "argv", "samples", ..., "caches": [{"qualname", "module", "file",
  *    "line", "kind", "maxsize", "typed", "entries", "hits", "misses",
  *    "selves", "pinned", "retained_bytes", "verdict", "wrappers",
- *    "self_only", ..., "series": [{"t", "entries", "selves", "pinned"}]}]}]}
+ *    "self_only", ..., "series": [{"t", "entries", "selves", "pinned"}]}]}],
+ *   "tests": [{"pid", "nodeid", "outcome", "duration", "blamed", "blamed_unbounded",
+ *              "caches": [{"qualname", "module", "file", "line", "kind", "maxsize",
+ *                          "new", "blame", "ignored"}]}]}
  * Caches come in report order (report_sorted_caches). A big recording
  * makes a big report, so each cache is encoded and written on its own
  * instead of building the whole document in memory. Thread context: none.
@@ -36,20 +39,28 @@ flush(struct jsonw *w, FILE *f)
     return 0;
 }
 
+/* The members naming a cache row, shared by rows and test records. */
+static void
+write_identity(struct jsonw *w, const char *qualname, const char *module, const char *file,
+               int64_t line, const char *kind, int64_t maxsize)
+{
+    jsonw_kstr(w, "qualname", qualname);
+    jsonw_kstr(w, "module", module);
+    jsonw_kstr(w, "file", file);
+    jsonw_kint(w, "line", line);
+    jsonw_kstr(w, "kind", kind);
+    if (maxsize < 0) {
+        jsonw_knull(w, "maxsize");
+    } else {
+        jsonw_kint(w, "maxsize", maxsize);
+    }
+}
+
 static void
 write_cache(struct jsonw *w, const struct report_process *p, const struct report_cache *c)
 {
     jsonw_obj_begin(w);
-    jsonw_kstr(w, "qualname", c->qualname);
-    jsonw_kstr(w, "module", c->module);
-    jsonw_kstr(w, "file", c->file);
-    jsonw_kint(w, "line", c->line);
-    jsonw_kstr(w, "kind", c->kind);
-    if (c->maxsize < 0) {
-        jsonw_knull(w, "maxsize");
-    } else {
-        jsonw_kint(w, "maxsize", c->maxsize);
-    }
+    write_identity(w, c->qualname, c->module, c->file, c->line, c->kind, c->maxsize);
     jsonw_kbool(w, "typed", c->typed);
     jsonw_kint(w, "entries", c->entries);
     jsonw_kint(w, "hits", c->hits);
@@ -94,6 +105,7 @@ write_process_head(struct jsonw *w, const struct report_process *p)
         jsonw_knull(w, "ppid");
     }
     jsonw_kstr(w, "python", p->python);
+    jsonw_kbool(w, "forked", p->forked);
     jsonw_key(w, "argv");
     jsonw_arr_begin(w);
     for (size_t i = 0; i < p->argc; i++) {
@@ -122,6 +134,52 @@ write_process_head(struct jsonw *w, const struct report_process *p)
     jsonw_kdouble(w, "scan_ms_max", p->scan_ms_max, 3);
     jsonw_kdouble(w, "max_gil_hold_ms", p->gil_hold_ms_max, 3);
     jsonw_kint(w, "agent_mem_bytes", p->agent_mem_bytes);
+    /* Test runner sessions (the pytest plugin). */
+    jsonw_kbool(w, "test_session", p->test_session);
+    jsonw_kstr(w, "runner", p->runner);
+    jsonw_kstr(w, "worker", p->worker);
+    jsonw_kstr(w, "session_error", p->session_error);
+    jsonw_kint(w, "tests", (int64_t)p->ntests);
+    jsonw_obj_end(w);
+}
+
+static const char *
+blame_name(enum report_blame b)
+{
+    switch (b) {
+    case REPORT_WARMUP:
+        return "warm-up";
+    case REPORT_IGNORED:
+        return "allow-listed";
+    case REPORT_BLAMED:
+        break;
+    }
+    return "blamed";
+}
+
+static void
+write_test(struct jsonw *w, const struct report_test *t)
+{
+    jsonw_obj_begin(w);
+    jsonw_kint(w, "pid", t->proc->pid);
+    jsonw_kstr(w, "nodeid", t->nodeid);
+    jsonw_kstr(w, "outcome", t->outcome);
+    jsonw_kdouble(w, "duration", t->duration, 6);
+    jsonw_kint(w, "blamed", t->blamed);
+    jsonw_kint(w, "blamed_unbounded", t->blamed_unbounded);
+    jsonw_key(w, "caches");
+    jsonw_arr_begin(w);
+    for (size_t k = 0; k < t->ncaches; k++) {
+        const struct report_test_cache *c = &t->caches[k];
+
+        jsonw_obj_begin(w);
+        write_identity(w, c->qualname, c->module, c->file, c->line, c->kind, c->maxsize);
+        jsonw_kint(w, "new", c->new_pinned);
+        jsonw_kstr(w, "blame", blame_name(c->blame));
+        jsonw_kstr(w, "ignored", c->ignored);
+        jsonw_obj_end(w);
+    }
+    jsonw_arr_end(w);
     jsonw_obj_end(w);
 }
 
@@ -192,6 +250,18 @@ report_write_json(const struct report *r, FILE *f)
             fputc(',', f);
         }
         ret = write_process(&w, f, r->procs[i]);
+    }
+    if (ret < 0) {
+        goto out;
+    }
+    /* Tests in recording order, attributed (report_attribute). */
+    fputs("],\"tests\":[", f);
+    for (size_t i = 0; i < r->ntests && ret == 0; i++) {
+        if (i > 0) {
+            fputc(',', f);
+        }
+        write_test(&w, r->tests[i]);
+        ret = flush(&w, f);
     }
     if (ret < 0) {
         goto out;

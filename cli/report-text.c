@@ -185,9 +185,63 @@ print_growth(FILE *f, const struct report_cache *c)
     fprintf(f, "), retained %s -> %s, over %s\n", b0, b1, dur);
 }
 
+/* For a test session's cache: what its tests did to it. */
 static void
-print_pinning(FILE *f, const struct report_process *p, const struct report_cache *c,
-              const struct report_text_opts *opts)
+print_tests_of_cache(FILE *f, const struct report *r, const struct report_process *p,
+                     const struct report_cache *c)
+{
+    int64_t blamed = 0, warm = 0, ignored = 0, worst_new = 0;
+    size_t nblamed = 0;
+    const struct report_test *worst = NULL, *warmer = NULL;
+    const char *why = NULL;
+
+    for (size_t i = 0; i < r->ntests; i++) {
+        const struct report_test *t = r->tests[i];
+
+        for (size_t k = 0; t->proc == p && k < t->ncaches; k++) {
+            const struct report_test_cache *tc = &t->caches[k];
+
+            if (tc->qualname != c->qualname || tc->module != c->module || tc->file != c->file ||
+                tc->line != c->line || tc->kind != c->kind) {
+                continue;
+            }
+            if (tc->blame == REPORT_BLAMED) {
+                blamed += tc->new_pinned;
+                nblamed++;
+                if (tc->new_pinned > worst_new) {
+                    worst = t;
+                    worst_new = tc->new_pinned;
+                }
+            } else if (tc->blame == REPORT_WARMUP) {
+                warm += tc->new_pinned;
+                warmer = t;
+            } else {
+                ignored += tc->new_pinned;
+                why = tc->ignored;
+            }
+        }
+    }
+    if (blamed > 0) {
+        fprintf(f, BODY "tests: %zu %s left %" PRId64 " behind (the most: %s, +%" PRId64 ")\n",
+                nblamed, plural((int64_t)nblamed, "test", "tests"), blamed, worst->nodeid,
+                worst_new);
+    }
+    if (warm > 0) {
+        fprintf(f, BODY "warm-up: filled once (+%" PRId64 ") by %s, not blamed\n", warm,
+                warmer->nodeid);
+    }
+    if (ignored > 0) {
+        fprintf(f, BODY "allow-listed (%s): +%" PRId64 " in tests, not blamed\n", why, ignored);
+    }
+    if (blamed + warm + ignored == 0) {
+        fprintf(f, BODY "tests: none added to it (pinned at import, collection or by a "
+                        "wider-scoped fixture)\n");
+    }
+}
+
+static void
+print_pinning(FILE *f, const struct report *r, const struct report_process *p,
+              const struct report_cache *c, const struct report_text_opts *opts)
 {
     char maxsize[32], bytes[32], qualname[SHOWN_MAX], kind[64], file[SHOWN_MAX], module[SHOWN_MAX];
 
@@ -215,6 +269,9 @@ print_pinning(FILE *f, const struct report_process *p, const struct report_cache
     }
     if (!opts->no_growth) {
         print_growth(f, c);
+    }
+    if (p->test_session) {
+        print_tests_of_cache(f, r, p, c);
     }
     print_fix(f, c);
 }
@@ -285,7 +342,8 @@ is_pinning(const struct report_process *p, const struct report_cache *c)
 }
 
 static int
-print_process(FILE *f, const struct report_process *p, const struct report_text_opts *opts)
+print_process(FILE *f, const struct report *r, const struct report_process *p,
+              const struct report_text_opts *opts)
 {
     struct report_cache **rows = NULL;
     char dur[32], shown[SHOWN_MAX];
@@ -294,13 +352,22 @@ print_process(FILE *f, const struct report_process *p, const struct report_text_
 
     len = fprintf(f, "pid %" PRId64, p->pid);
     if (p->ppid >= 0) {
-        len += fprintf(f, " (ppid %" PRId64 ")", p->ppid);
+        len += fprintf(f, " (ppid %" PRId64 "%s)", p->ppid, p->forked ? ", forked" : "");
     }
     len += fprintf(f, "  python %s  ",
                    p->python != NULL ? util_printable(p->python, shown, sizeof(shown)) : "?");
     print_argv(f, p, TEXT_WIDTH - len);
     fputc('\n', f);
 
+    if (p->test_session) {
+        fprintf(f, "  %s session%s%s%s: %zu %s recorded\n", p->runner != NULL ? p->runner : "test",
+                p->worker != NULL ? " (worker " : "", p->worker != NULL ? p->worker : "",
+                p->worker != NULL ? ")" : "", p->ntests,
+                plural((int64_t)p->ntests, "test", "tests"));
+    }
+    if (p->session_error != NULL) {
+        fprintf(f, "  per-test attribution stopped: %s\n", p->session_error);
+    }
     if (p->refused != NULL) {
         fprintf(f, "  the agent refused this interpreter: %s\n",
                 util_printable(p->refused, shown, sizeof(shown)));
@@ -335,7 +402,7 @@ print_process(FILE *f, const struct report_process *p, const struct report_text_
     }
     while (npin < (size_t)n && is_pinning(p, rows[npin])) {
         fputc('\n', f);
-        print_pinning(f, p, rows[npin], opts);
+        print_pinning(f, r, p, rows[npin], opts);
         npin++;
     }
     if (npin == 0) {
@@ -343,6 +410,100 @@ print_process(FILE *f, const struct report_process *p, const struct report_text_
     }
     print_rest(f, p, rows + npin, (size_t)n - npin, opts);
     free(rows);
+    return 0;
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+/* Past this many leaking tests, print a count unless verbose. */
+#define TESTS_LIST_MAX 20
+
+static void
+print_test(FILE *f, const struct report_test *t)
+{
+    fprintf(f, "  %+6" PRId64 "  ", t->blamed);
+    util_put_printable(f, t->nodeid);
+    fprintf(f, "  (pid %" PRId64 "%s%s)\n", t->proc->pid, t->proc->worker != NULL ? ", " : "",
+            t->proc->worker != NULL ? t->proc->worker : "");
+    for (size_t k = 0; k < t->ncaches; k++) {
+        const struct report_test_cache *c = &t->caches[k];
+
+        if (c->blame != REPORT_BLAMED) {
+            continue;
+        }
+        fprintf(f, "          %-32s %+6" PRId64 "  %s, %s  %s:%" PRId64 "\n", c->qualname,
+                c->new_pinned, c->kind, c->maxsize < 0 ? "unbounded" : "bounded",
+                util_basename(c->file), c->line);
+    }
+}
+
+/* The caches tests filled without being blamed: warm-ups, allow-listed. */
+static void
+print_not_blamed(FILE *f, const struct report *r, bool verbose)
+{
+    size_t shown = 0, total = 0;
+
+    for (size_t i = 0; i < r->ntests; i++) {
+        const struct report_test *t = r->tests[i];
+
+        for (size_t k = 0; k < t->ncaches; k++) {
+            const struct report_test_cache *c = &t->caches[k];
+
+            if (c->blame == REPORT_BLAMED || c->new_pinned == 0) {
+                continue;
+            }
+            total++;
+            if (shown >= TESTS_LIST_MAX && !verbose) {
+                continue;
+            }
+            if (shown++ == 0) {
+                fprintf(f, "\n  not blamed:\n");
+            }
+            fprintf(f, "    %s %+" PRId64 " in ", c->qualname, c->new_pinned);
+            util_put_printable(f, t->nodeid);
+            if (c->blame == REPORT_WARMUP) {
+                fprintf(f, " (warm-up: the only test that filled it)\n");
+            } else {
+                fprintf(f, " (allow-listed: %s)\n", c->ignored);
+            }
+        }
+    }
+    if (total > shown) {
+        fprintf(f, "    and %zu more (--verbose lists them)\n", total - shown);
+    }
+}
+
+static int
+print_tests(FILE *f, const struct report *r, const struct report_text_opts *opts)
+{
+    struct report_test **v = NULL;
+    int64_t objects = 0;
+    int n;
+
+    n = report_leaking_tests(r, &v);
+    if (n < 0) {
+        return n;
+    }
+    for (int i = 0; i < n; i++) {
+        objects += v[i]->blamed;
+    }
+    fputc('\n', f);
+    if (n == 0) {
+        fprintf(f, "%zu %s recorded: none left objects pinned by lru caches\n", r->ntests,
+                plural((int64_t)r->ntests, "test", "tests"));
+    } else {
+        fprintf(f, "%zu %s recorded: %d left %" PRId64 " %s pinned by lru caches (worst first)\n",
+                r->ntests, plural((int64_t)r->ntests, "test", "tests"), n, objects,
+                plural(objects, "object", "objects"));
+    }
+    for (int i = 0; i < n && (i < TESTS_LIST_MAX || opts->verbose); i++) {
+        print_test(f, v[i]);
+    }
+    if (n > TESTS_LIST_MAX && !opts->verbose) {
+        fprintf(f, "  and %d more (--verbose lists them)\n", n - TESTS_LIST_MAX);
+    }
+    print_not_blamed(f, r, opts->verbose);
+    free(v);
     return 0;
 }
 
@@ -385,9 +546,12 @@ report_write_text(const struct report *r, FILE *f, const struct report_text_opts
                 plural((int64_t)r->nprocs, "process", "processes"), leak,
                 plural((int64_t)leak, "leak", "leaks"), bounded);
     }
+    if (r->ntests > 0 || report_has_tests(r)) {
+        ret = print_tests(f, r, opts);
+    }
     for (size_t i = 0; i < r->nprocs && ret == 0; i++) {
         fputc('\n', f);
-        ret = print_process(f, r->procs[i], opts);
+        ret = print_process(f, r, r->procs[i], opts);
     }
     errno = 0;
     if (ret == 0 && (fflush(f) != 0 || ferror(f))) {

@@ -147,6 +147,11 @@ report_free(struct report *rep)
     if (rep == NULL) {
         return NULL;
     }
+    for (size_t i = 0; i < rep->ntests; i++) {
+        free(rep->tests[i]->caches);
+        free(rep->tests[i]);
+    }
+    free(rep->tests);
     for (size_t i = 0; i < rep->nprocs; i++) {
         process_free(rep->procs[i]);
     }
@@ -354,6 +359,7 @@ describe_process(struct report *rep, const struct jsonv *rec, const char *what,
     p->has_process_line = true;
     (void)jsonv_get_int(rec, "ppid", &p->ppid);
     (void)jsonv_get_double(rec, "start", &p->start);
+    (void)jsonv_get_bool(rec, "forked", &p->forked);
     r = set_str(rep, rec, "python", &p->python);
     if (r < 0) {
         goto out;
@@ -776,6 +782,175 @@ out:
     return r;
 }
 
+struct report_cache *
+report_find_cache(const struct report_process *p, const char *module, const char *qualname,
+                  const char *file, int64_t line, const char *kind)
+{
+    struct row_key k = {
+        .module = module,
+        .qualname = qualname,
+        .file = file,
+        .kind = kind,
+        .line = line,
+        .hash = row_hash(module, qualname, file, line, kind),
+    };
+
+    return row_find(p, &k);
+}
+
+/* ---- test sessions and tests (the pytest plugin) ------------------------- */
+
+/* The process a session or test record belongs to (created when new). */
+static int
+record_process(struct report *rep, const struct jsonv *rec, const char *what,
+               struct report_process **ret, char *err, size_t errlen)
+{
+    int64_t pid;
+    int r;
+
+    r = get_pid(rec, what, &pid, err, errlen);
+    if (r < 0) {
+        return r;
+    }
+    *ret = report_find_process(rep, pid);
+    if (*ret == NULL) {
+        r = new_process(rep, pid, ret);
+        if (r < 0) {
+            snprintf(err, errlen, "out of memory");
+        }
+    }
+    return r;
+}
+
+int
+report_add_session(struct report *rep, const struct jsonv *rec, char *err, size_t errlen)
+{
+    struct report_process *p;
+    const char *event;
+    int r;
+
+    r = record_process(rep, rec, "session", &p, err, errlen);
+    if (r < 0) {
+        return r;
+    }
+    event = str_or_empty(rec, "event");
+    if (strcmp(event, "start") == 0) {
+        p->test_session = true;
+        r = set_str(rep, rec, "runner", &p->runner);
+        if (r == 0) {
+            r = set_str(rep, rec, "worker", &p->worker);
+        }
+    } else if (strcmp(event, "error") == 0) {
+        p->session_error = intern(rep, str_or_empty(rec, "reason"));
+        r = p->session_error != NULL ? 0 : -ENOMEM;
+    }
+    if (r < 0) {
+        snprintf(err, errlen, "out of memory");
+    }
+    return r;
+}
+
+static int
+add_test_cache(struct report *rep, struct report_test_cache *tc, const struct jsonv *o, size_t idx,
+               char *err, size_t errlen)
+{
+    const char *qualname = jsonv_get_str(o, "qualname");
+    int64_t n;
+
+    if (!jsonv_is(o, JSONV_OBJECT) || qualname == NULL) {
+        snprintf(err, errlen, "test: caches[%zu] is not a cache with a \"qualname\"", idx);
+        return -EINVAL;
+    }
+    if (!jsonv_get_int(o, "new", &n) || n < 0) {
+        snprintf(err, errlen, "test: caches[%zu] without a valid \"new\" count", idx);
+        return -EINVAL;
+    }
+    tc->new_pinned = n;
+    tc->qualname = intern(rep, qualname);
+    tc->module = intern(rep, str_or_empty(o, "module"));
+    tc->file = intern(rep, str_or_empty(o, "file"));
+    tc->kind = intern(rep, str_or_empty(o, "kind"));
+    tc->line = int_or_zero(o, "line");
+    if (!jsonv_get_int(o, "maxsize", &tc->maxsize) || tc->maxsize < 0) {
+        tc->maxsize = -1;
+    }
+    tc->ignored = NULL;
+    if (jsonv_get_str(o, "ignored") != NULL) {
+        tc->ignored = intern(rep, jsonv_get_str(o, "ignored"));
+        if (tc->ignored == NULL) {
+            return -ENOMEM;
+        }
+    }
+    tc->blame = REPORT_BLAMED;
+    if (tc->qualname == NULL || tc->module == NULL || tc->file == NULL || tc->kind == NULL) {
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+int
+report_add_test(struct report *rep, const struct jsonv *rec, char *err, size_t errlen)
+{
+    const struct jsonv *caches = jsonv_get(rec, "caches");
+    const char *nodeid = jsonv_get_str(rec, "nodeid");
+    struct report_process *p;
+    struct report_test *t = NULL;
+    int r;
+
+    if (nodeid == NULL || !jsonv_is(caches, JSONV_ARRAY)) {
+        snprintf(err, errlen, "test record without a \"nodeid\" and a \"caches\" array");
+        return -EINVAL;
+    }
+    r = record_process(rep, rec, "test", &p, err, errlen);
+    if (r < 0) {
+        return r;
+    }
+    r = -ENOMEM;
+    if (rep->ntests == rep->tests_cap) {
+        size_t cap = rep->tests_cap ? rep->tests_cap * 2 : 16;
+        struct report_test **v = realloc(rep->tests, cap * sizeof(*v));
+
+        if (v == NULL) {
+            goto out;
+        }
+        rep->tests = v;
+        rep->tests_cap = cap;
+    }
+    t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        goto out;
+    }
+    t->caches = calloc(caches->u.arr.n + 1, sizeof(*t->caches));
+    t->nodeid = intern(rep, nodeid);
+    t->outcome = intern(rep, jsonv_get_str(rec, "outcome") != NULL ? jsonv_get_str(rec, "outcome")
+                                                                   : "unknown");
+    if (t->caches == NULL || t->nodeid == NULL || t->outcome == NULL) {
+        goto out;
+    }
+    (void)jsonv_get_double(rec, "duration", &t->duration);
+    t->proc = p;
+    for (size_t i = 0; i < caches->u.arr.n; i++) {
+        r = add_test_cache(rep, &t->caches[i], &caches->u.arr.items[i], i, err, errlen);
+        if (r < 0) {
+            goto out;
+        }
+        t->ncaches++;
+    }
+    rep->tests[rep->ntests++] = t;
+    p->ntests++;
+    t = NULL;
+    r = 0;
+out:
+    if (r == -ENOMEM) {
+        snprintf(err, errlen, "out of memory");
+    }
+    if (t != NULL) {
+        free(t->caches);
+        free(t);
+    }
+    return r;
+}
+
 /* ---- records and files --------------------------------------------------- */
 
 int
@@ -800,6 +975,12 @@ report_feed(struct report *rep, const struct jsonv *rec, char *err, size_t errle
     }
     if (strcmp(type, "refused") == 0) {
         return report_add_refused(rep, rec, err, errlen);
+    }
+    if (strcmp(type, "test") == 0) {
+        return report_add_test(rep, rec, err, errlen);
+    }
+    if (strcmp(type, "session") == 0) {
+        return report_add_session(rep, rec, err, errlen);
     }
     /* Forward compatibility: newer agents may add record types. */
     return 0;

@@ -83,6 +83,43 @@ struct report_cache {
     uint64_t hash;
 };
 
+/* ---- test records (the pytest plugin) ------------------------------------- */
+
+/* Why a test's new pinned objects in one cache are not blamed on it. */
+enum report_blame {
+    REPORT_BLAMED,  /* counted against the test (and by the gate) */
+    REPORT_WARMUP,  /* the warm-up rule: the cache's only fill in its process */
+    REPORT_IGNORED, /* allow-listed: see report_test_cache.ignored */
+};
+
+/* One cache in which a test left new pinned objects. */
+struct report_test_cache {
+    /* The cache row's identity, interned (never NULL), as in report_cache. */
+    const char *module;
+    const char *qualname;
+    const char *file;
+    const char *kind;
+    int64_t line;
+    int64_t maxsize;         /* -1: unbounded */
+    int64_t new_pinned;      /* objects pinned at the test's end that were not at its start */
+    const char *ignored;     /* "marker" or "config" (plugin), "option" (--ignore-cache), NULL */
+    enum report_blame blame; /* set by report_attribute */
+};
+
+struct report_process;
+
+struct report_test {
+    const char *nodeid;  /* interned */
+    const char *outcome; /* passed, failed, error, skipped, ... (interned) */
+    double duration;     /* seconds: setup + call + teardown */
+    struct report_process *proc;
+    struct report_test_cache *caches;
+    size_t ncaches;
+    /* Set by report_attribute. */
+    int64_t blamed;           /* new pinned objects blamed on the test */
+    int64_t blamed_unbounded; /* ... of them in unbounded caches */
+};
+
 struct report_process {
     int64_t pid;
     int64_t ppid;       /* -1: unknown */
@@ -94,6 +131,7 @@ struct report_process {
     const char *state;         /* from a hello reply, or NULL */
     const char *refused;       /* the agent's refusal reason, or NULL */
     bool has_process_line;
+    bool forked; /* an os.fork() child the agent followed (no exec) */
 
     size_t samples;
     double first_t;
@@ -111,6 +149,14 @@ struct report_process {
     size_t caches_cap;
     size_t *index; /* open addressing: slot -> caches[] position + 1, 0 = empty */
     size_t index_cap;
+
+    /* A test runner session (a "session" record with event "start"): its
+     * tests are attributed, and the gate judges it by them. */
+    bool test_session;
+    const char *runner;        /* "pytest" */
+    const char *worker;        /* pytest-xdist worker id, or NULL */
+    const char *session_error; /* the plugin stopped measuring: why */
+    size_t ntests;             /* tests recorded for this process */
 };
 
 struct report {
@@ -125,6 +171,10 @@ struct report {
     char **strings;
     size_t nstrings;
     size_t strings_cap;
+    /* test records, in recording order (all processes) */
+    struct report_test **tests;
+    size_t ntests;
+    size_t tests_cap;
 };
 
 enum report_flags {
@@ -154,6 +204,8 @@ int report_add_process(struct report *r, const struct jsonv *rec, char *err, siz
 int report_add_hello(struct report *r, const struct jsonv *hello, char *err, size_t errlen);
 int report_add_sample(struct report *r, const struct jsonv *sample, char *err, size_t errlen);
 int report_add_refused(struct report *r, const struct jsonv *rec, char *err, size_t errlen);
+int report_add_session(struct report *r, const struct jsonv *rec, char *err, size_t errlen);
+int report_add_test(struct report *r, const struct jsonv *rec, char *err, size_t errlen);
 
 /*
  * Read a whole recording from f, line by line. name is used in messages.
@@ -183,6 +235,67 @@ int report_sorted_caches(const struct report_process *p, struct report_cache ***
 /* "leak", "bounded", "ok". */
 const char *report_verdict_name(enum report_verdict v);
 
+/* The row of p with this identity (interned or not), or NULL. */
+struct report_cache *report_find_cache(const struct report_process *p, const char *module,
+                                       const char *qualname, const char *file, int64_t line,
+                                       const char *kind);
+
+/* ---- attribution (report-tests.c) ---------------------------------------- */
+
+/* The rules that decide which new pinned objects are blamed on a test. */
+struct report_rules {
+    const char *const *ignore; /* fnmatch patterns on qualname or module.qualname */
+    size_t nignore;
+    bool no_warmup; /* blame the first fill of a cache too */
+};
+
+/*
+ * Apply the rules to every test record: allow-listed caches (the plugin's
+ * marker/config, or rules->ignore: "option") are REPORT_IGNORED; of the
+ * rest, a cache that no process filled in more than one test is a warm-up
+ * (each process's single fill is REPORT_WARMUP, unless no_warmup); every
+ * other fill is REPORT_BLAMED. Sets the tests' blamed counts. Call again
+ * after feeding more records. Returns 0 or -ENOMEM.
+ */
+int report_attribute(struct report *r, const struct report_rules *rules);
+/* Whether a cache name matches one of the patterns (qualname or
+ * module.qualname, fnmatch). */
+bool report_name_matches(const char *module, const char *qualname, const char *const *patterns,
+                         size_t n);
+/* The tests with blamed objects, worst first (then recording order).
+ * Returns the count and a malloc'ed array in *ret (caller frees), or
+ * -ENOMEM. */
+int report_leaking_tests(const struct report *r, struct report_test ***ret);
+/* Whether any process ran a test session. */
+bool report_has_tests(const struct report *r);
+
+/* ---- findings (report-findings.c) ------------------------------------------ */
+
+/*
+ * A cache that pins objects, over the whole run, once per identity: in test
+ * sessions the fills blamed on tests (after report_attribute), in every
+ * other process the rows of its last sample with verdict leak or bounded
+ * (minus rules->ignore).
+ */
+struct report_finding {
+    const char *module, *qualname, *file, *kind; /* interned */
+    int64_t line;
+    int64_t maxsize;                 /* -1: unbounded */
+    enum report_verdict verdict;     /* LEAK (unbounded) or BOUNDED */
+    int64_t pinned;                  /* blamed on tests + pinned in other processes */
+    int64_t retained_bytes;          /* of the other processes' rows */
+    size_t ntests;                   /* tests blamed for it */
+    const struct report_test *worst; /* the test that added most, or NULL */
+    int64_t worst_new;
+    size_t nprocs; /* processes outside test sessions where it pins */
+    int64_t pid;   /* the first such process, or the worst test's */
+};
+
+/* Every finding, leaks first, then by pinned. Returns the count and a
+ * malloc'ed array in *ret (caller frees), or -ENOMEM. */
+int report_findings(const struct report *r, const struct report_rules *rules,
+                    struct report_finding **ret);
+
 /* ---- renderers ---------------------------------------------------------- */
 
 struct report_text_opts {
@@ -195,3 +308,20 @@ int report_write_text(const struct report *r, FILE *f, const struct report_text_
 /* The JSON report, one object and a '\n' (report-json.c). Returns 0, -ENOMEM
  * or -errno on a write error. */
 int report_write_json(const struct report *r, FILE *f);
+/*
+ * JUnit XML (report-junit.c): a testcase per recorded test, failing when
+ * the objects blamed on it reach fail_at (leak: in unbounded caches;
+ * bounded: any), and a testcase per cache that pins objects outside test
+ * sessions (report_findings), failing at the same verdict. The model must
+ * be attributed (report_attribute). Returns 0, -ENOMEM or -errno.
+ */
+int report_write_junit(const struct report *r, const struct report_rules *rules,
+                       enum report_verdict fail_at, FILE *f);
+/*
+ * SARIF 2.1.0 (report-sarif.c): one result per finding, located at the
+ * decorated function's file:line (relative to base_dir when inside it),
+ * rule lruleak.leak (error) or lruleak.bounded (warning). Returns 0,
+ * -ENOMEM or -errno.
+ */
+int report_write_sarif(const struct report *r, const struct report_rules *rules,
+                       const char *base_dir, FILE *f);

@@ -8,11 +8,13 @@
 # valgrind for the memcheck test setup, socat for the README's protocol example
 # and the security test; clang with its sanitizer and libFuzzer runtimes and
 # llvm (llvm-symbolizer: sanitizer reports with file:line) for the sanitized
-# build and the fuzz targets (scripts/run-sanitized.sh).
+# build and the fuzz targets (scripts/run-sanitized.sh); pytest, pytest-xdist
+# and jsonschema for Debian's python3 (the pytest e2e tests: the fixture
+# suite, xdist workers, SARIF schema validation).
 set -eu
 
 pkgs="meson ninja-build pkg-config gcc libc6-dev check libunwind-dev python3.11 valgrind socat
-      clang libclang-rt-14-dev llvm-14"
+      clang libclang-rt-14-dev llvm-14 python3-pytest python3-pytest-xdist python3-jsonschema"
 missing=""
 for p in $pkgs; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

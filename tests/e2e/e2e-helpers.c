@@ -314,6 +314,22 @@ e2e_main(Suite *(*make_suite)(void))
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+char *
+e2e_read_file(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    struct e2e_buf b = {0};
+    char chunk[65536];
+    size_t n;
+
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        e2e_buf_append(&b, chunk, n);
+    }
+    fclose(f);
+    return b.data != NULL ? b.data : strdup("");
+}
+
 /* ---- environments ------------------------------------------------------------ */
 
 static bool
@@ -861,7 +877,13 @@ e2e_request(int fd, const char *req)
 const struct jsonv *
 e2e_wait_agent(struct e2e_proc *v)
 {
-    const char *path = e2e_sock_path(v->pid);
+    return e2e_wait_agent_in(v, v->pid);
+}
+
+const struct jsonv *
+e2e_wait_agent_in(struct e2e_proc *v, pid_t pid)
+{
+    const char *path = e2e_sock_path(pid);
     int64_t deadline = now_ms() + E2E_AGENT_MS;
     const char *last = "no socket";
 
@@ -1109,6 +1131,30 @@ e2e_json_lines(const char *text, const struct jsonv ***ret, const char *what)
     }
     *ret = v;
     return n;
+}
+
+struct e2e_rec_proc
+e2e_rec_proc(const struct jsonv **lines, size_t n, int64_t pid)
+{
+    struct e2e_rec_proc r = {0};
+    for (size_t i = 0; i < n; i++) {
+        const char *type = jsonv_get_str(lines[i], "type");
+        int64_t p = -1;
+        bool final = false;
+        if (type == NULL || !jsonv_get_int(lines[i], "pid", &p) || p != pid) {
+            continue;
+        }
+        if (strcmp(type, "process") == 0) {
+            r.process = lines[i];
+        } else if (strcmp(type, "sample") == 0) {
+            r.samples++;
+            r.last_sample = lines[i];
+            if (jsonv_get_bool(lines[i], "final", &final) && final) {
+                r.finals++;
+            }
+        }
+    }
+    return r;
 }
 
 int64_t

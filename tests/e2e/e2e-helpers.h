@@ -119,6 +119,10 @@ char **e2e_env_agent(const char *interval, const char *const *extra);
 /* The CLI's environment: no LD_PRELOAD, LRULEAK_DIR=<sockdir>, plus `extra`. */
 char **e2e_env_cli(const char *const *extra);
 
+/* A whole file as a NUL-terminated string (lives until the test ends);
+ * fails the test when it cannot be read. */
+char *e2e_read_file(const char *path);
+
 /* printf into a string that lives until the test ends. */
 char *e2e_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -187,6 +191,9 @@ const char *e2e_sock_path(pid_t pid);
 /* Wait until the agent in pid answers hello with state "sampling"; fails
  * the test otherwise (also when v exits first). Returns the hello reply. */
 const struct jsonv *e2e_wait_agent(struct e2e_proc *v);
+/* The same for the agent in pid, a process v started (a forked child);
+ * fails when v exits first. */
+const struct jsonv *e2e_wait_agent_in(struct e2e_proc *v, pid_t pid);
 
 /* ---- attaching (a victim started without the agent) ---------------------- */
 
@@ -229,6 +236,19 @@ int64_t e2e_agent_samples(pid_t pid);
 /* Connect to pid's agent, ask for a fresh snapshot (with a full-heap
  * discovery when `full`, which the sample must say), return the sample. */
 const struct jsonv *e2e_agent_snapshot(pid_t pid, bool full);
+
+/* ---- recordings --------------------------------------------------------------- */
+
+/* A recording's lines for one pid: its process line and its samples. */
+struct e2e_rec_proc {
+    const struct jsonv *process;     /* NULL when there is none */
+    const struct jsonv *last_sample; /* NULL when there is none */
+    size_t samples;
+    size_t finals; /* samples with "final": true */
+};
+
+/* Collect them from parsed recording lines (e2e_json_lines). */
+struct e2e_rec_proc e2e_rec_proc(const struct jsonv **lines, size_t n, int64_t pid);
 
 /* ---- JSON ----------------------------------------------------------------- */
 

@@ -25,22 +25,6 @@
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static char *
-read_file(const char *path)
-{
-    FILE *f = fopen(path, "re");
-    struct e2e_buf b = {0};
-    char chunk[65536];
-    size_t n;
-
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        e2e_buf_append(&b, chunk, n);
-    }
-    fclose(f);
-    return b.data != NULL ? b.data : strdup("");
-}
-
 static void
 write_file(const char *path, const char *text)
 {
@@ -64,7 +48,7 @@ assert_one_line(const struct e2e_proc *p, const char *what)
 static const struct jsonv *
 read_truth(const char *path)
 {
-    char *text = read_file(path);
+    char *text = e2e_read_file(path);
     return e2e_json(text, strlen(text), "short.py's truth file");
 }
 
@@ -124,38 +108,6 @@ check_task_row(const struct jsonv *caches, const struct jsonv *t, const char *wh
     check_task_row_named(caches, t, "Task.plan", what);
 }
 
-/* The recording's lines for pid: its process line and its samples. */
-struct proc_lines {
-    const struct jsonv *process;
-    const struct jsonv *last_sample;
-    size_t samples;
-    size_t finals;
-};
-
-static struct proc_lines
-lines_for(const struct jsonv **lines, size_t n, int64_t pid)
-{
-    struct proc_lines r = {0};
-    for (size_t i = 0; i < n; i++) {
-        const char *type = jsonv_get_str(lines[i], "type");
-        int64_t p = -1;
-        bool final = false;
-        if (type == NULL || !jsonv_get_int(lines[i], "pid", &p) || p != pid) {
-            continue;
-        }
-        if (strcmp(type, "process") == 0) {
-            r.process = lines[i];
-        } else if (strcmp(type, "sample") == 0) {
-            r.samples++;
-            r.last_sample = lines[i];
-            if (jsonv_get_bool(lines[i], "final", &final) && final) {
-                r.finals++;
-            }
-        }
-    }
-    return r;
-}
-
 /* ---- run -------------------------------------------------------------------- */
 
 START_TEST(cli_run_short_script_final_sample)
@@ -174,8 +126,8 @@ START_TEST(cli_run_short_script_final_sample)
     ck_assert_int_gt(e2e_int(t, "pinned", "truth"), 0);
 
     const struct jsonv **lines;
-    size_t n = e2e_json_lines(read_file(out), &lines, "the --output recording");
-    struct proc_lines pl = lines_for(lines, n, pid);
+    size_t n = e2e_json_lines(e2e_read_file(out), &lines, "the --output recording");
+    struct e2e_rec_proc pl = e2e_rec_proc(lines, n, pid);
     ck_assert_msg(pl.process != NULL, "the recording has no process line for pid %lld",
                   (long long)pid);
     ck_assert_msg(pl.samples > 0, "the recording has no sample for pid %lld", (long long)pid);
@@ -220,14 +172,14 @@ START_TEST(cli_run_tiny_script_final_sample)
             e2e_json(e2e_buf_str(&run->out), run->out.len, "tiny.py's truth line");
         int64_t pid = e2e_int(truth, "pid", "truth");
         const struct jsonv **lines;
-        size_t n = e2e_json_lines(read_file(out), &lines, "the --output recording");
-        struct proc_lines pl = lines_for(lines, n, pid);
+        size_t n = e2e_json_lines(e2e_read_file(out), &lines, "the --output recording");
+        struct e2e_rec_proc pl = e2e_rec_proc(lines, n, pid);
         ck_assert_msg(pl.process != NULL && pl.finals == 1,
                       "run %d of a %s script: %s process line and %zu final samples for pid "
                       "%lld, expected one of each (lruleak's stderr: %s; agent log: %s)",
                       i, "few-millisecond", pl.process != NULL ? "a" : "no", pl.finals,
                       (long long)pid, e2e_buf_str(&run->err),
-                      access(e2e_log, R_OK) == 0 ? read_file(e2e_log) : "(none)");
+                      access(e2e_log, R_OK) == 0 ? e2e_read_file(e2e_log) : "(none)");
         check_task_row_named(e2e_caches_of(pl.last_sample, (pid_t)pid, "final sample"),
                              jsonv_get(truth, "Note.text"), "Note.text", "the final sample");
     }
@@ -324,14 +276,14 @@ START_TEST(cli_run_follows_python_child)
                                    script, pids, NULL);
     ck_assert_msg(run->status == 0, "lruleak run exited %d (stderr: %s)", run->status,
                   e2e_buf_str(&run->err));
-    char *text = read_file(pids);
+    char *text = e2e_read_file(pids);
     const struct jsonv *family = e2e_json(text, strlen(text), "family.py's pids file");
     int64_t who[2] = {e2e_int(family, "parent", "pids"), e2e_int(family, "child", "pids")};
 
     const struct jsonv **lines;
-    size_t n = e2e_json_lines(read_file(out), &lines, "the --output recording");
+    size_t n = e2e_json_lines(e2e_read_file(out), &lines, "the --output recording");
     for (size_t i = 0; i < 2; i++) {
-        struct proc_lines pl = lines_for(lines, n, who[i]);
+        struct e2e_rec_proc pl = e2e_rec_proc(lines, n, who[i]);
         const char *role = i == 0 ? "parent" : "child";
         ck_assert_msg(pl.process != NULL, "no process line for the %s (pid %lld)", role,
                       (long long)who[i]);
@@ -396,12 +348,12 @@ START_TEST(cli_record_dir_recording)
     const struct jsonv *truth = e2e_truth_check(v, true);
 
     const struct jsonv **lines;
-    size_t n = e2e_json_lines(read_file(e2e_strdupf("%s/%d.jsonl", e2e_recdir, (int)v->pid)),
+    size_t n = e2e_json_lines(e2e_read_file(e2e_strdupf("%s/%d.jsonl", e2e_recdir, (int)v->pid)),
                               &lines, "the LRULEAK_RECORD recording");
     ck_assert_msg(n >= 2, "the recording has %zu lines", n);
     ck_assert_str_eq(e2e_str(lines[0], "type", "line 1"), "process");
     ck_assert_int_eq(e2e_int(lines[0], "pid", "line 1"), v->pid);
-    struct proc_lines pl = lines_for(lines, n, v->pid);
+    struct e2e_rec_proc pl = e2e_rec_proc(lines, n, v->pid);
     ck_assert_msg(pl.samples + 1 == n, "the recording has lines of other types or pids");
     ck_assert_msg(pl.finals == 1 && pl.last_sample == lines[n - 1] &&
                       e2e_bool(lines[n - 1], "final", "last line"),

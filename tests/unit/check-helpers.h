@@ -14,3 +14,12 @@ Suite *TEST_SUITE(void);
 
 /* Diagnostics must go to stderr: stdout carries the TAP stream. */
 #define ck_diag(...) fprintf(stderr, __VA_ARGS__)
+
+/* hay (a string) contains needle; on failure hay goes to stderr. */
+#define ck_assert_contains(hay, needle)                                                            \
+    do {                                                                                           \
+        if (strstr((hay), (needle)) == NULL) {                                                     \
+            ck_diag("%s\n", (hay));                                                                \
+            ck_abort_msg("missing \"%s\" (the text is on stderr)", (needle));                      \
+        }                                                                                          \
+    } while (0)
