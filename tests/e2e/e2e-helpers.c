@@ -407,6 +407,13 @@ e2e_env_agent(const char *interval, const char *const *extra)
     return e2e_env(vars);
 }
 
+char *
+e2e_preload_var(const char *libs)
+{
+    return e2e_cfg.preload != NULL ? e2e_strdupf("LD_PRELOAD=%s:%s", e2e_cfg.preload, libs)
+                                   : e2e_strdupf("LD_PRELOAD=%s", libs);
+}
+
 char **
 e2e_env_cli(const char *const *extra)
 {

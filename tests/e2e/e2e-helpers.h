@@ -116,6 +116,10 @@ char **e2e_env(const char *const *extra);
  * LRULEAK_LOG=<log>, LRULEAK_INTERVAL=<interval>, plus `extra`. */
 char **e2e_env_agent(const char *interval, const char *const *extra);
 
+/* "LD_PRELOAD=<libs>", behind the sanitizer runtime (E2E_PRELOAD) when
+ * there is one: it must come first. Lives until the test ends. */
+char *e2e_preload_var(const char *libs);
+
 /* The CLI's environment: no LD_PRELOAD, LRULEAK_DIR=<sockdir>, plus `extra`. */
 char **e2e_env_cli(const char *const *extra);
 

@@ -165,14 +165,14 @@ check_refused(const char *version, const char *expect)
     ck_assert_msg(shim != NULL, "E2E_FAKE_VERSION is not set");
     const char *fake = e2e_strdupf("FAKE_PY_VERSION=%s", version);
     const char *with_vars[] = {
-        e2e_strdupf("LD_PRELOAD=%s:%s", shim, e2e_cfg.agent),
+        e2e_preload_var(e2e_strdupf("%s:%s", shim, e2e_cfg.agent)),
         e2e_strdupf("LRULEAK_DIR=%s", e2e_sockdir),
         e2e_strdupf("LRULEAK_LOG=%s", e2e_log),
         "LRULEAK_INTERVAL=0.05",
         fake,
         NULL,
     };
-    const char *without_vars[] = {e2e_strdupf("LD_PRELOAD=%s", shim), fake, NULL};
+    const char *without_vars[] = {e2e_preload_var(shim), fake, NULL};
     char *script = e2e_strdupf("%s/bounded.py", e2e_cfg.targets);
     char *argv[] = {(char *)e2e_cfg.python, script, NULL};
 
