@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "gil.h"
 #include "log.h"
 #include "pycompat.h"
 #include "sampler.h"
@@ -337,7 +338,7 @@ enter_python(void)
     if (stop_flag || !py.Py_IsInitialized() || pycompat_finalizing()) {
         return false;
     }
-    py.PyEval_RestoreThread(tstate);
+    gil_take(tstate);
     return true;
 }
 
@@ -386,7 +387,7 @@ wait_for_functools(void)
     for (;;) {
         if (agent_detach_state() != AGENT_DETACH_NONE) {
             if (name != NULL) {
-                py.PyEval_RestoreThread(tstate);
+                gil_take(tstate);
                 py.Py_DecRef(name);
                 py.PyEval_SaveThread();
             }
@@ -428,7 +429,7 @@ wait_for_functools(void)
 static void
 leave_python(bool forget)
 {
-    py.PyEval_RestoreThread(tstate);
+    gil_take(tstate);
     if (forget && agent.scan != NULL) {
         scan_forget(agent.scan); /* scan_lock held by the caller */
     }
@@ -529,7 +530,7 @@ static void *
 sampler_resume(void *arg)
 {
     (void)arg;
-    py.PyGILState_Ensure();
+    gil_ensure();
     tstate = py.PyEval_SaveThread();
     sample_loop();
     return NULL;
@@ -616,7 +617,7 @@ sampler_main(void *arg)
         server_start();
     }
     /* One thread state for the thread's whole life. */
-    py.PyGILState_Ensure();
+    gil_ensure();
     tstate = py.PyEval_SaveThread();
     int r = -ENOENT;
     while (r == -ENOENT) {

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gil.h"
 #include "pycompat.h"
 #include "scan-internal.h"
 
@@ -168,7 +169,7 @@ scan_gil_release(struct scan *s)
 int
 scan_gil_acquire(struct scan *s)
 {
-    py.PyEval_RestoreThread(s->tstate);
+    gil_take(s->tstate);
     s->holds++;
     clock_gettime(CLOCK_MONOTONIC, &s->hold_start);
     if (s->opt->stop != NULL && *s->opt->stop) {

@@ -321,7 +321,7 @@ script_write(struct script *s, const struct target *t, const char *agent, const 
     int fd;
     FILE *f;
 
-    snprintf(s->dir, sizeof(s->dir), "/tmp/lruleak-attach-XXXXXX");
+    snprintf(s->dir, sizeof(s->dir), "/tmp/lruleak-attach-%d-XXXXXX", (int)t->pid);
     if (mkdtemp(s->dir) == NULL) {
         snprintf(err, errlen, "mkdtemp %s: %s", s->dir, strerror(errno));
         s->dir[0] = '\0';

@@ -121,7 +121,10 @@ EOF
     else
         verdict=FAILED
         grep -E "^ *[0-9]+/[0-9]+ .*(FAIL|TIMEOUT|ERROR)" "$build/matrix-$label.out" >&2 || true
-        echo "   full log: $(ls "$build"/meson-logs/matrix-"$label"*.txt)" >&2
+        log=$(ls "$build"/meson-logs/matrix-"$label"*.txt)
+        # The failed checks themselves (check's "file:line:F:case:test:" lines).
+        grep -E "^[^ ]+:[0-9]+:[FE]:" "$log" | head -n 20 | sed 's/^/   /' >&2 || true
+        echo "   full log: $log" >&2
     fi
     printf '%-16s %-8s %-7s %-8s %4s %4s %4s %4ss  %-30s %s\n' "$label" "$version" "$layout" \
         "$kind" "$ok" "$bad" "$skip" "$(($(date +%s) - t0))" "$verdict" "$said" >>"$table"

@@ -23,19 +23,22 @@
 
 #include "e2e-helpers.h"
 
-/* /tmp/lruleak-attach-* directories (the scripts of the 3.14 route). */
+/* /tmp/lruleak-attach-PID-* directories (the scripts of the 3.14 route)
+ * for this target; other tests may attach to their own meanwhile. */
 static int
-attach_dirs(void)
+attach_dirs(pid_t pid)
 {
     DIR *d = opendir("/tmp");
     struct dirent *e;
+    char prefix[64];
     int n = 0;
 
     if (d == NULL) {
         return -1;
     }
+    snprintf(prefix, sizeof(prefix), "lruleak-attach-%d-", (int)pid);
     while ((e = readdir(d)) != NULL) {
-        n += strncmp(e->d_name, "lruleak-attach-", 15) == 0;
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
     }
     closedir(d);
     return n;
@@ -55,7 +58,6 @@ expect_route(struct e2e_proc *cli, const char *route, const char *note)
 
 START_TEST(remote_exec_service)
 {
-    int dirs0 = attach_dirs();
     struct e2e_proc *v = e2e_victim(e2e_env_cli(NULL), "spin.py", NULL);
 
     expect_route(e2e_attach(v->pid, NULL, NULL), "with sys.remote_exec (PEP 768)", NULL);
@@ -64,7 +66,7 @@ START_TEST(remote_exec_service)
     /* Again: the interpreter has the module already; start() runs again. */
     expect_route(e2e_attach(v->pid, NULL, NULL), "with sys.remote_exec (PEP 768)", NULL);
     e2e_detach(v->pid);
-    ck_assert_int_eq(attach_dirs(), dirs0);
+    ck_assert_int_eq(attach_dirs(v->pid), 0);
 
     e2e_proc_write(v, "go\n");
     ck_assert_ptr_nonnull(e2e_proc_read_line(v, E2E_EXIT_MS)); /* the loop's report */
@@ -98,13 +100,12 @@ END_TEST
 
 START_TEST(remote_exec_blocked_main_falls_back)
 {
-    int dirs0 = attach_dirs();
     struct e2e_proc *v = e2e_victim(e2e_env_cli(NULL), "blocked.py", "sleep", "8", NULL);
 
     e2e_sleep_s(0.2);
     expect_route(e2e_attach(v->pid, NULL, NULL), "with ptrace", "ran no Python code for");
     const struct jsonv *sample = e2e_agent_snapshot(v->pid, true);
-    ck_assert_int_eq(attach_dirs(), dirs0);
+    ck_assert_int_eq(attach_dirs(v->pid), 0);
     const char *line = e2e_proc_read_line(v, 8000 + E2E_EXIT_MS);
     ck_assert_msg(line != NULL, "blocked.py: no result (stderr: %s)", e2e_buf_str(&v->err));
     const struct jsonv *r = e2e_json(line, strlen(line), "blocked.py's result");

@@ -15,6 +15,11 @@
  * Threads: targets/threads.py calls cached methods and cache_clear() from
  * four threads while the agent samples every 50 ms; its output must not
  * change and the counts must match the truth once the threads stop.
+ *
+ * GIL convoy: targets/spin.py's main thread drops and retakes the GIL in a
+ * tight loop (select() with a zero timeout), which keeps a plain waiter
+ * out for seconds on a debug build (agent/gil.h). Full snapshots taken
+ * meanwhile must each be answered in the usual time, and match the truth.
  */
 #include "config.h"
 
@@ -199,6 +204,27 @@ START_TEST(robust_threads_mutating_caches)
 }
 END_TEST
 
+/* ---- GIL convoy ------------------------------------------------------------------ */
+
+START_TEST(robust_gil_convoy)
+{
+    struct e2e_proc *v = e2e_victim(e2e_env_agent("0.05", NULL), "spin.py", NULL);
+    const struct jsonv *sample = NULL;
+
+    e2e_wait_agent(v);
+    for (int i = 0; i < 5; i++) {
+        sample = e2e_agent_snapshot(v->pid, true);
+    }
+    e2e_proc_write(v, "go\n");
+    ck_assert_ptr_nonnull(e2e_proc_read_line(v, E2E_EXIT_MS));
+    const char *tline = e2e_proc_read_line(v, E2E_EXIT_MS);
+    ck_assert_msg(tline != NULL && e2e_proc_wait(v, E2E_EXIT_MS) && v->status == 0,
+                  "spin.py did not finish (stderr: %s)", e2e_buf_str(&v->err));
+    e2e_check_truth(e2e_caches_of(sample, v->pid, "spin"), e2e_json(tline, strlen(tline), "truth"),
+                    "spin.py: sampled during a GIL convoy");
+}
+END_TEST
+
 static Suite *
 robust_suite(void)
 {
@@ -215,6 +241,7 @@ robust_suite(void)
 
     tc = e2e_tcase("threads");
     tcase_add_test(tc, robust_threads_mutating_caches);
+    tcase_add_test(tc, robust_gil_convoy);
     suite_add_tcase(s, tc);
     return s;
 }
