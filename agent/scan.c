@@ -169,7 +169,7 @@ scan_gil_release(struct scan *s)
 int
 scan_gil_acquire(struct scan *s)
 {
-    gil_take(s->tstate);
+    gil_take_again(s->tstate);
     s->holds++;
     clock_gettime(CLOCK_MONOTONIC, &s->hold_start);
     if (s->opt->stop != NULL && *s->opt->stop) {

@@ -14,6 +14,8 @@ interpreter, side by side:
     end (median, max over 3 s): what any thread without the handoff waits;
   - the agent (preloaded, 1 s interval): the time to answer N full
     snapshot requests (median, max), each needing the GIL many times;
+  - the same requests to targets/blocked.py, whose main thread sleeps in
+    time.sleep() (an idle program: no convoy, no handoff);
   - spin.py's longest stall (the longest gap between two of its rounds)
     without the agent and with it, while those requests ran.
 A benchmark, not a test: it reports, it never fails on a number.
@@ -31,6 +33,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPIN = os.path.join(ROOT, "tests", "e2e", "targets", "spin.py")
+BLOCKED = os.path.join(ROOT, "tests", "e2e", "targets", "blocked.py")
 
 THREAD_WAIT = r"""
 import select, sys, threading, time
@@ -61,8 +64,8 @@ def thread_wait(python):
     return int(n), float(med), float(worst)
 
 
-def spin(python, env):
-    p = subprocess.Popen([python, SPIN], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+def spin(python, env, argv=(SPIN,)):
+    p = subprocess.Popen([python, *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          text=True, env=env)
     while p.stdout.readline().strip() != "READY":
         pass
@@ -91,10 +94,10 @@ def request(path, line):
     return json.loads(buf)
 
 
-def agent_run(python, agent, requests):
+def agent_run(python, agent, requests, idle=False):
     sockdir = tempfile.mkdtemp(prefix="lruleak-bench-")
     env = dict(os.environ, LD_PRELOAD=agent, LRULEAK_DIR=sockdir, LRULEAK_INTERVAL="1")
-    p = spin(python, env)
+    p = spin(python, env, (BLOCKED, "sleep", "3600") if idle else (SPIN,))
     path = os.path.join(sockdir, "%d.sock" % p.pid)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -111,7 +114,12 @@ def agent_run(python, agent, requests):
         times.append((time.monotonic() - t) * 1000)
         if not reply.get("ok"):
             sys.exit("snapshot refused: %s" % reply)
-    gap = spin_end(p)
+    if idle:
+        p.kill()
+        p.communicate()
+        gap = 0.0
+    else:
+        gap = spin_end(p)
     shutil.rmtree(sockdir, ignore_errors=True)
     return statistics.median(times), max(times), gap
 
@@ -127,8 +135,8 @@ def main():
         sys.exit("bench-gil-convoy: no agent at %s (scripts/build.sh)" % agent)
     pythons = args.python or [p for p in ("python3", "/usr/bin/python3.11-dbg")
                               if shutil.which(p)]
-    print("%-30s %-20s %-22s %s" % ("interpreter", "thread late ms", "agent snapshot ms",
-                                    "spin stall ms (no agent / agent)"))
+    print("%-30s %-20s %-18s %-18s %s" % ("interpreter", "thread late ms", "agent snapshot ms",
+                                          "same, idle program", "spin stall ms (no agent / agent)"))
     for python in pythons:
         version = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0] + "
                                   "(' debug' if hasattr(sys, 'gettotalrefcount') else ''))"],
@@ -138,10 +146,11 @@ def main():
         time.sleep(2)
         bare_gap = spin_end(bare)
         amed, aworst, agap = agent_run(python, agent, args.requests)
-        print("%-30s %-20s %-22s %.1f / %.1f" % (
+        imed, iworst, _ = agent_run(python, agent, args.requests, idle=True)
+        print("%-30s %-20s %-18s %-18s %.1f / %.1f" % (
             "%s %s" % (os.path.basename(python), version),
             "%.1f / %.1f (n=%d)" % (med, worst, n), "%.1f / %.1f" % (amed, aworst),
-            bare_gap, agap))
+            "%.1f / %.1f" % (imed, iworst), bare_gap, agap))
     print("(median / max; a thread that woke only n times in 3 s waited the rest)")
 
 
