@@ -753,6 +753,21 @@ e2e_victim_truth(struct e2e_proc *v)
     return truth;
 }
 
+const struct jsonv *
+e2e_spin_finish(struct e2e_proc *v, const struct jsonv *sample, const char *what)
+{
+    e2e_proc_write(v, "go\n");
+    const char *line = e2e_proc_read_line(v, E2E_EXIT_MS);
+    ck_assert_msg(line != NULL, "%s: no report (stderr: %s)", what, e2e_buf_str(&v->err));
+    const struct jsonv *report = e2e_json(line, strlen(line), "spin.py's report");
+    const char *tline = e2e_proc_read_line(v, E2E_EXIT_MS);
+    ck_assert_msg(tline != NULL && e2e_proc_wait(v, E2E_EXIT_MS) && v->status == 0,
+                  "%s: spin.py did not finish (stderr: %s)", what, e2e_buf_str(&v->err));
+    e2e_check_truth(e2e_caches_of(sample, v->pid, "spin"), e2e_json(tline, strlen(tline), "truth"),
+                    what);
+    return report;
+}
+
 const char *
 e2e_sock_path(pid_t pid)
 {

@@ -189,6 +189,11 @@ struct e2e_proc *e2e_victim_v(char *const envp[], const char *script, char *cons
 /* Write "go", read the truth line, and require exit status 0. The truth is
  * the parsed JSON object {qualname: {...}}. */
 const struct jsonv *e2e_victim_truth(struct e2e_proc *v);
+/* targets/spin.py: write "go", read its report line (returned, parsed),
+ * then its truth, require exit status 0, and check the truth against the
+ * caches of sample ("what" names the case in messages). */
+const struct jsonv *e2e_spin_finish(struct e2e_proc *v, const struct jsonv *sample,
+                                    const char *what);
 
 /* <sockdir>/<pid>.sock */
 const char *e2e_sock_path(pid_t pid);

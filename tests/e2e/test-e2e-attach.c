@@ -353,21 +353,13 @@ START_TEST(attach_cpu_bound)
         e2e_attach(v->pid, NULL, NULL);
         e2e_detach(v->pid);
     }
-    e2e_proc_write(v, "go\n");
-    const char *line = e2e_proc_read_line(v, E2E_EXIT_MS);
-    ck_assert_msg(line != NULL, "spin.py: no report (stderr: %s)", e2e_buf_str(&v->err));
-    const struct jsonv *r = e2e_json(line, strlen(line), "spin.py's report");
+    const struct jsonv *r = e2e_spin_finish(v, sample, "spin.py: attached while CPU-bound");
     double gap = 0;
     jsonv_get_double(r, "max_gap_ms", &gap);
     ck_assert_int_gt(e2e_int(r, "rounds", "spin"), 10);
     ck_assert_int_gt(e2e_int(r, "signals", "spin"), 100);
     /* Stopped for the injection and slowed by samples, never stuck. */
     ck_assert_msg(gap < 3000, "the loop stood still for %.0f ms", gap);
-    const char *tline = e2e_proc_read_line(v, E2E_EXIT_MS);
-    ck_assert_msg(tline != NULL && e2e_proc_wait(v, E2E_EXIT_MS) && v->status == 0,
-                  "spin.py did not finish (stderr: %s)", e2e_buf_str(&v->err));
-    e2e_check_truth(e2e_caches_of(sample, v->pid, "spin"), e2e_json(tline, strlen(tline), "truth"),
-                    "spin.py: attached while CPU-bound");
 }
 END_TEST
 

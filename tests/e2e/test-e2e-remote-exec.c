@@ -68,14 +68,8 @@ START_TEST(remote_exec_service)
     e2e_detach(v->pid);
     ck_assert_int_eq(attach_dirs(v->pid), 0);
 
-    e2e_proc_write(v, "go\n");
-    ck_assert_ptr_nonnull(e2e_proc_read_line(v, E2E_EXIT_MS)); /* the loop's report */
-    const char *tline = e2e_proc_read_line(v, E2E_EXIT_MS);
-    ck_assert_msg(tline != NULL && e2e_proc_wait(v, E2E_EXIT_MS) && v->status == 0,
-                  "spin.py did not finish (stderr: %s)", e2e_buf_str(&v->err));
+    e2e_spin_finish(v, sample, "spin.py: attached through sys.remote_exec");
     ck_assert_msg(v->err.len == 0, "the target wrote to stderr: %s", e2e_buf_str(&v->err));
-    e2e_check_truth(e2e_caches_of(sample, v->pid, "spin"), e2e_json(tline, strlen(tline), "truth"),
-                    "spin.py: attached through sys.remote_exec");
 }
 END_TEST
 
@@ -88,13 +82,7 @@ START_TEST(remote_exec_disabled_falls_back)
                  "remote debugging is disabled in pid");
     const struct jsonv *sample = e2e_agent_snapshot(v->pid, true);
     e2e_detach(v->pid);
-    e2e_proc_write(v, "go\n");
-    ck_assert_ptr_nonnull(e2e_proc_read_line(v, E2E_EXIT_MS));
-    const char *tline = e2e_proc_read_line(v, E2E_EXIT_MS);
-    ck_assert_msg(tline != NULL && e2e_proc_wait(v, E2E_EXIT_MS) && v->status == 0,
-                  "spin.py did not finish (stderr: %s)", e2e_buf_str(&v->err));
-    e2e_check_truth(e2e_caches_of(sample, v->pid, "spin"), e2e_json(tline, strlen(tline), "truth"),
-                    "spin.py: remote debugging disabled, attached with ptrace");
+    e2e_spin_finish(v, sample, "spin.py: remote debugging disabled, attached with ptrace");
 }
 END_TEST
 

@@ -215,13 +215,7 @@ START_TEST(robust_gil_convoy)
     for (int i = 0; i < 5; i++) {
         sample = e2e_agent_snapshot(v->pid, true);
     }
-    e2e_proc_write(v, "go\n");
-    ck_assert_ptr_nonnull(e2e_proc_read_line(v, E2E_EXIT_MS));
-    const char *tline = e2e_proc_read_line(v, E2E_EXIT_MS);
-    ck_assert_msg(tline != NULL && e2e_proc_wait(v, E2E_EXIT_MS) && v->status == 0,
-                  "spin.py did not finish (stderr: %s)", e2e_buf_str(&v->err));
-    e2e_check_truth(e2e_caches_of(sample, v->pid, "spin"), e2e_json(tline, strlen(tline), "truth"),
-                    "spin.py: sampled during a GIL convoy");
+    e2e_spin_finish(v, sample, "spin.py: sampled during a GIL convoy");
 }
 END_TEST
 
