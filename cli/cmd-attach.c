@@ -73,7 +73,9 @@ build_options(pid_t pid, char *buf, size_t size, char *err, size_t errlen)
         return r;
     }
     if (o.dir[0] != '/') {
-        snprintf(err, errlen, "LRULEAK_DIR must be an absolute path for attach, not '%s'", o.dir);
+        char shown[128];
+        snprintf(err, errlen, "LRULEAK_DIR must be an absolute path for attach, not '%s'",
+                 util_printable(o.dir, shown, sizeof(shown)));
         return -EINVAL;
     }
     if (env_path("LRULEAK_LOG", o.log, sizeof(o.log)) < 0 ||
@@ -173,7 +175,9 @@ cmd_attach(int argc, char **argv)
 
     (void)argc;
     if (util_parse_pid(argv[1], &pid) < 0) {
-        fprintf(stderr, "lruleak: attach: '%s' is not a pid\n", argv[1]);
+        char shown[64];
+        fprintf(stderr, "lruleak: attach: '%s' is not a pid\n",
+                util_printable(argv[1], shown, sizeof(shown)));
         return CLI_EXIT_USAGE;
     }
     /* An agent that answers: nothing to load. */
@@ -263,7 +267,9 @@ cmd_detach(int argc, char **argv)
 
     (void)argc;
     if (util_parse_pid(argv[1], &pid) < 0) {
-        fprintf(stderr, "lruleak: detach: '%s' is not a pid\n", argv[1]);
+        char shown[64];
+        fprintf(stderr, "lruleak: detach: '%s' is not a pid\n",
+                util_printable(argv[1], shown, sizeof(shown)));
         return CLI_EXIT_USAGE;
     }
     r = detach(pid, err, sizeof(err));

@@ -271,7 +271,7 @@ parse_value(const struct verb *v, int opt, const char *val)
             fprintf(stderr,
                     "lruleak: %s: --max-pinned wants a number of objects (0 or more), "
                     "not '%s'\n",
-                    v->name, val);
+                    v->name, util_printable(val, shown, sizeof(shown)));
             return -1;
         }
         arg_max_pinned = n;

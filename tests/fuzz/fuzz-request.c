@@ -8,7 +8,8 @@
  * a newline is refused) and each line goes through dispatch_request(), the
  * real protocol parser and reply writer. The first byte picks the agent's
  * state (waiting, sampling, refused, stopped) and whether a sample exists,
- * so every reply path runs. Oracle: every request gets exactly one reply
+ * so every reply path runs (an accepted detach is answered as the server
+ * does once the agent is out). Oracle: every request gets exactly one reply
  * line, and that line is a JSON object with a boolean "ok" (plus a
  * positive "errno" and a string "error" when ok is false); anything else
  * aborts. Runs single-threaded; no Python, no socket.
@@ -74,12 +75,16 @@ handle(const char *line, size_t len, struct jsonw *out)
     if (len == 0) {
         return;
     }
-    if (dispatch_request(line, len, out, &after) == 1) {
+    int r = dispatch_request(line, len, out, &after);
+    if (r == 1) {
         /* A snapshot request: the server answers with the next sample. */
         if (agent.state != AGENT_SAMPLING) {
             abort();
         }
         dispatch_write_sample(out);
+    } else if (r == 2) {
+        /* An accepted detach: the server answers once the agent is out. */
+        dispatch_write_detached(out);
     }
     check_one_reply(out);
 }
@@ -97,6 +102,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     agent.state = states[data[0] & 3];
+    agent.detaching = false; /* an earlier input's detach */
     snprintf(agent.reason, sizeof(agent.reason), "fuzzing");
     agent.latest = (data[0] & 4) ? (char *)fake_sample : NULL;
     agent.latest_len = sizeof(fake_sample) - 1;
