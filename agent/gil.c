@@ -73,8 +73,8 @@ handoff(void *arg)
     return 0;
 }
 
-/* Before waiting: say so, and queue a handoff unless one is queued, the
- * caller is the main thread itself, or the interpreter is on its way out. */
+/* Before an agent thread waits: say so, and queue a handoff unless one is
+ * queued or the interpreter is on its way out. */
 static void
 wait_begins(void)
 {
@@ -83,8 +83,7 @@ wait_begins(void)
     pthread_mutex_lock(&agent.lock);
     waiting_in = me;
     handed = false;
-    if (pyc.minor >= 9 && queued_in != me && !agent.stopping && !on_main_thread() &&
-        !pycompat_finalizing()) {
+    if (pyc.minor >= 9 && queued_in != me && !agent.stopping && !pycompat_finalizing()) {
         /* Under agent.lock: the atexit hook sets agent.stopping under it
          * before finalisation goes on, so the queue is alive here. */
         if (py.Py_AddPendingCall(handoff, NULL) == 0) {
@@ -106,6 +105,12 @@ wait_ends(void)
 void
 gil_take(void *ts)
 {
+    if (on_main_thread()) {
+        /* A sample the program asked for (_lruleak): the thread that
+         * would run the handoff is this one. */
+        py.PyEval_RestoreThread(ts);
+        return;
+    }
     wait_begins();
     py.PyEval_RestoreThread(ts);
     wait_ends();
