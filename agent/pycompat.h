@@ -96,6 +96,9 @@ Py_ssize_t pycompat_frame_locals311(PyObject *frame, PyObject *code, PyObject *g
  * agent serves the main interpreter only (subinterpreters have their own
  * lru type, gc lists and, from 3.12, possibly their own GIL). */
 bool pycompat_in_main_interpreter(void);
+/* Does this thread hold the GIL with a thread state of its own (of the main
+ * interpreter's GIL-state API)? Safe on any thread, GIL or not. */
+bool pycompat_thread_holds_gil(void);
 
 /* Is the interpreter finalizing? (_Py_IsFinalizing <= 3.12, Py_IsFinalizing 3.13+) */
 bool pycompat_finalizing(void);
