@@ -153,7 +153,6 @@ agent_configure(void)
     configured = true;
     log_open(secure_getenv("LRULEAK_LOG"));
     agent.interval = env_double("LRULEAK_INTERVAL", 1.0, 0.001);
-    agent.slice_ms = env_double("LRULEAK_SLICE_MS", 2.0, 0.0);
     agent.max_nodes = (size_t)env_double("LRULEAK_MAX_NODES", 2e6, 1000);
     v = secure_getenv("LRULEAK_RECORD");
     if (v != NULL && v[0] != '\0') {

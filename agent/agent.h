@@ -39,7 +39,6 @@ struct agent {
     /* set once before the threads start */
     pid_t pid;
     double interval;     /* seconds */
-    double slice_ms;     /* longest GIL stretch per slice */
     size_t max_nodes;
     bool autostart;      /* preloaded before Python initialised */
     bool python_process; /* CPython symbols were found (agent_configure ran) */

@@ -27,15 +27,5 @@
 /* Take the GIL with the thread state ts (PyEval_RestoreThread). */
 void gil_take(void *ts);
 
-/*
- * The same between two slices of one sample (scan_yield). When the last
- * wait ended by a handoff (the main thread was running bytecode: it wants
- * the GIL too), an agent thread first waits GIL_SLICE_GAP_MS without it:
- * the handoff would otherwise take the GIL back at the program's next
- * bytecode, where CPython's own switching left it a switch interval
- * between our slices.
- */
-void gil_take_again(void *ts);
-
 /* PyGILState_Ensure() for the agent's own thread (a new thread state). */
 void gil_ensure(void);

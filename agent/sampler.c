@@ -196,10 +196,6 @@ sample(bool full, bool final, bool main_thread, volatile int *stop, uint64_t ans
     struct scan_options opt = {
         .full = full,
         .main_thread = main_thread,
-        /* The final sample keeps the GIL: at exit only daemon threads are
-         * left to want it, and each gap would hand them a switch interval
-         * (5 ms) apiece, so busy ones would stretch the exit by seconds. */
-        .slice_ms = final ? 0 : agent.slice_ms,
         .max_nodes = agent.max_nodes,
         .stop = stop,
         .pinned_out = pinned_out,

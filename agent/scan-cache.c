@@ -422,7 +422,7 @@ by_dict(struct scan *s, struct wrapper *w, uint32_t gstamp, bool links)
         done += (unsigned)n;
         if (done >= 1024) {
             done = 0;
-            r = scan_yield(s);
+            r = scan_check_stop(s);
             if (r < 0) {
                 return r;
             }

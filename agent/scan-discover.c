@@ -120,7 +120,7 @@ walk_classes(struct scan *s)
         py.Py_DecRef(subs);
         scan_clear_error();
         if (r >= 0) {
-            r = scan_yield(s);
+            r = scan_check_stop(s);
         }
     }
     objmap_done(&seen);
@@ -163,7 +163,7 @@ walk_modules(struct scan *s)
             }
         }
         if (r >= 0) {
-            r = scan_yield(s);
+            r = scan_check_stop(s);
         }
     }
     return r;
@@ -224,7 +224,7 @@ walk_gc_list(struct scan *s)
             r = record(s, o, SNAPSHOT_FUNCTION);
         }
         if ((i & 4095) == 4095 && r >= 0) {
-            r = scan_yield(s);
+            r = scan_check_stop(s);
         }
     }
     /* The list may hold the last reference of objects the program dropped
@@ -405,7 +405,7 @@ walk_frozen(struct scan *s, size_t roots_from)
                 s->truncated = true;
                 break;
             }
-            r = scan_yield(s);
+            r = scan_check_stop(s);
         }
     }
     while (fw.stack.n > 0) {
