@@ -95,24 +95,24 @@ wait_ends(void)
     pthread_mutex_unlock(&agent.lock);
 }
 
-void
-gil_take(void *ts)
+int
+gil_ensure(void)
 {
+    int state;
+
     if (on_main_thread()) {
         /* A sample the program asked for (_lruleak): the thread that
          * would run the handoff is this one. */
-        py.PyEval_RestoreThread(ts);
-        return;
+        return py.PyGILState_Ensure();
     }
     wait_begins();
-    py.PyEval_RestoreThread(ts);
+    state = py.PyGILState_Ensure();
     wait_ends();
+    return state;
 }
 
 void
-gil_ensure(void)
+gil_release(int state)
 {
-    wait_begins();
-    py.PyGILState_Ensure();
-    wait_ends();
+    py.PyGILState_Release(state);
 }

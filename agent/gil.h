@@ -24,8 +24,10 @@
  */
 #pragma once
 
-/* Take the GIL with the thread state ts (PyEval_RestoreThread). */
-void gil_take(void *ts);
-
-/* PyGILState_Ensure() for the agent's own thread (a new thread state). */
-void gil_ensure(void);
+/* PyGILState_Ensure() for an agent thread: a new thread state, the GIL
+ * (through the handoff). Returns what gil_release() wants. */
+int gil_ensure(void);
+/* Delete that thread state and release the GIL (PyGILState_Release): no
+ * thread state of ours stays behind for faulthandler, sys._current_frames()
+ * or threading to see. */
+void gil_release(int state);

@@ -136,6 +136,18 @@ pycompat_is_immortal(PyObject *o)
     return pyc.immortal && pycompat_refcnt(o) >= ((Py_ssize_t)1 << 31);
 }
 
+/* A live object: not one whose refcount is 0. Some traversals visit such
+ * objects - 3.12's _asyncio module visits its free list of future
+ * iterators, already deallocated - and a reference taken on one and
+ * dropped again would deallocate it a second time (pushing it onto that
+ * free list twice makes it a cycle, and the GC then loops forever at
+ * exit). Every tp_traverse visit of the agent checks this first. */
+static inline bool
+pycompat_is_live(PyObject *o)
+{
+    return o != NULL && pycompat_refcnt(o) > 0;
+}
+
 static inline unsigned long
 pycompat_type_flags(PyObject *type)
 {

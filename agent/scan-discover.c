@@ -284,7 +284,9 @@ frozen_push(struct frozen_walk *fw, PyObject *o)
 static int
 frozen_visit(PyObject *o, void *arg)
 {
-    frozen_push(arg, o);
+    if (pycompat_is_live(o)) {
+        frozen_push(arg, o);
+    }
     return 0;
 }
 

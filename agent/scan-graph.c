@@ -86,7 +86,7 @@ visit_edge(PyObject *child, void *arg)
     bool fresh;
     uint32_t idx;
 
-    if (child == NULL || is_stop(s, child)) {
+    if (!pycompat_is_live(child) || is_stop(s, child)) {
         return 0;
     }
     idx = objmap_get(&s->node_index, child);
