@@ -27,7 +27,8 @@ How the numbers are obtained, without trusting the agent's algorithm:
   the tracked objects that died are exactly those that only the caches kept
   alive. A cache's pinned count is |its selves & died| (an object counts for
   every cache that holds it). pinned_bytes sums sys.getsizeof(obj.payload)
-  over those objects (a lower bound for retained_bytes).
+  and what Truth.held() declared over those objects (a lower bound for
+  retained_bytes).
 
 Objects are remembered through weak references only, and per-instance
 wrappers too, so the bookkeeping itself pins nothing. A victim that sees an
@@ -152,6 +153,13 @@ class Truth:
         payload = getattr(obj, "payload", None)
         if isinstance(payload, (bytes, bytearray)):
             self.payload[id(obj)] = sys.getsizeof(payload)
+        return obj
+
+    def held(self, obj, nbytes):
+        """Bytes that go with a tracked object besides its payload (what
+        its own per-instance caches hold): added to pinned_bytes, the lower
+        bound for retained_bytes."""
+        self.payload[id(obj)] = self.payload.get(id(obj), 0) + nbytes
         return obj
 
     def track_static(self, obj):
