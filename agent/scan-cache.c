@@ -336,9 +336,16 @@ entry(struct scan *s, struct wrapper *w, struct group *g, uint32_t gstamp, PyObj
         }
         for (Py_ssize_t i = 0; i < n; i++) {
             PyObject *o = items[i];
-            /* A first argument already in the node map was classified
-             * earlier in this sample: no need to read the object again. */
-            if (!(i == 0 && first_hint != OBJMAP_ABSENT) && !countable(s, o, TC_SELF)) {
+            /* A first argument already in the node map as a candidate was
+             * classified earlier in this sample: no need to read the
+             * object again. (Results and inner wrappers' entries are nodes
+             * too, of any type: a cached NamedTuple is no self.) */
+            bool hinted = i == 0 && first_hint != OBJMAP_ABSENT &&
+                          (s->nodes[first_hint].flags & NODE_CANDIDATE) != 0;
+            if (!hinted && !countable(s, o, TC_SELF)) {
+                if (i == first) {
+                    g->self_only = false; /* no self: no cached_property */
+                }
                 if (w->inner && o != w->kwd_mark) {
                     r = inner_ref(s, o, 1, external, OBJMAP_ABSENT);
                     if (r < 0) {
@@ -347,7 +354,7 @@ entry(struct scan *s, struct wrapper *w, struct group *g, uint32_t gstamp, PyObj
                 }
                 continue;
             }
-            if (i == 0 && first_hint != OBJMAP_ABSENT) {
+            if (hinted) {
                 /* The batch loop already looked this object up. */
                 idx = first_hint;
                 s->nodes[idx].cache_refs++;
@@ -359,6 +366,7 @@ entry(struct scan *s, struct wrapper *w, struct group *g, uint32_t gstamp, PyObj
                 if (r < 0) {
                     return r;
                 }
+                s->nodes[idx].flags |= NODE_CANDIDATE;
             }
             if (w->inner) {
                 r = inner_ref(s, o, 0, external, idx);

@@ -25,6 +25,7 @@ enum node_flag {
     NODE_EXTERNAL = 1 << 5, /* sits in a key tuple that something else holds */
     NODE_SIZED = 1 << 6,
     NODE_WRAPPER = 1 << 7,  /* one of s->wrappers, reached by the graph walk */
+    NODE_CANDIDATE = 1 << 8, /* of a type that may count as a self (TC_SELF) */
 };
 
 struct node {
