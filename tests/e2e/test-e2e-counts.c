@@ -116,6 +116,8 @@ START_TEST(counts_cycles_through_instance_state)
     }
     ck_assert_int_gt(truth_int(truth, "Resolver.resolve_from_url", "wrappers"), 1);
     ck_assert_int_gt(truth_int(truth, "Slotted._find", "wrappers"), 1);
+    ck_assert_int_gt(truth_int(truth, "Point.norm", "entries"), 0);
+    ck_assert_int_eq(truth_int(truth, "Point.norm", "selves"), 0);
     /* retained_bytes is checked against what the per-instance caches hold. */
     ck_assert_int_gt(truth_int(truth, "Resolver.subschemas", "pinned_bytes"),
                      truth_int(truth, "Resolver.subschemas", "pinned") * 20000 - 1);

@@ -101,10 +101,21 @@ def _find_kwd_mark():
 
 def _cache_dict(wrapper):
     attrs = wrapper.__dict__
-    dicts = [r for r in gc.get_referents(wrapper) if type(r) is dict and r is not attrs]
-    if len(dicts) != 1:
-        raise RuntimeError("cannot find the cache dict of %r" % (wrapper,))
-    return dicts[0]
+    refs = gc.get_referents(wrapper)
+    dicts = [r for r in refs if type(r) is dict and r is not attrs]
+    if len(dicts) == 1:
+        return dicts[0]
+    # Cached results that are dicts too (a bounded cache traverses its
+    # links' keys and results first): the cache dict is the fixed field
+    # next to the function, after the links (3.10+: cache, func, ...;
+    # 3.8/3.9: func, cache, ...).
+    func = wrapper.__wrapped__
+    for i in range(len(refs) - 1, 0, -1):
+        if sys.version_info >= (3, 10) and refs[i] is func and type(refs[i - 1]) is dict:
+            return refs[i - 1]
+        if sys.version_info < (3, 10) and refs[i - 1] is func and type(refs[i]) is dict:
+            return refs[i]
+    raise RuntimeError("cannot find the cache dict of %r" % (wrapper,))
 
 
 def _code_of(wrapper):

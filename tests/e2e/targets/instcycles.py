@@ -13,12 +13,15 @@ inside cycles through what they store on themselves (issue 13).
 - Closure: a closure over self, and a per-instance cache around another
   closure over self (a "function" row of its own).
 - Multi: three class-level caches and a per-instance one key one instance.
+- Point, a NamedTuple (a tuple: never a self), is the cached result of one
+  cache and the first argument of another: no selves, not self_only.
 Negative cases, never pinned: some of each are kept in a list, and some
 are reached from outside only through what sits in the cycle (a kept
 reference to the per-instance wrapper, to the partial, to the closure).
 """
 import functools
 import sys
+import typing
 
 from e2e_truth import Truth
 
@@ -106,6 +109,20 @@ class Multi:
         return (k, self._own(k))
 
 
+class Point(typing.NamedTuple):
+    x: int
+    y: int
+
+    @classmethod
+    @functools.lru_cache(maxsize=None)
+    def make(cls, x):
+        return cls(x, -x)
+
+    @functools.lru_cache(maxsize=None)
+    def norm(self):
+        return abs(self.x) + abs(self.y)
+
+
 def build(truth):
     kept = []       # the program's own references: never pinned
     for i in range(60):
@@ -135,6 +152,8 @@ def build(truth):
         if i % 3 == 0:
             m.c(100)
 
+        Point.make(i).norm()
+
         if i % 5 == 0:
             kept.extend((r, s, p, c, m))
         elif i % 5 == 1:
@@ -143,8 +162,9 @@ def build(truth):
         elif i % 5 == 2:
             kept.extend((p.bound, c.memo))
     for wrapper in (Resolver.subschemas, Resolver.find_in_subschemas, Slotted.tag,
-                    Partial.label, Closure.value, Multi.a, Multi.b, Multi.c):
+                    Partial.label, Closure.value, Multi.a, Multi.b, Multi.c, Point.norm):
         truth.cache(wrapper, "method")
+    truth.cache(vars(Point)["make"].__func__, "classmethod")
     return kept
 
 
