@@ -184,7 +184,16 @@ class Truth:
         return wrapper
 
     def ready_and_wait(self):
-        gc.collect()  # no unreachable garbage may survive into the snapshot
+        # No unreachable garbage may survive into the snapshot. A sample the
+        # agent is taking holds a reference to every wrapper it reads: a
+        # dropped cycle through a per-instance cache looks referenced to a
+        # gc.collect() that runs meanwhile. Collect again after samples had
+        # time to end (and their pending calls to run).
+        gc.collect()
+        for _ in range(2):
+            time.sleep(0.1)
+            sum(range(100))
+            gc.collect()
         print("READY", flush=True)
         line = sys.stdin.readline()
         if line.strip() != "go":
