@@ -13,7 +13,12 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "e2e-helpers.h"
 
@@ -115,8 +120,49 @@ corpus_suite(void)
     return s;
 }
 
+/* Can PYTHON import the corpus's libraries? 0 yes, 1 no, -1 could not run. */
+static int
+probe_libraries(const char *python, const char *targets)
+{
+    static const char code[] = "import corpus_truth, jsonschema, pygments, rich, jwt, arrow";
+    pid_t pid = fork();
+    int status;
+
+    if (pid < 0) {
+        return -1;
+    }
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (null >= 0) {
+            dup2(null, STDERR_FILENO); /* an ImportError's traceback */
+        }
+        if (chdir(targets) == 0) {
+            execl(python, python, "-c", code, (char *)NULL);
+        }
+        _exit(127);
+    }
+    if (waitpid(pid, &status, 0) != pid) {
+        return -1;
+    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
+
 int
 main(void)
 {
+    const char *python = getenv("PYTHON"), *targets = getenv("E2E_TARGETS");
+    const char *required = getenv("E2E_CORPUS_REQUIRED");
+
+    if (python != NULL && *python != '\0' && targets != NULL &&
+        access(python, X_OK) == 0 && probe_libraries(python, targets) != 0) {
+        if (required != NULL && strcmp(required, "1") == 0) {
+            fprintf(stderr, "e2e-corpus: %s cannot import the corpus's libraries "
+                            "(scripts/setup.sh installs them)\n", python);
+            return 1;
+        }
+        fprintf(stderr, "e2e-corpus: %s cannot import the corpus's libraries: skipping\n",
+                python);
+        return 77;
+    }
     return e2e_main(corpus_suite);
 }

@@ -14,7 +14,7 @@ some parsers are dropped with no cache of the program's holding them.
 """
 import functools
 
-from corpus_truth import CorpusTruth
+from corpus_truth import CorpusTruth, debian
 
 import arrow  # noqa: E402
 from arrow.parser import DateTimeParser  # noqa: E402
@@ -52,6 +52,7 @@ def build():
 
 
 def main():
+    debian(arrow)
     kept = build()
     truth = CorpusTruth()
     truth.register(["arrow", "__main__"])

@@ -14,7 +14,7 @@ Driven the way users write it: Draft7Validator(schema).validate(doc),
 iter_errors() and jsonschema.validate(doc, schema). Some validators are
 kept by the program (their resolvers are never pinned).
 """
-from corpus_truth import CorpusTruth
+from corpus_truth import CorpusTruth, debian
 
 import jsonschema  # noqa: E402
 
@@ -51,6 +51,7 @@ def build():
 
 
 def main():
+    debian(jsonschema)
     kept = build()
     truth = CorpusTruth()
     truth.register(["jsonschema"])

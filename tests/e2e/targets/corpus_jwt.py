@@ -20,7 +20,7 @@ import json
 import os
 import tempfile
 
-from corpus_truth import CorpusTruth
+from corpus_truth import CorpusTruth, debian
 
 import jwt  # noqa: E402
 
@@ -58,6 +58,7 @@ def build(directory):
 
 
 def main():
+    debian(jwt)
     with tempfile.TemporaryDirectory() as directory:
         kept = build(directory)
     truth = CorpusTruth()

@@ -8,7 +8,9 @@ with a fresh formatter per call, highlight(code, lexer, HtmlFormatter()),
 leaves its formatters (and their style tables) to that cache until 100
 newer entries push them out. Some formatters are kept by the program.
 """
-from corpus_truth import CorpusTruth
+from corpus_truth import CorpusTruth, debian
+
+import pygments  # noqa: E402
 
 from pygments import highlight  # noqa: E402
 from pygments.formatters import HtmlFormatter  # noqa: E402
@@ -32,6 +34,7 @@ def build():
 
 
 def main():
+    debian(pygments)
     kept = build()
     truth = CorpusTruth()
     truth.register(["pygments"])

@@ -13,7 +13,9 @@ clearing, which cannot free anything the compared rows hold).
 """
 import io
 
-from corpus_truth import CorpusTruth
+from corpus_truth import CorpusTruth, debian
+
+import rich  # noqa: E402
 
 from rich.console import Console  # noqa: E402
 from rich.progress_bar import ProgressBar  # noqa: E402
@@ -41,6 +43,7 @@ def build():
 
 
 def main():
+    debian(rich)
     kept = build()
     truth = CorpusTruth()
     truth.register(["rich"], skip=NO_WEAKREF)

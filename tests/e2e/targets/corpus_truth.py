@@ -12,8 +12,10 @@ other victim: clear the registered caches, gc.collect(), and count which
 tracked objects died. The agent's rows are compared with that.
 
 Debian's libraries live in /usr/lib/python3/dist-packages (for python3.11;
-the pure-Python ones import on other interpreters too): it is appended to
-sys.path when missing, after the interpreter's own directories.
+the pure-Python ones import on other interpreters too). It goes into
+sys.path before the interpreter's own site-packages (which may hold other
+versions of the same libraries), after the standard library, and
+debian() checks that a library came from there.
 """
 import functools
 import gc
@@ -22,7 +24,8 @@ import types
 
 DIST = "/usr/lib/python3/dist-packages"
 if DIST not in sys.path:
-    sys.path.append(DIST)
+    _site = [i for i, p in enumerate(sys.path) if p.endswith("site-packages")]
+    sys.path.insert(_site[0] if _site else len(sys.path), DIST)
 
 from e2e_truth import Truth, _cache_dict, first_arg, is_self_candidate  # noqa: E402
 
@@ -61,6 +64,14 @@ def kind_of(wrapper, class_kinds):
     if isinstance(getattr(wrapper, "__wrapped__", None), types.MethodType):
         return "per-instance"
     return class_kinds.get(id(wrapper), "function")
+
+
+def debian(*modules):
+    """Fail unless every module was imported from Debian's packages."""
+    for m in modules:
+        if not m.__file__.startswith(DIST + "/"):
+            raise RuntimeError("%s comes from %s, not from Debian's %s"
+                               % (m.__name__, m.__file__, DIST))
 
 
 class CorpusTruth(Truth):
