@@ -640,9 +640,10 @@ scan_wrapper_prepare(struct scan *s, struct wrapper *w)
     g->misses += misses;
     g->wrappers++;
     g->entries += py.PyDict_Size(cache);
-    /* Found outside any class namespace: it may be part of an object
-     * graph (see struct wrapper). */
-    w->inner = w->kind == SNAPSHOT_FUNCTION || w->kind == SNAPSHOT_PER_INSTANCE;
+    /* Found by a heap walk only: it may be part of an object graph (see
+     * struct wrapper). Module-level caches are alive by definition, and
+     * walking their (possibly millions of) entries would buy nothing. */
+    w->inner = !w->named;
     if (objmap_put(&s->stop, cache, 0) == OBJMAP_ABSENT) {
         return -ENOMEM;
     }

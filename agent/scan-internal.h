@@ -49,7 +49,8 @@ struct wrapper {
     uint32_t group;
     int64_t maxsize;
     bool valid; /* layout checked, names and counters read */
-    /* A wrapper not found in a class namespace may sit inside an object
+    bool named; /* found in a class namespace or module globals */
+    /* A wrapper that no class or module names may sit inside an object
      * graph (a per-instance cache in an instance's __dict__ or slots, a
      * closure's cache): everything its entries reference is walked, and
      * what would go with it is remembered for retained_bytes. */
