@@ -283,8 +283,7 @@ inner_ref(struct scan *s, PyObject *o, uint32_t refs, bool external, uint32_t id
         PyObject *t = pycompat_type(o);
         bool fresh;
         if (pycompat_is_immortal(o) ||
-            (pycompat_type_flags(t) & PYAPI_TPFLAGS_TYPE_SUBCLASS) != 0 ||
-            t == py.PyModule_Type) {
+            (pycompat_type_flags(t) & PYAPI_TPFLAGS_TYPE_SUBCLASS) != 0 || t == py.PyModule_Type) {
             return 0; /* alive by definition: nothing to walk or size */
         }
         idx = scan_node(s, o, &fresh);

@@ -24,7 +24,7 @@ enum node_flag {
     NODE_ALIVE = 1 << 4,    /* reachable from outside the caches */
     NODE_EXTERNAL = 1 << 5, /* sits in a key tuple that something else holds */
     NODE_SIZED = 1 << 6,
-    NODE_WRAPPER = 1 << 7,  /* one of s->wrappers, reached by the graph walk */
+    NODE_WRAPPER = 1 << 7,   /* one of s->wrappers, reached by the graph walk */
     NODE_CANDIDATE = 1 << 8, /* of a type that may count as a self (TC_SELF) */
 };
 
@@ -56,7 +56,7 @@ struct wrapper {
      * what would go with it is remembered for retained_bytes. */
     bool inner;
     uint32_t cedge_start, cedge_count; /* its entries' nodes, in s->cedges */
-    int64_t own_bytes; /* cache dict, key tuples, links (bounded) */
+    int64_t own_bytes;                 /* cache dict, key tuples, links (bounded) */
 };
 
 struct group {

@@ -339,7 +339,8 @@ scan_forget(struct scan *s)
 static int64_t
 memory_bytes(const struct scan *s)
 {
-    return (int64_t)(s->cap_nodes * sizeof(struct node) + (s->cap_edges + s->cap_cedges) * sizeof(uint32_t) +
+    return (int64_t)(s->cap_nodes * sizeof(struct node) +
+                     (s->cap_edges + s->cap_cedges) * sizeof(uint32_t) +
                      s->cap_wrappers * sizeof(struct wrapper) + s->cap_groups * sizeof(struct group) +
                      (s->held.cap + s->visit.cap + s->graveyard.cap) * sizeof(PyObject *) +
                      objmap_bytes(&s->node_index) + objmap_bytes(&s->wrapper_index) +

@@ -153,15 +153,16 @@ main(void)
     const char *python = getenv("PYTHON"), *targets = getenv("E2E_TARGETS");
     const char *required = getenv("E2E_CORPUS_REQUIRED");
 
-    if (python != NULL && *python != '\0' && targets != NULL &&
-        access(python, X_OK) == 0 && probe_libraries(python, targets) != 0) {
+    if (python != NULL && *python != '\0' && targets != NULL && access(python, X_OK) == 0 &&
+        probe_libraries(python, targets) != 0) {
         if (required != NULL && strcmp(required, "1") == 0) {
-            fprintf(stderr, "e2e-corpus: %s cannot import the corpus's libraries "
-                            "(scripts/setup.sh installs them)\n", python);
+            fprintf(stderr,
+                    "e2e-corpus: %s cannot import the corpus's libraries "
+                    "(scripts/setup.sh installs them)\n",
+                    python);
             return 1;
         }
-        fprintf(stderr, "e2e-corpus: %s cannot import the corpus's libraries: skipping\n",
-                python);
+        fprintf(stderr, "e2e-corpus: %s cannot import the corpus's libraries: skipping\n", python);
         return 77;
     }
     return e2e_main(corpus_suite);
