@@ -26,6 +26,7 @@
 #include "agent.h"
 #include "attachopt.h"
 #include "hostwatch.h"
+#include "termsig.h"
 #include "jsonv.h"
 #include "log.h"
 #include "pyapi.h"
@@ -362,6 +363,7 @@ agent_detach_state(void)
 void
 agent_detached(void)
 {
+    termsig_uninstall();
     /* The sampler is gone and the exit hook records nothing once detached:
      * nobody else writes to the recording now. */
     pthread_mutex_lock(&record_lock);
@@ -405,6 +407,8 @@ agent_reset_after_fork(void)
     agent.detaching = false;
     agent.sampler_gone = false;
     agent.host_gone = false;
+    agent.term_asked = false;
+    termsig_after_fork();
     agent.main_only = false;
     agent.sampler_os_tid = agent.server_os_tid = 0;
     agent.requests = 0;

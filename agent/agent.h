@@ -73,6 +73,7 @@ struct agent {
     bool pausing;         /* os.fork() in progress (3.12+): our threads leave */
     bool detaching;       /* a client asked to detach: the sampler leaves */
     bool sampler_gone;    /* the sampler thread has left Python and ends */
+    bool term_asked;      /* SIGTERM: take the final sample now (termsig.h) */
     bool host_gone;       /* every thread of the program has ended (hostwatch.h) */
     pid_t sampler_os_tid, server_os_tid; /* kernel ids of our threads (last started) */
     pthread_t sampler_tid, server_tid;

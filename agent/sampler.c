@@ -23,6 +23,7 @@
 #include "server.h"
 #include "hooks.h"
 #include "hostwatch.h"
+#include "termsig.h"
 
 /* Full-heap discovery (scan-discover.c) finds wrappers outside classes and
  * modules. It runs on the first sample, when a client asks, at exit, on
@@ -261,6 +262,7 @@ sampler_final(void)
     bool parked, busy;
     void *ts;
 
+    termsig_final_begins();
     pthread_mutex_lock(&agent.lock);
     agent.stopping = true;
     stop_flag = 1;
@@ -272,6 +274,7 @@ sampler_final(void)
     pthread_cond_broadcast(&agent.cond);
     pthread_mutex_unlock(&agent.lock);
     if (detached) {
+        termsig_final_ends();
         return;
     }
     busy = __atomic_load_n(&in_sample, __ATOMIC_ACQUIRE);
@@ -304,6 +307,7 @@ sampler_final(void)
     }
     if (!parked) {
         log_msg("sampler did not stop in time: no final sample");
+        termsig_final_ends();
         return;
     }
     if (!prepared) {
@@ -327,6 +331,7 @@ sampler_final(void)
     }
     pthread_mutex_unlock(&agent.scan_lock);
     agent_set_state(AGENT_STOPPED, NULL);
+    termsig_final_ends();
 }
 
 /* ---- samples on the main thread (agent.main_only) --------------------------------------------- */
@@ -558,6 +563,31 @@ end_with_host(void)
     pthread_mutex_unlock(&agent.lock);
 }
 
+/* SIGTERM with the default disposition (termsig.h): the program's thread
+ * waits in the handler, without the GIL, for this final sample; then it
+ * dies of the signal. */
+static void
+final_for_sigterm(void)
+{
+    int state;
+
+    pthread_mutex_lock(&agent.scan_lock);
+    if (enter_python(&state)) {
+        int r = sample(!agent.forked, true, false, NULL, requests_now(), NULL);
+        if (r < 0) {
+            log_msg("final sample (SIGTERM) failed: %s", strerror(-r));
+        }
+        gil_release(state);
+    }
+    pthread_mutex_unlock(&agent.scan_lock);
+    pthread_mutex_lock(&agent.lock);
+    agent.stopping = true;
+    stop_flag = 1;
+    pthread_mutex_unlock(&agent.lock);
+    termsig_done();
+    park();
+}
+
 static void
 sample_loop(void)
 {
@@ -578,7 +608,8 @@ sample_loop(void)
             rest = SAMPLER_REQUEST_WAIT_MAX_S;
         }
         earliest = timespec_after(now, rest);
-        while (!agent.stopping && !agent.pausing && !agent.detaching && !agent.host_gone) {
+        while (!agent.stopping && !agent.pausing && !agent.detaching && !agent.host_gone &&
+               !agent.term_asked) {
             const struct timespec *until = agent.want_sample ? &earliest : &deadline;
             if (pthread_cond_timedwait(&agent.cond, &agent.lock, until) == ETIMEDOUT) {
                 /* A request may have come in just now: look again. */
@@ -594,7 +625,7 @@ sample_loop(void)
         agent.want_full = false;
         uint64_t answers = agent.requests; /* those that asked for this sample */
         bool stopping = agent.stopping, pausing = agent.pausing, detaching = agent.detaching;
-        bool host_gone = agent.host_gone;
+        bool host_gone = agent.host_gone, term = agent.term_asked;
         pthread_mutex_unlock(&agent.lock);
         if (stopping) {
             park();
@@ -605,6 +636,10 @@ sample_loop(void)
         }
         if (detaching) {
             forget_python();
+            return;
+        }
+        if (term) {
+            final_for_sigterm();
             return;
         }
         if (host_gone || hostwatch_program_ended()) {
@@ -788,6 +823,7 @@ sampler_main(void *arg)
     agent_record_process("process", NULL);
     agent_set_state(AGENT_SAMPLING, NULL);
     server_start();
+    termsig_install();
     log_msg("sampling CPython %s every %gs (lru fields %s, links %s)", pyc.version, agent.interval,
             pyc.lru_fields ? "verified" : "checked per wrapper",
             pyc.lru_links ? "verified" : "read by traverse");

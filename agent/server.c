@@ -41,6 +41,7 @@
 #include "log.h"
 #include "protocol.h"
 #include "server.h"
+#include "termsig.h"
 #include "sockpath.h"
 
 #define SERVER_MAX_CLIENTS 64
@@ -339,7 +340,7 @@ finish_detach(void)
 static void *
 server_main(void *arg)
 {
-    struct pollfd pfd[SERVER_MAX_CLIENTS + 2];
+    struct pollfd pfd[SERVER_MAX_CLIENTS + 3];
 
     (void)arg;
     agent_note_thread(&agent.server_os_tid);
@@ -350,6 +351,7 @@ server_main(void *arg)
         }
         pfd[n++] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
         pfd[n++] = (struct pollfd){.fd = agent.wake_fd, .events = POLLIN};
+        pfd[n++] = (struct pollfd){.fd = termsig_fd(), .events = POLLIN};
         for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
             struct client *c = &clients[i];
             short ev = 0;
@@ -365,7 +367,9 @@ server_main(void *arg)
             }
             pfd[n++] = (struct pollfd){.fd = c->fd, .events = ev};
         }
-        if (poll(pfd, (nfds_t)n, 1000) < 0 && errno != EINTR) {
+        int wait_ms = termsig_poll_ms();
+        if (poll(pfd, (nfds_t)n, wait_ms >= 0 && wait_ms < 1000 ? wait_ms : 1000) < 0 &&
+            errno != EINTR) {
             log_msg("poll: %s", strerror(errno));
             sleep(1);
             continue;
@@ -373,6 +377,9 @@ server_main(void *arg)
         if (pfd[1].revents & POLLIN) {
             uint64_t v;
             (void)!read(agent.wake_fd, &v, sizeof(v));
+        }
+        if (pfd[2].fd >= 0 && (pfd[2].revents & POLLIN)) {
+            termsig_readable();
         }
         if (__atomic_load_n(&agent.pausing, __ATOMIC_ACQUIRE)) {
             /* os.fork(): leave; clients and the socket stay, and
@@ -384,8 +391,8 @@ server_main(void *arg)
         }
         for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
             struct client *c = &clients[i];
-            short re = pfd[i + 2].revents;
-            if (c->fd < 0 || pfd[i + 2].fd != c->fd) {
+            short re = pfd[i + 3].revents;
+            if (c->fd < 0 || pfd[i + 3].fd != c->fd) {
                 continue;
             }
             if (re & (POLLIN | POLLHUP | POLLERR)) {

@@ -169,3 +169,32 @@ def test_watchdog_exit_from_a_native_thread():
     p = run([scenario("watchdog_exit.py")], agent_env(LRULEAK_INTERVAL=0.05), timeout=20)
     assert p.returncode == q.returncode == 1
     assert "not reached" not in p.stdout
+
+
+def test_pool_workers_killed_by_sigterm_leave_their_final_sample(tmp_path):
+    """`with Pool(3) as p` terminates its fork workers with SIGTERM: each
+    still leaves a final sample with what its cache pins, and still dies of
+    SIGTERM."""
+    cli = os.environ["LRULEAK_CLI"]
+    rec, truth_file = tmp_path / "rec.jsonl", tmp_path / "truth.json"
+    env = plain_env(LRULEAK_DIR=tempfile.mkdtemp(prefix="harm-sock-"))
+    if os.environ.get("E2E_PRELOAD"):
+        env["LD_PRELOAD"] = os.environ["E2E_PRELOAD"]
+    p = subprocess.run([cli, "run", "--output", str(rec), "--", PYTHON,
+                        scenario("pool_terminate.py"), str(truth_file)],
+                       env=env, capture_output=True, text=True, timeout=120,
+                       stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr
+    truth = json.loads(truth_file.read_text())
+    assert sorted(truth["exitcodes"].values()) == [-15, -15, -15]
+    finals = {}
+    with open(rec) as f:
+        for line in f:
+            r = json.loads(line)
+            if r.get("type") == "sample" and r.get("final"):
+                finals[str(r["pid"])] = r
+    assert set(truth["exitcodes"]) <= set(finals), (truth, sorted(finals))
+    for pid, pinned in truth["workers"].items():
+        assert pid in finals, "worker %s left no final sample" % pid
+        rows = [c for c in finals[pid]["caches"] if c["qualname"] == "Worker.compute"]
+        assert rows and rows[0]["pinned"] == pinned, (pid, rows, pinned)
