@@ -76,7 +76,7 @@ wait_begins(void)
 
     pthread_mutex_lock(&agent.lock);
     waiting_in = me;
-    if (pyc.minor >= 9 && queued_in != me && !agent.stopping && !pycompat_finalizing()) {
+    if (pycompat_pending_calls_safe() && queued_in != me && !agent.stopping && !pycompat_finalizing()) {
         /* Under agent.lock: the atexit hook sets agent.stopping under it
          * before finalisation goes on, so the queue is alive here. */
         if (py.Py_AddPendingCall(handoff, NULL) == 0) {

@@ -150,6 +150,15 @@ pycompat_finalizing(void)
 }
 
 bool
+pycompat_pending_calls_safe(void)
+{
+    /* 3.8's Py_AddPendingCall crashes once finalisation has drained the
+     * queue, which happens before the atexit hooks run; from 3.9 on the
+     * queue lives until the interpreter is torn down. */
+    return pyc.minor >= 9;
+}
+
+bool
 pycompat_thread_holds_gil(void)
 {
     /* PyGILState_Check() answers 1 on every thread once a subinterpreter

@@ -99,6 +99,9 @@ bool pycompat_in_main_interpreter(void);
 /* Does this thread hold the GIL with a thread state of its own (of the main
  * interpreter's GIL-state API)? Safe on any thread, GIL or not. */
 bool pycompat_thread_holds_gil(void);
+/* May an agent thread queue pending calls (Py_AddPendingCall) at any time
+ * before the atexit hooks have run? (3.9+) */
+bool pycompat_pending_calls_safe(void);
 
 /* Is the interpreter finalizing? (_Py_IsFinalizing <= 3.12, Py_IsFinalizing 3.13+) */
 bool pycompat_finalizing(void);

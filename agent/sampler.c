@@ -334,75 +334,106 @@ sampler_final(void)
     termsig_final_ends();
 }
 
-/* ---- samples on the main thread (agent.main_only) --------------------------------------------- */
+/* ---- samples on the program's main thread ----------------------------------------------------- */
 
-/* In a child forked from a thread other than the initial one, a thread
- * state made by one of our threads is unsafe: once the program's last
- * thread has ended (and its state is gone), CPython 3.11/3.12 hand out the
- * interpreter's initial thread state again and abort ("thread state
- * already initialized"); nothing tells us in time that the last one is
- * ending. So there the sampler asks the program's own thread, which holds
- * a thread state anyway, to take each sample: a pending call, run from its
- * eval loop. A thread blocked outside the eval loop takes none meanwhile. */
+/* Where it can, the sampler has the program's main thread take each
+ * sample: a pending call (Py_AddPendingCall), run from its eval loop
+ * between two bytecodes, with the thread state it has anyway. No thread
+ * state of ours then ever exists - not even while we would wait for the GIL,
+ * when faulthandler, sys._current_frames() or threading would see one -
+ * and the main thread never waits for the GIL behind us. A main thread
+ * that runs no bytecode (blocked in a system call, the GIL released) does
+ * not run it within SAMPLER_MAIN_WAIT_S: the sampler then takes the sample
+ * itself, with a thread state of its own for that stretch only.
+ *
+ * In a child forked from a thread other than the initial one, the main
+ * thread is the only way: there a thread state made by one of our threads
+ * is unsafe (once the program's last thread has ended and its state is
+ * gone, CPython 3.11/3.12 hand out the interpreter's initial thread state
+ * again and abort, "thread state already initialized", and nothing tells us
+ * in time that the last one is ending).
+ *
+ * Tickets (under agent.lock): the sampler asks for sample `asked`; whoever
+ * claims it first - the main thread's call, or the sampler after the wait
+ * - takes it; a call that runs late finds its ticket claimed and does
+ * nothing. The call only tries scan_lock (whoever holds it may be waiting
+ * for the GIL this thread holds). */
+#define SAMPLER_MAIN_WAIT_S 0.02
+
 static struct {
-    uint64_t asked, done; /* under agent.lock */
+    uint64_t asked, claimed, done;
     bool full;
     uint64_t answers;
 } main_req;
 
-/* The program's thread, with the GIL (Py_AddPendingCall). Returns 0: -1
- * would raise into the program. */
+/* Main thread, with the GIL. Returns 0: -1 would raise into the program. */
 static int
 sample_on_main(void *arg)
 {
     (void)arg;
-    pthread_mutex_lock(&agent.lock);
-    uint64_t asked = main_req.asked;
-    bool full = main_req.full, go = main_req.done < asked && !agent.stopping &&
-                                    !agent.detaching && !agent.pausing && agent_is_home();
-    uint64_t answers = main_req.answers;
-    pthread_mutex_unlock(&agent.lock);
-    if (go) {
-        pthread_mutex_lock(&agent.scan_lock);
-        (void)sample(full, false, true, NULL, answers, NULL);
-        pthread_mutex_unlock(&agent.scan_lock);
+    if (pthread_mutex_trylock(&agent.scan_lock) != 0) {
+        return 0; /* busy: the sampler's wait runs out and it samples */
     }
     pthread_mutex_lock(&agent.lock);
-    main_req.done = asked;
-    pthread_cond_broadcast(&agent.cond);
+    uint64_t ticket = main_req.asked;
+    bool full = main_req.full, go = main_req.claimed < ticket && !agent.stopping &&
+                                    !agent.detaching && !agent.pausing && agent_is_home();
+    uint64_t answers = main_req.answers;
+    if (go) {
+        main_req.claimed = ticket;
+    }
     pthread_mutex_unlock(&agent.lock);
+    if (go) {
+        (void)sample(full, false, true, NULL, answers, NULL);
+        pthread_mutex_lock(&agent.lock);
+        main_req.done = ticket;
+        pthread_cond_broadcast(&agent.cond);
+        pthread_mutex_unlock(&agent.lock);
+    }
+    pthread_mutex_unlock(&agent.scan_lock);
     return 0;
 }
 
-/* Sampler thread, no GIL: queue one sample on the main thread and wait for
- * it, at most one interval (or until the agent is asked to stop). */
-static void
+/* Sampler thread, no GIL, no lock: ask the main thread for one sample and
+ * wait for it. Returns true when it was taken (or the agent was asked to
+ * stop meanwhile), false when the sampler is to take it itself (never in
+ * main_only mode: there the sample is skipped). */
+static bool
 sample_via_main(bool full, uint64_t answers)
 {
     struct timespec deadline;
+    bool taken;
 
-    pthread_mutex_lock(&agent.lock);
-    if (main_req.done < main_req.asked) {
-        pthread_mutex_unlock(&agent.lock);
-        return; /* the last one has not run yet */
+    if (!pycompat_pending_calls_safe()) {
+        return false;
     }
+    pthread_mutex_lock(&agent.lock);
     uint64_t ticket = ++main_req.asked;
     main_req.full = full;
     main_req.answers = answers;
     pthread_mutex_unlock(&agent.lock);
-    if (py.Py_AddPendingCall(sample_on_main, NULL) != 0) {
-        pthread_mutex_lock(&agent.lock);
-        main_req.asked--;
-        pthread_mutex_unlock(&agent.lock);
-        return;
-    }
+    bool queued = py.Py_AddPendingCall(sample_on_main, NULL) == 0;
     clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline = timespec_after(deadline, agent.interval);
+    deadline = timespec_after(deadline, agent.main_only ? agent.interval : SAMPLER_MAIN_WAIT_S);
     pthread_mutex_lock(&agent.lock);
-    while (main_req.done < ticket && !agent.stopping && !agent.detaching && !agent.pausing &&
-           !agent.host_gone && pthread_cond_timedwait(&agent.cond, &agent.lock, &deadline) == 0) {
+    while (queued && main_req.done < ticket && !agent.stopping && !agent.detaching &&
+           !agent.pausing && !agent.host_gone && !agent.term_asked &&
+           pthread_cond_timedwait(&agent.cond, &agent.lock, &deadline) == 0) {
+    }
+    if (main_req.claimed < ticket) {
+        main_req.claimed = ticket; /* ours now: a late call does nothing */
+        /* Interrupted (the loop acts on the flag), or main_only: skipped. */
+        taken = agent.main_only || agent.stopping || agent.detaching || agent.pausing ||
+                agent.host_gone || agent.term_asked;
+    } else {
+        /* Claimed by the main thread: wait for the end of its sample. */
+        while (main_req.done < ticket) {
+            pthread_cond_wait(&agent.cond, &agent.lock);
+        }
+        taken = true;
     }
     pthread_mutex_unlock(&agent.lock);
+    return taken;
 }
 
 /* ---- the thread ------------------------------------------------------------------------------ */
@@ -646,8 +677,7 @@ sample_loop(void)
             end_with_host();
             return;
         }
-        if (agent.main_only) {
-            sample_via_main(full, answers);
+        if (sample_via_main(full, answers) || agent.main_only) {
             continue;
         }
         pthread_mutex_lock(&agent.scan_lock);
