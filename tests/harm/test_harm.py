@@ -117,7 +117,7 @@ def test_development_mode_and_debug_allocators_exit_cleanly(tmp_path, how):
     rec = str(tmp_path)
     p = run(args + ["-c", code], agent_env(record=rec, LRULEAK_INTERVAL=0.05, **extra))
     q = run(args + ["-c", code], plain_env(**extra))
-    assert (p.returncode, p.stdout, p.stderr) == (q.returncode, q.stdout, q.stderr)
+    assert (p.returncode, p.stdout, p.stderr) == (q.returncode, q.stdout, q.stderr), p.stderr
     assert p.returncode == 0
     assert samples(rec), "no sample recorded"
 
