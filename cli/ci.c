@@ -91,6 +91,9 @@ cli_ci_outputs(const struct report *rep)
     if (arg_sarif != NULL && write_file(arg_sarif, "SARIF", rep, sarif) < 0) {
         ret = CLI_EXIT_FAILURE;
     }
+    if (arg_html != NULL && write_file(arg_html, "HTML", rep, report_write_html) < 0) {
+        ret = CLI_EXIT_FAILURE;
+    }
     r = gate_check(rep, &rules, &gate, stderr);
     if (r < 0) {
         fprintf(stderr, "lruleak: out of memory\n");

@@ -62,6 +62,10 @@ extern size_t arg_nignore;
 extern bool arg_no_warmup; /* --no-warmup */
 extern bool arg_pytest;    /* run --pytest: enable the pytest plugin */
 extern bool arg_watch;     /* attach --watch: watch after attaching */
+extern const char *arg_html; /* run, report --html FILE, or NULL */
+/* run, attach --trace-alloc[=N]: tracemalloc frames; 0 when not given */
+#define CLI_TRACE_ALLOC_MAX 100
+extern int arg_trace_alloc;
 
 /* What the command line asks for, from cli_parse_args(). */
 struct cli_call {

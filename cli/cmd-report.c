@@ -51,8 +51,9 @@ cmd_report(int argc, char **argv)
             goto out;
         }
     }
-    /* Only the text renderer reads first/last; the series is for JSON. */
-    rep = report_new(arg_format == CLI_FORMAT_JSON ? 0 : REPORT_NO_SERIES);
+    /* Only the text renderer reads first/last; the series is for JSON and
+     * the HTML plots. */
+    rep = report_new(arg_format == CLI_FORMAT_JSON || arg_html != NULL ? 0 : REPORT_NO_SERIES);
     if (rep == NULL) {
         fprintf(stderr, "lruleak: out of memory\n");
         goto out;

@@ -496,7 +496,7 @@ cmd_run(int argc, char **argv)
         fprintf(stderr, "lruleak: agent library not found (tried %s); set LRULEAK_AGENT\n", tried);
         goto out;
     }
-    run.rep = report_new(REPORT_NO_SERIES);
+    run.rep = report_new(arg_html != NULL ? 0 : REPORT_NO_SERIES);
     if (run.rep == NULL) {
         fprintf(stderr, "lruleak: out of memory\n");
         goto out;
@@ -508,6 +508,16 @@ cmd_run(int argc, char **argv)
     r = open_output(&run);
     if (r < 0) {
         goto out;
+    }
+    if (arg_trace_alloc > 0) {
+        /* Read by the agent's configuration; inherited by every process. */
+        char frames[16];
+
+        snprintf(frames, sizeof(frames), "%d", arg_trace_alloc);
+        if (setenv("LRULEAK_TRACE_ALLOC", frames, 1) < 0) {
+            fprintf(stderr, "lruleak: out of memory\n");
+            goto out;
+        }
     }
     r = inject_child_env(environ, agent, run.spool, arg_interval_str, &env);
     if (r < 0) {
