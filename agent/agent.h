@@ -41,6 +41,7 @@ struct agent {
     double interval;     /* seconds */
     double slice_ms;     /* longest GIL stretch per slice */
     size_t max_nodes;
+    int trace_alloc;     /* tracemalloc frames to start (LRULEAK_TRACE_ALLOC); 0: off */
     bool autostart;      /* preloaded before Python initialised */
     bool python_process; /* CPython symbols were found (agent_configure ran) */
     bool attached;       /* started by an attach: serve the socket at once */

@@ -242,7 +242,7 @@ sites(FILE *f, const struct report_cache *c)
 
         fputs("<tr><td>", f);
         if (s->unknown) {
-            fputs("unknown (created before tracing started)", f);
+            fputs("unknown (no traceback: created before tracing started)", f);
         } else if (s->other) {
             fputs("other sites", f);
         } else {
