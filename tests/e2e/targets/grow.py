@@ -102,7 +102,7 @@ def main():
     # weakref id -> the innermost frame of its allocation: "file:line",
     # "unknown" (made while nothing traced) or "ambiguous"
     where = {}
-    here = os.path.abspath(__file__)
+    here = __file__  # as the code objects (and tracemalloc) name it
 
     def note(key, r, site, was_traced):
         refs[key].append(r)
@@ -183,7 +183,7 @@ def write_truth(args, refs, where, kept, made, caches):
                 pinned[k] = len(dead)
                 for r in dead:
                     sites[k][where[id(r)]] = sites[k].get(where[id(r)], 0) + 1
-            truth = {"site_line": site_line(), "frames": tracemalloc.get_traceback_limit(), "file": os.path.abspath(__file__),
+            truth = {"site_line": site_line(), "frames": tracemalloc.get_traceback_limit(), "file": __file__,
                      "early": args.early, "made": made, "kept": kept,
                      "pinned": pinned, "sites": sites}
             with open(args.truth, "w", encoding="utf-8") as f:
