@@ -188,6 +188,9 @@ def test_page_names_the_leak_and_plots_the_recording(tmp_path):
     overview = dom.find_all("div", "overview")[0]
     legend = " ".join(g.text() for g in overview.find_all("g", "legend"))
     assert "Order.handle" in legend and "Ticket.price" in legend
+    # No functools.cached_method in this interpreter: never suggested.
+    assert last["functools_cached_method"] is False
+    assert "cached_method" not in text
 
 
 def test_allocation_sites_match_the_program(tmp_path):
@@ -244,6 +247,101 @@ def test_injected_markup_is_text_and_runs_nothing(tmp_path):
     assert evil in [q.text() for q in dom.find_all("code", "qualname")]
     assert "--tag=<script>document.title='argv'</script>" in dom.find_all("code", "argv")[0].text()
     assert cache_block(dom, evil).find_all("polyline", "pinned")
+
+
+def test_advice_fits_the_code(tmp_path):
+    tmp = str(tmp_path)
+    rec, page, truth, stderr = run_victim(tmp, "--steps", "3", "--per", "10", "--sleep", "0.1",
+                                          "--self-only", "--fake-cached-method", trace=None)
+    _, last = recording(rec)
+    assert last["functools_cached_method"] is True
+    dom = parse(chromium("file://" + page, tmp, "--dump-dom"))
+    total = cache_block(dom, "Order.total").find_all("div", "fix")[0]
+    assert "cached_property" in total.text()
+    assert "def total(self): ..." in total.find_all("pre")[0].text()
+    handle = cache_block(dom, "Order.handle").find_all("div", "fix")[0]
+    assert "@functools.cached_method" in handle.find_all("pre")[0].text()
+    assert "@functools.cached_method" in stderr
+    # Pinned as the program counts them, by both caches of Order.
+    pinned = {c["qualname"]: c["pinned"] for c in last["caches"]}
+    assert pinned["Order.total"] == pinned["Order.handle"] == truth["pinned"]["Order.handle"]
+
+    # An interpreter without it never gets the suggestion.
+    tmp2 = os.path.join(tmp, "plain")
+    os.mkdir(tmp2)
+    rec, page, _, stderr = run_victim(tmp2, "--steps", "2", "--per", "5", "--sleep", "0.1",
+                                      trace=None)
+    assert recording(rec)[1]["functools_cached_method"] is False
+    with open(page, encoding="utf-8") as f:
+        assert "cached_method" not in f.read()
+    assert "cached_method" not in stderr
+
+
+def test_sampled_sites_are_scaled_honestly(tmp_path):
+    """More pinned objects than the agent looks up per sample: it says how
+    many it examined and scales the counts so they add up to pinned."""
+    tmp = str(tmp_path)
+    rec, page, truth, stderr = run_victim(tmp, "--steps", "2", "--per", "3000", "--sleep",
+                                          "0.1", "--early", "1000", "--wait-trace",
+                                          "--restart-trace", "1", interval="0.5")
+    _, last = recording(rec)
+    c = [c for c in last["caches"] if c["qualname"] == "Order.handle"][0]
+    assert c["pinned"] == truth["pinned"]["Order.handle"] == 1000 + 6000 - 600
+    assert 0 < c["alloc_examined"] < c["pinned"]
+    got = {("unknown" if s.get("unknown") else "%s:%d" % (s["file"], s["line"])): s["count"]
+           for s in c["alloc_sites"]}
+    want = truth["sites"]["Order.handle"]
+    assert sum(got.values()) == c["pinned"]
+    assert set(got) == set(want)
+    for k in want:
+        assert abs(got[k] - want[k]) <= 0.03 * c["pinned"], (k, got[k], want[k])
+    assert "estimated from %d of %d" % (c["alloc_examined"], c["pinned"]) in stderr
+    dom = parse(chromium("file://" + page, tmp, "--dump-dom"))
+    assert "estimated: the agent looked up %d of the %d" % (c["alloc_examined"], c["pinned"]) \
+        in cache_block(dom, "Order.handle").text()
+
+
+def test_attach_trace_alloc(tmp_path):
+    """lruleak attach PID --trace-alloc=2 on a victim started without the
+    agent: the objects it made before are unknown, later ones have sites."""
+    tmp = str(tmp_path)
+    recdir, truth_path = os.path.join(tmp, "rec"), os.path.join(tmp, "truth.json")
+    os.mkdir(recdir)
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+    env.update(LRULEAK_FOLLOW_FORKS="0", LRULEAK_DIR=os.path.join(tmp, "sock"),
+               LRULEAK_RECORD=recdir)
+    victim = subprocess.Popen([PYTHON, os.path.join(TARGETS, "grow.py"), "--truth", truth_path,
+                               "--early", "30", "--wait-trace", "--steps", "3", "--per", "20",
+                               "--sleep", "0.2"],
+                              stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert victim.stdout.readline().strip() == "EARLY DONE"
+        p = subprocess.run([CLI, "attach", str(victim.pid), "--interval", "0.1",
+                            "--trace-alloc=2"], capture_output=True, text=True, timeout=60,
+                           env=env)
+        assert p.returncode == 0, p.stderr
+        assert victim.wait(timeout=60) == 0
+    finally:
+        if victim.poll() is None:
+            victim.kill()
+            victim.wait()
+    with open(truth_path, encoding="utf-8") as f:
+        truth = json.load(f)
+    rec = os.path.join(recdir, "%d.jsonl" % victim.pid)
+    _, last = recording(rec)
+    assert last["final"] and last["alloc_frames"] == 2
+    c = [c for c in last["caches"] if c["qualname"] == "Order.handle"][0]
+    got = {("unknown" if s.get("unknown") else "%s:%d" % (s["file"], s["line"])): s["count"]
+           for s in c["alloc_sites"]}
+    assert got == truth["sites"]["Order.handle"]
+    assert got["unknown"] == 30
+    page = os.path.join(tmp, "page.html")
+    p = subprocess.run([CLI, "report", rec, "--html", page], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    dom = parse(chromium("file://" + page, tmp, "--dump-dom"))
+    assert "traced (tracemalloc, 2 frames)" in dom.text()
+    assert cache_block(dom, "Order.handle").find_all("table", "sites")
 
 
 def _netlog_page_requests(netlog, page_url):

@@ -5,7 +5,9 @@ Order.handle is an unbounded method cache: every Order it sees stays
 pinned. Each step makes --per new Orders (in make_order(), the line marked
 ORDER_SITE), calls handle() on each and sleeps --sleep seconds, so the
 pinned count climbs by --per per step. Ticket.price (maxsize 8) pins the
-last 8 Tickets. With --hostile, a cache whose qualname carries markup
+last 8 Tickets. With --self-only, Order.total (a method of self alone)
+pins the same Orders. --fake-cached-method sets functools.cached_method
+(a stand-in for a future CPython's). With --hostile, a cache whose qualname carries markup
 (<script>, an <img onerror>) pins objects too, and argv carries markup.
 
 --early N makes N Orders first; --wait-trace then waits (at most 10 s)
@@ -42,6 +44,10 @@ class Order:
     @functools.lru_cache(maxsize=None)
     def handle(self, k):
         return self.n * k
+
+    @functools.lru_cache(maxsize=None)
+    def total(self):
+        return self.n * 2
 
 
 class Ticket:
@@ -94,9 +100,15 @@ def main():
     ap.add_argument("--wait-trace", action="store_true")
     ap.add_argument("--restart-trace", type=int, default=0, metavar="FRAMES")
     ap.add_argument("--hostile", action="store_true")
+    ap.add_argument("--self-only", action="store_true")
+    ap.add_argument("--fake-cached-method", action="store_true")
     ap.add_argument("--tag", default="")
     ap.add_argument("--truth", required=True)
     args = ap.parse_args()
+    if args.fake_cached_method:
+        # Stands in for a future CPython's functools.cached_method: the
+        # agent must notice it at run time.
+        functools.cached_method = functools.lru_cache
 
     refs = {"Order.handle": [], "Ticket.price": [], "hostile": []}
     # weakref id -> the innermost frame of its allocation: "file:line",
@@ -117,6 +129,7 @@ def main():
         o.handle(1)
         note("Order.handle", weakref.ref(o), order_site, was)
     if args.wait_trace:
+        print("EARLY DONE", flush=True)  # a test may attach now
         deadline = time.monotonic() + 10
         while not tracemalloc.is_tracing() and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -141,6 +154,8 @@ def main():
         for _ in range(args.per):
             o, was = traced(make_order, n)
             o.handle(2)
+            if args.self_only:
+                o.total()
             note("Order.handle", weakref.ref(o), order_site, was)
             if n % 10 == 0:
                 KEEP.append(o)  # cached but still used: not pinned
@@ -155,7 +170,7 @@ def main():
         del o, t
         e = None
         time.sleep(args.sleep)
-    write_truth(args, refs, where, len(KEEP), n, [Order.handle, Ticket.price] +
+    write_truth(args, refs, where, len(KEEP), n, [Order.handle, Order.total, Ticket.price] +
                 ([evil_m] if evil_m is not None else []))
 
 
