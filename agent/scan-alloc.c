@@ -35,11 +35,13 @@
 #include "pycompat.h"
 #include "scan-internal.h"
 
-/* Pinned objects looked up per sample (about 0.2 us each), shared by the
- * rows that pin objects, at least SCAN_ALLOC_ROW_MIN per row; the rest are
- * estimated. All lookups of a sample happen in one GIL hold. */
-#define SCAN_ALLOC_BUDGET 2048
-#define SCAN_ALLOC_ROW_MIN 64
+/* Pinned objects looked up per sample (about 1 us each under tracemalloc,
+ * which traces the lookup's own tuples), shared by the rows that pin
+ * objects, at least SCAN_ALLOC_ROW_MIN per row; the rest are estimated. All
+ * lookups of a sample happen in one GIL stretch of about a millisecond
+ * (0.5-2.5 ms measured with scripts/bench-trace-alloc.py on a busy VM). */
+#define SCAN_ALLOC_BUDGET 512
+#define SCAN_ALLOC_ROW_MIN 16
 /* Distinct sites kept per row; objects of further sites count as "other". */
 #define SCAN_ALLOC_SITES_MAX 32
 

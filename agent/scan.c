@@ -466,10 +466,13 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
         r = scan_collect_pinned(s, opt->pinned_out);
     }
     if (r >= 0 && opt->trace_alloc) {
+        struct timespec a0;
         int frames = 0;
 
+        clock_gettime(CLOCK_MONOTONIC, &a0);
         r = scan_alloc_sites(s, &frames);
         out->alloc_frames = frames;
+        out->alloc_ms = ms_since(&a0);
     }
     out->cached_method = has_cached_method();
     out->wrappers = (int64_t)s->n_wrappers;

@@ -227,6 +227,7 @@ snapshot_write_json(const struct snapshot *s, struct jsonw *w)
     jsonw_kbool(w, "truncated", s->truncated);
     if (s->alloc_frames > 0) {
         jsonw_kint(w, "alloc_frames", s->alloc_frames);
+        jsonw_kdouble(w, "alloc_ms", s->alloc_ms, 3);
     }
     jsonw_kbool(w, "functools_cached_method", s->cached_method);
     jsonw_key(w, "caches");

@@ -66,6 +66,7 @@ struct snapshot {
     int64_t agent_mem_bytes;
     int64_t wrappers;
     int alloc_frames;   /* tracemalloc's traceback limit; 0: no sites looked up */
+    double alloc_ms;    /* time spent looking the sites up (one GIL stretch) */
     bool cached_method; /* functools.cached_method exists */
     struct snapshot_cache *caches;
     size_t n_caches, cap_caches;
