@@ -2,7 +2,8 @@
 /*
  * ci: what `run` and `report` do for CI systems once a recording is in the
  * model: the attribution rules from the options, the JUnit and SARIF files
- * and the exit-code gate (see cli.h). Errors go to stderr, one line each.
+ * (and the HTML page, which `run` and `report` write at the same point) and
+ * the exit-code gate (see cli.h). Errors go to stderr, one line each.
  */
 #include "config.h"
 

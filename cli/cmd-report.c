@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd-report: `lruleak report FILE [--format text|json] [CI options] [--verbose]`.
+ * cmd-report: `lruleak report FILE [--format text|json] [--html OUT] [CI options] [--verbose]`.
  *
  * Renders a recording (the output of `lruleak run`, or any agent's
  * <pid>.jsonl) to stdout. The file is streamed into the report model one
