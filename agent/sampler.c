@@ -46,7 +46,8 @@ static bool prepared;  /* pyapi + pycompat ready (guarded by scan_lock) */
 static double last_full = -1e9;
 static double last_full_hold_ms = 1e9; /* longest GIL stretch of the last full sample */
 static double last_scan_s;              /* wall time of the last sample */
-static bool alloc_started;              /* --trace-alloc: tracemalloc was started or found */
+/* --trace-alloc: tracemalloc was started (or found tracing) once. */
+static bool alloc_started;
 
 static void
 sleep_s(double s)

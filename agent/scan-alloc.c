@@ -155,8 +155,7 @@ examine(struct group *g, PyObject *fn, PyObject *obj)
     }
     /* _tracemalloc gives the most recent frame first. */
     frame = py.PyTuple_GetItem(tb, 0); /* borrowed: (filename, lineno) */
-    file = frame != NULL && pycompat_type(frame) == py.PyTuple_Type &&
-                   py.PyTuple_Size(frame) == 2
+    file = frame != NULL && pycompat_type(frame) == py.PyTuple_Type && py.PyTuple_Size(frame) == 2
                ? py.PyTuple_GetItem(frame, 0)
                : NULL;
     line = file != NULL ? py.PyTuple_GetItem(frame, 1) : NULL;

@@ -15,7 +15,8 @@
  * it cannot be executed), or CLI_EXIT_GATE when CMD succeeded but the
  * gate failed (ci.c: --fail-on, --max-pinned; --junit, --sarif and --html
  * are written either way). --trace-alloc[=N] sets LRULEAK_TRACE_ALLOC=N in
- * the environment every process inherits (the agent starts tracemalloc). When CMD is pytest (or with --pytest), the plugin
+ * the environment every process inherits (the agent starts tracemalloc).
+ * When CMD is pytest (or with --pytest), the plugin
  * next to the agent is enabled through PYTHONPATH and PYTEST_PLUGINS, and
  * nothing else about CMD's environment changes; a plain `python3 app.py`
  * sees no such variable. Processes still running after CMD exits get up

@@ -41,8 +41,7 @@ add(char lines[][REPORT_ADVICE_LINE], size_t *n, size_t max, const char *fmt, ..
 #define AFTER(...) add(a->after, &a->nafter, REPORT_ADVICE_LINES, __VA_ARGS__)
 
 void
-report_advice(const struct report_process *p, const struct report_cache *c,
-              struct report_advice *a)
+report_advice(const struct report_process *p, const struct report_cache *c, struct report_advice *a)
 {
     const char *dot = strrchr(c->qualname, '.');
     const char *name = dot != NULL && dot[1] != '\0' ? dot + 1 : c->qualname;

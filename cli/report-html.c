@@ -138,16 +138,25 @@ cache_plots(FILE *f, const struct report_cache *c, size_t id)
     (void)id;
     fputs("<div class=\"plots\">\n", f);
     snprintf(title, sizeof(title), "pinned objects over time");
-    struct svgplot pp = {.title = title, .y_title = "pinned objects", .y_unit = SVGPLOT_COUNT,
-                         .width = 520, .height = 240};
-    struct svgplot_series sp = {.label = "pinned objects", .t = a.t, .v = a.pinned,
-                                .n = c->nseries, .name = "pinned"};
+    struct svgplot pp = {.title = title,
+                         .y_title = "pinned objects",
+                         .y_unit = SVGPLOT_COUNT,
+                         .width = 520,
+                         .height = 240};
+    struct svgplot_series sp = {
+        .label = "pinned objects", .t = a.t, .v = a.pinned, .n = c->nseries, .name = "pinned"};
     r = svgplot_write(f, &pp, &sp, 1);
     if (r == 0) {
-        struct svgplot rp = {.title = "retained memory over time", .y_title = "retained",
-                             .y_unit = SVGPLOT_BYTES, .width = 520, .height = 240};
-        struct svgplot_series sr = {.label = "retained bytes", .t = a.t, .v = a.retained,
-                                    .n = c->nseries, .name = "retained"};
+        struct svgplot rp = {.title = "retained memory over time",
+                             .y_title = "retained",
+                             .y_unit = SVGPLOT_BYTES,
+                             .width = 520,
+                             .height = 240};
+        struct svgplot_series sr = {.label = "retained bytes",
+                                    .t = a.t,
+                                    .v = a.retained,
+                                    .n = c->nseries,
+                                    .name = "retained"};
         r = svgplot_write(f, &rp, &sr, 1);
     }
     fputs("</div>\n", f);
@@ -170,12 +179,18 @@ overview_plot(FILE *f, struct report_cache **rows, size_t n)
         r = arrays_of(rows[i], &a[i]);
         snprintf(labels[i], sizeof(labels[i]), "%s (%s:%" PRId64 ")", rows[i]->qualname,
                  util_basename(rows[i]->file), rows[i]->line);
-        s[i] = (struct svgplot_series){.label = labels[i], .t = a[i].t, .v = a[i].pinned,
-                                       .n = rows[i]->nseries, .name = "pinned overview"};
+        s[i] = (struct svgplot_series){.label = labels[i],
+                                       .t = a[i].t,
+                                       .v = a[i].pinned,
+                                       .n = rows[i]->nseries,
+                                       .name = "pinned overview"};
     }
     if (r == 0) {
-        struct svgplot p = {.title = "pinned objects per cache", .y_title = "pinned objects",
-                            .y_unit = SVGPLOT_COUNT, .width = 1000, .height = 280};
+        struct svgplot p = {.title = "pinned objects per cache",
+                            .y_title = "pinned objects",
+                            .y_unit = SVGPLOT_COUNT,
+                            .width = 1000,
+                            .height = 280};
 
         fputs("<div class=\"overview\">\n", f);
         r = svgplot_write(f, &p, s, k);
@@ -323,8 +338,9 @@ cache_block(FILE *f, const struct report_process *p, const struct report_cache *
         put(f, c->module);
         fputs("</code>", f);
     }
-    fprintf(f, ". It pins %" PRId64 " objects (%" PRId64 " selves) in %" PRId64
-               " entries and retains %s",
+    fprintf(f,
+            ". It pins %" PRId64 " objects (%" PRId64 " selves) in %" PRId64
+            " entries and retains %s",
             c->pinned, c->selves, c->entries, p->truncated ? "at least " : "");
     put_bytes(f, c->retained_bytes);
     fputs("; growth: ", f);
@@ -432,8 +448,8 @@ caches_table(FILE *f, size_t pi, struct report_cache **rows, size_t n)
         const struct report_cache *c = rows[i];
 
         fprintf(f, "<tr class=\"row-%s\"><td class=\"%s\">%s</td><td><a href=\"#cache-%zu-%zu\">",
-                verdict_class(c->verdict), verdict_class(c->verdict),
-                verdict_class(c->verdict), pi, i);
+                verdict_class(c->verdict), verdict_class(c->verdict), verdict_class(c->verdict), pi,
+                i);
         fputs("<code>", f);
         put(f, c->qualname);
         fputs("</code></a></td><td>", f);
@@ -494,8 +510,8 @@ process_section(FILE *f, const struct report_process *p, size_t pi, size_t *plot
     int n, r = 0;
 
     fprintf(f,
-            "<section class=\"process\" id=\"proc-%zu\" data-pid=\"%" PRId64
-            "\">\n<h2>pid %" PRId64 "</h2>\n",
+            "<section class=\"process\" id=\"proc-%zu\" data-pid=\"%" PRId64 "\">\n<h2>pid %" PRId64
+            "</h2>\n",
             pi, p->pid, p->pid);
     process_head(f, p);
     if (p->refused != NULL) {
@@ -551,7 +567,8 @@ tests_section(FILE *f, const struct report *r)
         fprintf(f, "<p>%zu tests recorded: none left objects pinned by lru caches.</p>\n",
                 r->ntests);
     } else {
-        fprintf(f, "<p>%zu tests recorded: %d left objects pinned by lru caches (worst first).</p>\n",
+        fprintf(f,
+                "<p>%zu tests recorded: %d left objects pinned by lru caches (worst first).</p>\n",
                 r->ntests, n);
         fputs("<table class=\"tests\"><tr><th>objects</th><th>test</th><th>outcome</th>"
               "<th>pid</th><th>caches</th></tr>\n",
@@ -634,8 +651,9 @@ report_write_html(const struct report *r, FILE *f)
     for (size_t i = 0; i < r->nprocs && ret == 0; i++) {
         ret = process_section(f, r->procs[i], i, &plots);
     }
-    fprintf(f, "<p class=\"note\">Made by lruleak %s. Times are seconds since each process "
-               "started.</p>\n</body>\n</html>\n",
+    fprintf(f,
+            "<p class=\"note\">Made by lruleak %s. Times are seconds since each process "
+            "started.</p>\n</body>\n</html>\n",
             LRULEAK_VERSION);
     errno = 0;
     if (ret == 0 && (fflush(f) != 0 || ferror(f))) {

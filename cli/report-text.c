@@ -152,7 +152,8 @@ print_sites(FILE *f, const struct report_cache *c)
         fprintf(f, BODY "    elsewhere: %" PRId64 "\n", more);
     }
     if (unknown > 0) {
-        fprintf(f, BODY "    unknown (no traceback: created before tracing started): %" PRId64 "\n", unknown);
+        fprintf(f, BODY "    unknown (no traceback: created before tracing started): %" PRId64 "\n",
+                unknown);
     }
 }
 

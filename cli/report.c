@@ -654,8 +654,7 @@ parse_sites(struct report *rep, struct report_cache *c, const struct jsonv *o, s
         const char *file, *fn;
 
         if (!jsonv_is(s, JSONV_OBJECT)) {
-            snprintf(err, errlen, "sample: caches[%zu]: alloc_sites[%zu] is not an object", idx,
-                     i);
+            snprintf(err, errlen, "sample: caches[%zu]: alloc_sites[%zu] is not an object", idx, i);
             return -EINVAL;
         }
         memset(site, 0, sizeof(*site));

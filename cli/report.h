@@ -170,8 +170,8 @@ struct report_process {
     int64_t agent_mem_bytes; /* in the last sample */
     double scan_ms_total;    /* the agent's own cost: wall time of every sample */
     double scan_cpu_ms_total;
-    int64_t alloc_frames;    /* tracemalloc frames in the last sample; 0: not tracing */
-    int cached_method;       /* functools.cached_method exists: 1, 0, -1 unknown */
+    int64_t alloc_frames; /* tracemalloc frames in the last sample; 0: not tracing */
+    int cached_method;    /* functools.cached_method exists: 1, 0, -1 unknown */
 
     struct report_cache **caches; /* first-seen order */
     size_t ncaches;
@@ -334,7 +334,8 @@ int report_findings(const struct report *r, const struct report_rules *rules,
  * for the text report), Python code, closing lines. Names of the program
  * are unescaped. */
 struct report_advice {
-    const char *kind; /* cached_property, cached_method, per-instance, plain-keys */
+    /* cached_property, cached_method, per-instance, plain-keys */
+    const char *kind;
     char bounded[REPORT_ADVICE_LINE]; /* "" unless bounded */
     char prose[REPORT_ADVICE_LINES][REPORT_ADVICE_LINE];
     size_t nprose;

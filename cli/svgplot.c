@@ -150,9 +150,8 @@ svgplot_tick_step(double lo, double hi, int max_ticks, bool bytes)
 static double
 time_step(double span, int max_ticks)
 {
-    static const double steps[] = {60,    120,   300,   600,   900,    1800,   3600,
-                                   7200,  10800, 21600, 43200, 86400,  172800, 432000,
-                                   864000};
+    static const double steps[] = {60,    120,   300,   600,   900,    1800,   3600,  7200,
+                                   10800, 21600, 43200, 86400, 172800, 432000, 864000};
     double raw = (span > 0 ? span : 1.0) / max_ticks;
 
     if (raw <= 30) {
@@ -269,8 +268,7 @@ write_axes(FILE *f, const struct svgplot *plot, const struct frame *fr)
     }
     /* Time axis. */
     step = time_step(fr->t1 - fr->t0, 6);
-    for (double t = ceil(fr->t0 / step - 1e-9) * step; t <= fr->t1 * (1 + 1e-9) + 1e-9;
-         t += step) {
+    for (double t = ceil(fr->t0 / step - 1e-9) * step; t <= fr->t1 * (1 + 1e-9) + 1e-9; t += step) {
         double x = px(fr, t);
 
         svgplot_format(t, SVGPLOT_SECONDS, label, sizeof(label));
@@ -333,8 +331,8 @@ write_series(FILE *f, const struct svgplot *plot, const struct frame *fr,
         fprintf(f,
                 "<circle class=\"point %s\" cx=\"%.1f\" cy=\"%.1f\" r=\"2.6\" fill=\"%s\">"
                 "<title>t=%.3f s: %s</title></circle>",
-                s->name != NULL ? s->name : "", px(fr, s->t[idx[k]]), py_(fr, s->v[idx[k]]),
-                colour, s->t[idx[k]], vv);
+                s->name != NULL ? s->name : "", px(fr, s->t[idx[k]]), py_(fr, s->v[idx[k]]), colour,
+                s->t[idx[k]], vv);
     }
     fputc('\n', f);
 }
@@ -415,8 +413,7 @@ svgplot_write(FILE *f, const struct svgplot *plot, const struct svgplot_series *
         }
         m = svgplot_downsample(s->t, s->v, s->n, buckets, idx);
         downsampled += m < s->n;
-        write_series(f, plot, &fr, s, palette[i % (sizeof(palette) / sizeof(palette[0]))], idx,
-                     m);
+        write_series(f, plot, &fr, s, palette[i % (sizeof(palette) / sizeof(palette[0]))], idx, m);
     }
     if (downsampled > 0) {
         fprintf(f,

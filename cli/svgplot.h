@@ -70,11 +70,11 @@ struct svgplot_series {
 };
 
 struct svgplot {
-    const char *title;       /* escaped on output */
-    const char *y_title;     /* e.g. "pinned objects" */
+    const char *title;        /* escaped on output */
+    const char *y_title;      /* e.g. "pinned objects" */
     enum svgplot_unit y_unit; /* SVGPLOT_COUNT or SVGPLOT_BYTES */
-    int width, height;       /* pixels (0: 640 x 240) */
-    size_t buckets;          /* 0: SVGPLOT_BUCKETS */
+    int width, height;        /* pixels (0: 640 x 240) */
+    size_t buckets;           /* 0: SVGPLOT_BUCKETS */
 };
 
 /*
