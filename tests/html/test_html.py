@@ -344,6 +344,35 @@ def test_attach_trace_alloc(tmp_path):
     assert cache_block(dom, "Order.handle").find_all("table", "sites")
 
 
+def test_tests_that_leaked_worst_first(tmp_path):
+    """A pytest run: the page lists the tests that leaked, worst first, with
+    the counts the suite's own truth gives (tests/e2e/targets/pytest-suite:
+    test_leak[n] leaves 2n+1 Leaky objects; warm-ups and allow-listed caches
+    are not blamed)."""
+    if subprocess.run([PYTHON, "-c", "import pytest"], capture_output=True).returncode != 0:
+        pytest.skip("no pytest in %s" % PYTHON)
+    tmp = str(tmp_path)
+    page, truth_path = os.path.join(tmp, "page.html"), os.path.join(tmp, "suite-truth.jsonl")
+    env = dict(os.environ, SUITE_TRUTH=truth_path)
+    suite = os.path.join(TARGETS, "pytest-suite")
+    p = subprocess.run([CLI, "run", "--output", os.path.join(tmp, "rec.jsonl"), "--html", page,
+                        "--", PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        os.path.join(suite, "test_suite.py")],
+                       capture_output=True, text=True, timeout=300, env=env, cwd=tmp)
+    assert p.returncode == 0, p.stdout + p.stderr
+    with open(truth_path, encoding="utf-8") as f:
+        truth = [json.loads(line) for line in f]
+    want = sorted(((t["pinned"]["Leaky.compute"], t["nodeid"]) for t in truth
+                   if t["pinned"].get("Leaky.compute", 0) > 0), key=lambda x: -x[0])
+    assert [n for n, _ in want] == [7, 5, 3]
+    dom = parse(chromium("file://" + page, tmp, "--dump-dom"))
+    table = dom.find_all("table", "tests")[0]
+    rows = [tr.find_all("td") for tr in table.find_all("tr") if tr.find_all("td")]
+    got = [(int(r[0].text()), r[1].text()) for r in rows]
+    assert got == want
+    assert all("Leaky.compute" in r[4].text() for r in rows)
+
+
 def _netlog_page_requests(netlog, page_url):
     """URL requests the page started: browser-initiated ones (updates,
     accounts) have the initiator "not an origin"; the page's own load is
