@@ -10,7 +10,7 @@ pins the same Orders. --fake-cached-method sets functools.cached_method
 (a stand-in for a future CPython's). With --hostile, a cache whose qualname carries markup
 (<script>, an <img onerror>) pins objects too, and argv carries markup.
 
---early N makes N Orders first; --wait-trace then waits (at most 10 s)
+--early N makes N Orders first; --wait-trace then waits (at most 60 s)
 until tracemalloc traces (the agent starts it under --trace-alloc);
 --restart-trace F then stops tracemalloc (the early Orders lose their
 tracebacks: "unknown") and starts the program's own session with F frames,
@@ -130,7 +130,7 @@ def main():
         note("Order.handle", weakref.ref(o), order_site, was)
     if args.wait_trace:
         print("EARLY DONE", flush=True)  # a test may attach now
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while not tracemalloc.is_tracing() and time.monotonic() < deadline:
             time.sleep(0.01)
         if not tracemalloc.is_tracing():
