@@ -204,6 +204,10 @@ agent_configure(void)
     log_open(secure_getenv("LRULEAK_LOG"));
     agent.interval = env_double("LRULEAK_INTERVAL", 1.0, 0.001);
     agent.max_nodes = (size_t)env_double("LRULEAK_MAX_NODES", 2e6, 1000);
+    agent.trace_alloc = (int)env_double("LRULEAK_TRACE_ALLOC", 0, 0);
+    if (agent.trace_alloc > ATTACHOPT_TRACE_ALLOC_MAX) {
+        agent.trace_alloc = ATTACHOPT_TRACE_ALLOC_MAX;
+    }
     v = secure_getenv("LRULEAK_RECORD");
     if (v != NULL && v[0] != '\0') {
         snprintf(agent.record_dir, sizeof(agent.record_dir), "%s", v);
@@ -307,6 +311,9 @@ agent_attach(const char *options)
         agent.interval = o.interval;
     }
     pthread_mutex_unlock(&agent.lock);
+    if (o.trace_alloc > 0) {
+        agent.trace_alloc = o.trace_alloc; /* read by the sampler thread it starts */
+    }
     if (o.dir[0] != '\0' && !agent.server_running) {
         snprintf(agent.sock_dir, sizeof(agent.sock_dir), "%s", o.dir);
     }

@@ -40,6 +40,7 @@ struct agent {
     pid_t pid;
     double interval;     /* seconds */
     size_t max_nodes;
+    int trace_alloc;     /* tracemalloc frames to start (LRULEAK_TRACE_ALLOC); 0: off */
     bool autostart;      /* preloaded before Python initialised */
     bool python_process; /* CPython symbols were found (agent_configure ran) */
     bool attached;       /* started by an attach: serve the socket at once */

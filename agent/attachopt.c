@@ -55,6 +55,14 @@ attachopt_format(const struct attachopt *o, char *buf, size_t size)
         }
         snprintf(interval, sizeof(interval), "%.17g", o->interval);
     }
+    char frames[16] = "";
+
+    if (o->trace_alloc != 0) {
+        if (o->trace_alloc < 1 || o->trace_alloc > ATTACHOPT_TRACE_ALLOC_MAX) {
+            return -EINVAL;
+        }
+        snprintf(frames, sizeof(frames), "%d", o->trace_alloc);
+    }
     r = append(buf, size, &used, "interval", interval);
     if (r == 0) {
         r = append(buf, size, &used, "dir", o->dir);
@@ -64,6 +72,9 @@ attachopt_format(const struct attachopt *o, char *buf, size_t size)
     }
     if (r == 0) {
         r = append(buf, size, &used, "record", o->record);
+    }
+    if (r == 0) {
+        r = append(buf, size, &used, "trace_alloc", frames);
     }
     if (r < 0) {
         buf[0] = '\0';
@@ -116,6 +127,27 @@ set_interval(double *field, const char *v, size_t n, char *why, size_t whylen)
     return 0;
 }
 
+static int
+set_frames(int *field, const char *v, size_t n, char *why, size_t whylen)
+{
+    int d = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9' || d > ATTACHOPT_TRACE_ALLOC_MAX) {
+            d = -1;
+            break;
+        }
+        d = d * 10 + (v[i] - '0');
+    }
+    if (n == 0 || d < 1 || d > ATTACHOPT_TRACE_ALLOC_MAX) {
+        snprintf(why, whylen, "trace_alloc must be a number of frames from 1 to %d",
+                 ATTACHOPT_TRACE_ALLOC_MAX);
+        return -EINVAL;
+    }
+    *field = d;
+    return 0;
+}
+
 int
 attachopt_parse(const char *text, struct attachopt *ret, char *why, size_t whylen)
 {
@@ -156,6 +188,8 @@ attachopt_parse(const char *text, struct attachopt *ret, char *why, size_t whyle
             r = set_path(o.log, sizeof(o.log), "log", v, vlen, why, whylen);
         } else if (klen == 6 && memcmp(line, "record", 6) == 0) {
             r = set_path(o.record, sizeof(o.record), "record", v, vlen, why, whylen);
+        } else if (klen == 11 && memcmp(line, "trace_alloc", 11) == 0) {
+            r = set_frames(&o.trace_alloc, v, vlen, why, whylen);
         }
         /* Anything else: an option of a newer CLI, ignored. */
     }

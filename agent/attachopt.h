@@ -24,12 +24,15 @@
 /* Longest options text, NUL included. */
 #define ATTACHOPT_MAX 2048
 #define ATTACHOPT_PATH_MAX 512
+/* Most tracemalloc frames an attach may ask for. */
+#define ATTACHOPT_TRACE_ALLOC_MAX 100
 
 struct attachopt {
     double interval;                 /* seconds between samples; 0: not given */
     char dir[SOCKPATH_MAX];          /* socket directory; "": not given */
     char log[ATTACHOPT_PATH_MAX];    /* agent log file; "": not given */
     char record[ATTACHOPT_PATH_MAX]; /* recording directory; "": not given */
+    int trace_alloc;                 /* tracemalloc frames to start with; 0: not given */
 };
 
 /*

@@ -88,6 +88,9 @@ PYAPI_FN(1, void, PyErr_Restore, (PyObject *, PyObject *, PyObject *))
 PYAPI_FN(1, void, PyErr_Clear, (void))
 PYAPI_FN(1, void, PyErr_SetString, (PyObject *, const char *))
 PYAPI_FN(1, PyObject *, PyObject_Str, (PyObject *))
+/* tracemalloc's traceback of a memory block: (domain, address) -> tuple of
+ * (filename, lineno), most recent first, or None. --trace-alloc. */
+PYAPI_FN(0, PyObject *, _PyTraceMalloc_GetTraceback, (unsigned int, unsigned long))
 PYAPI_FN(1, int, PyObject_IsTrue, (PyObject *))
 
 /* ---- data symbols ---------------------------------------------------------- */

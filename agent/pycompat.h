@@ -159,6 +159,28 @@ pycompat_type_flags(PyObject *type)
     return f;
 }
 
+/*
+ * The address at which obj's memory block begins, as the allocator (and so
+ * tracemalloc) saw it: before the GC header (16 bytes) and the pre-header
+ * of two pointers (preheader_mask). 3.12's _PyTraceMalloc_GetObjectTraceback
+ * computes the same; 3.11's _tracemalloc._get_object_traceback forgot the
+ * pre-header and finds no traceback for instances with a managed dict.
+ */
+static inline unsigned long
+pycompat_alloc_address(PyObject *o)
+{
+    unsigned long f = pycompat_type_flags(pycompat_type(o));
+    unsigned long a = (unsigned long)(uintptr_t)o;
+
+    if (f & PYAPI_TPFLAGS_HAVE_GC) {
+        a -= 16;
+    }
+    if (f & pyc.preheader_mask) {
+        a -= 16;
+    }
+    return a;
+}
+
 static inline pyapi_traverseproc_fn
 pycompat_type_traverse(PyObject *type)
 {

@@ -47,6 +47,8 @@ static bool prepared;  /* pyapi + pycompat ready (guarded by scan_lock) */
 static double last_full = -1e9;
 static double last_full_hold_ms = 1e9; /* longest GIL stretch of the last full sample */
 static double last_scan_s;              /* wall time of the last sample */
+/* --trace-alloc: tracemalloc was started (or found tracing) once. */
+static bool alloc_started;
 
 static void
 sleep_s(double s)
@@ -179,6 +181,26 @@ prepare(char *why, size_t whylen)
 
 /* ---- sampling -------------------------------------------------------------------------------- */
 
+/* --trace-alloc: start tracemalloc once, on the sampler thread with the
+ * GIL (never from the constructor, never on the host's threads). A
+ * program that traces already keeps its own session. */
+static void
+start_alloc_tracing(void)
+{
+    int frames = 0, r;
+
+    if (agent.trace_alloc <= 0 || alloc_started) {
+        return;
+    }
+    alloc_started = true;
+    r = scan_alloc_start(agent.trace_alloc, &frames);
+    if (r < 0) {
+        log_msg("cannot start tracemalloc: %s", strerror(-r));
+    } else {
+        log_msg("tracemalloc traces with %d frame%s", frames, frames == 1 ? "" : "s");
+    }
+}
+
 /* The snapshot requests received so far (see agent_publish). */
 static uint64_t
 requests_now(void)
@@ -202,11 +224,15 @@ sample(bool full, bool final, bool main_thread, volatile int *stop, uint64_t ans
         .max_nodes = agent.max_nodes,
         .stop = stop,
         .pinned_out = pinned_out,
+        .trace_alloc = agent.trace_alloc > 0,
     };
     struct snapshot snap;
     int r;
 
     snapshot_init(&snap);
+    if (!main_thread) {
+        start_alloc_tracing(); /* an attach may ask after the sampler started */
+    }
     r = scan_run(agent.scan, &opt, &snap);
     scan_clear_error();
     if (r == 0 && pinned_out == NULL) {
@@ -791,6 +817,9 @@ get_ready(char *why, size_t whylen, enum wait_result *ret_wait)
         if (r == 0 && hooks_install_exit() < 0) {
             snprintf(why, whylen, "cannot register the atexit hook");
             r = -EIO;
+        }
+        if (r == 0) {
+            start_alloc_tracing();
         }
         gil_release(state);
         pthread_mutex_unlock(&agent.scan_lock);

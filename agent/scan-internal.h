@@ -59,6 +59,14 @@ struct wrapper {
     int64_t own_bytes;                 /* cache dict, key tuples, links (bounded) */
 };
 
+/* An allocation site of a row's pinned objects (scan-alloc.c). */
+struct scan_site {
+    char *file; /* owned */
+    long line;
+    int64_t count;
+    bool unknown, other; /* unused here: the row keeps those counts apart */
+};
+
 struct group {
     uint64_t hash;
     char *qualname, *module, *file; /* owned */
@@ -72,6 +80,11 @@ struct group {
     int64_t selves, pinned, retained;
     uint32_t *selfs; /* node indexes */
     size_t n_selfs, cap_selfs;
+    /* --trace-alloc (scan-alloc.c) */
+    bool traced;
+    struct scan_site *sites; /* owned, up to its fixed capacity */
+    size_t n_sites;
+    int64_t alloc_unknown, alloc_other, alloc_examined;
 };
 
 struct ptrvec {
@@ -171,6 +184,13 @@ scan_node_pinned(const struct node *n)
 /* After scan_graph, before the references are released: append the pinned
  * selves of every row to opt->pinned_out (see scan.h). Returns 0 or -ENOMEM. */
 int scan_collect_pinned(struct scan *s, PyObject *out);
+
+/* ---- scan-alloc.c ------------------------------------------------------------------ */
+/* After scan_graph, before the references are released: the allocation
+ * sites of every row's pinned selves, when tracemalloc traces. Sets
+ * *ret_frames to its traceback limit (0: not tracing). Returns 0 or
+ * -ENOMEM. */
+int scan_alloc_sites(struct scan *s, int *ret_frames);
 
 unsigned scan_type_class_slow(struct scan *s, PyObject *type);
 /* TC_* bits of a type, through a small direct-mapped cache (hot path). */

@@ -196,6 +196,10 @@ clear_groups(struct scan *s)
         free(s->groups[i].module);
         free(s->groups[i].file);
         free(s->groups[i].selfs);
+        for (size_t k = 0; k < s->groups[i].n_sites; k++) {
+            free(s->groups[i].sites[k].file);
+        }
+        free(s->groups[i].sites);
     }
     s->n_groups = 0;
 }
@@ -267,6 +271,18 @@ fill_snapshot(struct scan *s, struct snapshot *out)
         c->pinned = g->pinned;
         c->retained_bytes = g->retained;
         c->wrappers = g->wrappers;
+        if (g->traced && snapshot_cache_sites(c, g->n_sites + 2) < 0) {
+            return -ENOMEM;
+        }
+        for (size_t k = 0; g->traced && k < g->n_sites; k++) {
+            snapshot_cache_add_site(c, g->sites[k].file, g->sites[k].line, g->sites[k].count,
+                                    SNAPSHOT_SITE_TRACED);
+        }
+        if (g->traced) {
+            snapshot_cache_add_site(c, NULL, 0, g->alloc_other, SNAPSHOT_SITE_OTHER);
+            snapshot_cache_add_site(c, NULL, 0, g->alloc_unknown, SNAPSHOT_SITE_UNKNOWN);
+            c->alloc_examined = g->alloc_examined;
+        }
     }
     snapshot_sort(out);
     return 0;
@@ -281,6 +297,25 @@ by_group(const void *pa, const void *pb)
         return a->group < b->group ? -1 : 1;
     }
     return a->obj < b->obj ? -1 : a->obj > b->obj;
+}
+
+/* Whether functools has cached_method (a proposal for a future CPython):
+ * looked up in the module's dict, so no module __getattr__ runs. */
+static bool
+has_cached_method(void)
+{
+    PyObject *name = py.PyUnicode_FromString("functools");
+    PyObject *mod = name != NULL ? py.PyImport_GetModule(name) : NULL; /* owned */
+    bool found = false;
+
+    if (mod != NULL && pycompat_type(mod) == py.PyModule_Type) {
+        PyObject *dict = py.PyModule_GetDict(mod); /* borrowed */
+        found = dict != NULL && py.PyDict_GetItemString(dict, "cached_method") != NULL;
+    }
+    py.Py_DecRef(mod);
+    py.Py_DecRef(name);
+    scan_clear_error();
+    return found;
 }
 
 int
@@ -327,6 +362,16 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
     if (r >= 0 && opt->pinned_out != NULL) {
         r = scan_collect_pinned(s, opt->pinned_out);
     }
+    if (r >= 0 && opt->trace_alloc) {
+        struct timespec a0;
+        int frames = 0;
+
+        clock_gettime(CLOCK_MONOTONIC, &a0);
+        r = scan_alloc_sites(s, &frames);
+        out->alloc_frames = frames;
+        out->alloc_ms = ms_since(&a0);
+    }
+    out->cached_method = has_cached_method();
     out->wrappers = (int64_t)s->n_wrappers;
     release_all(s);
     scan_clear_error();

@@ -37,6 +37,9 @@ struct scan_options {
      * "maxsize", "objects": [the pinned selves]} (the _lruleak.pinned()
      * API; the periodic sampler never asks for it). */
     PyObject *pinned_out;
+    /* Look up where the pinned objects were created (tracemalloc must
+     * trace: scan_alloc_start). */
+    bool trace_alloc;
 };
 
 /* Returns a scanner (buffers are reused between samples) or NULL (ENOMEM).
@@ -55,6 +58,14 @@ void scan_forget(struct scan *s);
  * The GIL must be held on entry; it is held on return.
  */
 int scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out);
+
+/*
+ * Start tracemalloc with this many frames, unless it traces already (then
+ * the program's session is kept as it is). *ret_frames: the traceback
+ * limit in force. Returns 0, -ENOENT (no _tracemalloc) or -EIO (start
+ * failed). GIL held; call on the agent's own thread. (scan-alloc.c)
+ */
+int scan_alloc_start(int frames, int *ret_frames);
 
 /* Clear the pending Python exception, if any; true if there was one. GIL held. */
 bool scan_clear_error(void);

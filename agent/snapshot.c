@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,10 @@ snapshot_clear(struct snapshot *s)
         free(s->caches[i].qualname);
         free(s->caches[i].module);
         free(s->caches[i].file);
+        for (size_t k = 0; k < s->caches[i].n_sites; k++) {
+            free(s->caches[i].sites[k].file);
+        }
+        free(s->caches[i].sites);
     }
     s->n_caches = 0;
 }
@@ -63,6 +68,38 @@ snapshot_add(struct snapshot *s, const char *qualname, const char *module, const
     c->maxsize = -1;
     s->n_caches++;
     return c;
+}
+
+int
+snapshot_cache_sites(struct snapshot_cache *c, size_t n)
+{
+    c->sites = calloc(n > 0 ? n : 1, sizeof(*c->sites));
+    if (c->sites == NULL) {
+        return -ENOMEM;
+    }
+    c->n_sites = 0;
+    c->cap_sites = n;
+    return 0;
+}
+
+void
+snapshot_cache_add_site(struct snapshot_cache *c, const char *file, long line, int64_t count,
+                        enum snapshot_site_kind kind)
+{
+    struct snapshot_site *s;
+
+    if (count <= 0 || c->n_sites >= c->cap_sites) {
+        return;
+    }
+    s = &c->sites[c->n_sites];
+    s->file = kind == SNAPSHOT_SITE_TRACED && file != NULL ? strdup(file) : NULL;
+    if (kind == SNAPSHOT_SITE_TRACED && s->file == NULL) {
+        return; /* out of memory: the site is left out */
+    }
+    s->line = line;
+    s->count = count;
+    s->kind = kind;
+    c->n_sites++;
 }
 
 const char *
@@ -142,6 +179,32 @@ write_cache(const struct snapshot_cache *c, struct jsonw *w)
     jsonw_kstr(w, "verdict", snapshot_verdict(c));
     jsonw_kint(w, "wrappers", c->wrappers);
     jsonw_kbool(w, "self_only", c->self_only);
+    if (c->sites != NULL) {
+        jsonw_key(w, "alloc_sites");
+        jsonw_arr_begin(w);
+        for (size_t i = 0; i < c->n_sites; i++) {
+            const struct snapshot_site *s = &c->sites[i];
+
+            jsonw_obj_begin(w);
+            jsonw_kstr(w, "file", s->file);
+            if (s->kind == SNAPSHOT_SITE_TRACED) {
+                jsonw_kint(w, "line", s->line);
+            } else {
+                jsonw_knull(w, "line");
+            }
+            /* tracemalloc frames carry no function name. */
+            jsonw_knull(w, "function");
+            jsonw_kint(w, "count", s->count);
+            if (s->kind == SNAPSHOT_SITE_UNKNOWN) {
+                jsonw_kbool(w, "unknown", true);
+            } else if (s->kind == SNAPSHOT_SITE_OTHER) {
+                jsonw_kbool(w, "other", true);
+            }
+            jsonw_obj_end(w);
+        }
+        jsonw_arr_end(w);
+        jsonw_kint(w, "alloc_examined", c->alloc_examined);
+    }
     jsonw_obj_end(w);
 }
 
@@ -162,6 +225,11 @@ snapshot_write_json(const struct snapshot *s, struct jsonw *w)
     jsonw_kint(w, "agent_mem_bytes", s->agent_mem_bytes);
     jsonw_kint(w, "wrappers", s->wrappers);
     jsonw_kbool(w, "truncated", s->truncated);
+    if (s->alloc_frames > 0) {
+        jsonw_kint(w, "alloc_frames", s->alloc_frames);
+        jsonw_kdouble(w, "alloc_ms", s->alloc_ms, 3);
+    }
+    jsonw_kbool(w, "functools_cached_method", s->cached_method);
     jsonw_key(w, "caches");
     jsonw_arr_begin(w);
     for (size_t i = 0; i < s->n_caches; i++) {

@@ -22,6 +22,20 @@ enum snapshot_kind {
     SNAPSHOT_PER_INSTANCE,
 };
 
+enum snapshot_site_kind {
+    SNAPSHOT_SITE_TRACED,
+    SNAPSHOT_SITE_OTHER,   /* objects of sites past the row's list */
+    SNAPSHOT_SITE_UNKNOWN, /* objects without a traceback */
+};
+
+/* Where some of a row's pinned objects were created (--trace-alloc). */
+struct snapshot_site {
+    char *file; /* owned; NULL unless traced */
+    long line;
+    int64_t count;
+    enum snapshot_site_kind kind;
+};
+
 struct snapshot_cache {
     char *qualname; /* owned; never NULL */
     char *module;   /* owned; never NULL */
@@ -34,6 +48,10 @@ struct snapshot_cache {
     int64_t entries, hits, misses;
     int64_t selves, pinned, retained_bytes;
     int64_t wrappers;
+    /* --trace-alloc: NULL sites means not traced. */
+    struct snapshot_site *sites;
+    size_t n_sites, cap_sites;
+    int64_t alloc_examined;
 };
 
 struct snapshot {
@@ -47,6 +65,9 @@ struct snapshot {
     int64_t gil_holds;
     int64_t agent_mem_bytes;
     int64_t wrappers;
+    int alloc_frames;   /* tracemalloc's traceback limit; 0: no sites looked up */
+    double alloc_ms;    /* time spent looking the sites up (one GIL stretch) */
+    bool cached_method; /* functools.cached_method exists */
     struct snapshot_cache *caches;
     size_t n_caches, cap_caches;
 };
@@ -62,6 +83,12 @@ void snapshot_clear(struct snapshot *s);
  */
 struct snapshot_cache *snapshot_add(struct snapshot *s, const char *qualname, const char *module,
                                     const char *file);
+/* Give row c room for n sites (marks it traced). Returns 0 or -ENOMEM. */
+int snapshot_cache_sites(struct snapshot_cache *c, size_t n);
+/* Add a site (file copied; a count of 0 is left out; past the room given
+ * it is dropped). */
+void snapshot_cache_add_site(struct snapshot_cache *c, const char *file, long line, int64_t count,
+                             enum snapshot_site_kind kind);
 /* "leak", "bounded" or "ok" (README: pinned > 0 and unbounded / capped). */
 const char *snapshot_verdict(const struct snapshot_cache *c);
 const char *snapshot_kind_name(enum snapshot_kind kind);

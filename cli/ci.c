@@ -2,7 +2,8 @@
 /*
  * ci: what `run` and `report` do for CI systems once a recording is in the
  * model: the attribution rules from the options, the JUnit and SARIF files
- * and the exit-code gate (see cli.h). Errors go to stderr, one line each.
+ * (and the HTML page, which `run` and `report` write at the same point) and
+ * the exit-code gate (see cli.h). Errors go to stderr, one line each.
  */
 #include "config.h"
 
@@ -89,6 +90,9 @@ cli_ci_outputs(const struct report *rep)
         ret = CLI_EXIT_FAILURE;
     }
     if (arg_sarif != NULL && write_file(arg_sarif, "SARIF", rep, sarif) < 0) {
+        ret = CLI_EXIT_FAILURE;
+    }
+    if (arg_html != NULL && write_file(arg_html, "HTML", rep, report_write_html) < 0) {
         ret = CLI_EXIT_FAILURE;
     }
     r = gate_check(rep, &rules, &gate, stderr);

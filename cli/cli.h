@@ -62,6 +62,10 @@ extern size_t arg_nignore;
 extern bool arg_no_warmup; /* --no-warmup */
 extern bool arg_pytest;    /* run --pytest: enable the pytest plugin */
 extern bool arg_watch;     /* attach --watch: watch after attaching */
+extern const char *arg_html; /* run, report --html FILE, or NULL */
+/* run, attach --trace-alloc[=N]: tracemalloc frames; 0 when not given */
+#define CLI_TRACE_ALLOC_MAX 100
+extern int arg_trace_alloc;
 
 /* What the command line asks for, from cli_parse_args(). */
 struct cli_call {
@@ -100,7 +104,7 @@ int cli_print_report(const struct report *rep, const struct report_text_opts *op
  * The CI side of `run` and `report` (ci.c). cli_attribute applies the
  * attribution rules of the options (--ignore-cache, --no-warmup) to the
  * model's test records; call it before printing. cli_ci_outputs then
- * writes --junit and --sarif and judges --fail-on / --max-pinned, saying
+ * writes --junit, --sarif and --html and judges --fail-on / --max-pinned, saying
  * on stderr which rule failed. Returns CLI_EXIT_OK, CLI_EXIT_GATE, or
  * CLI_EXIT_FAILURE when a file could not be written (said on stderr).
  */

@@ -64,7 +64,7 @@ env_path(const char *name, char *buf, size_t size)
 static int
 build_options(pid_t pid, char *buf, size_t size, char *err, size_t errlen)
 {
-    struct attachopt o = {.interval = arg_interval};
+    struct attachopt o = {.interval = arg_interval, .trace_alloc = arg_trace_alloc};
     int r;
 
     r = client_agent_dir(pid, o.dir, sizeof(o.dir));

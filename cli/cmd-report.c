@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd-report: `lruleak report FILE [--format text|json] [CI options] [--verbose]`.
+ * cmd-report: `lruleak report FILE [--format text|json] [--html OUT] [CI options] [--verbose]`.
  *
  * Renders a recording (the output of `lruleak run`, or any agent's
  * <pid>.jsonl) to stdout. The file is streamed into the report model one
@@ -51,8 +51,9 @@ cmd_report(int argc, char **argv)
             goto out;
         }
     }
-    /* Only the text renderer reads first/last; the series is for JSON. */
-    rep = report_new(arg_format == CLI_FORMAT_JSON ? 0 : REPORT_NO_SERIES);
+    /* Only the text renderer reads first/last; the series is for JSON and
+     * the HTML plots. */
+    rep = report_new(arg_format == CLI_FORMAT_JSON || arg_html != NULL ? 0 : REPORT_NO_SERIES);
     if (rep == NULL) {
         fprintf(stderr, "lruleak: out of memory\n");
         goto out;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd-run: `lruleak run [--interval S] [--output FILE] [--pytest] [CI options]
- *           -- CMD [ARGS...]`.
+ * cmd-run: `lruleak run [--interval S] [--output FILE] [--pytest] [--trace-alloc[=N]]
+ *           [--html OUT] [CI options] -- CMD [ARGS...]`.
  *
  * Runs CMD with the agent preloaded (appended to any LD_PRELOAD) and every
  * agent recording into a private spool directory (LRULEAK_RECORD, mkdtemp,
@@ -13,8 +13,10 @@
  * offset per file). When CMD exits we remove the spool, print the text
  * report on stderr and exit with CMD's status (128+N for signal N, 127 when
  * it cannot be executed), or CLI_EXIT_GATE when CMD succeeded but the
- * gate failed (ci.c: --fail-on, --max-pinned; --junit and --sarif are
- * written either way). When CMD is pytest (or with --pytest), the plugin
+ * gate failed (ci.c: --fail-on, --max-pinned; --junit, --sarif and --html
+ * are written either way). --trace-alloc[=N] sets LRULEAK_TRACE_ALLOC=N in
+ * the environment every process inherits (the agent starts tracemalloc).
+ * When CMD is pytest (or with --pytest), the plugin
  * next to the agent is enabled through PYTHONPATH and PYTEST_PLUGINS, and
  * nothing else about CMD's environment changes; a plain `python3 app.py`
  * sees no such variable. Processes still running after CMD exits get up
@@ -496,7 +498,7 @@ cmd_run(int argc, char **argv)
         fprintf(stderr, "lruleak: agent library not found (tried %s); set LRULEAK_AGENT\n", tried);
         goto out;
     }
-    run.rep = report_new(REPORT_NO_SERIES);
+    run.rep = report_new(arg_html != NULL ? 0 : REPORT_NO_SERIES);
     if (run.rep == NULL) {
         fprintf(stderr, "lruleak: out of memory\n");
         goto out;
@@ -508,6 +510,16 @@ cmd_run(int argc, char **argv)
     r = open_output(&run);
     if (r < 0) {
         goto out;
+    }
+    if (arg_trace_alloc > 0) {
+        /* Read by the agent's configuration; inherited by every process. */
+        char frames[16];
+
+        snprintf(frames, sizeof(frames), "%d", arg_trace_alloc);
+        if (setenv("LRULEAK_TRACE_ALLOC", frames, 1) < 0) {
+            fprintf(stderr, "lruleak: out of memory\n");
+            goto out;
+        }
     }
     r = inject_child_env(environ, agent, run.spool, arg_interval_str, &env);
     if (r < 0) {

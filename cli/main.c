@@ -36,6 +36,8 @@ size_t arg_nignore;
 bool arg_no_warmup;
 bool arg_pytest;
 bool arg_watch;
+const char *arg_html;
+int arg_trace_alloc;
 
 /* Options, and the bit each verb uses to accept them. */
 enum {
@@ -52,6 +54,8 @@ enum {
     OPT_PYTEST = 0x109,
     OPT_QUICK = 0x1ff,
     OPT_WATCH = 0x10a,
+    OPT_HTML = 0x10b,
+    OPT_TRACE_ALLOC = 0x10c,
     OPT_VERBOSE = 'v',
     OPT_HELP = 'h',
     OPT_VERSION = 'V',
@@ -67,6 +71,8 @@ enum {
     ACCEPT_CI = 1u << 6, /* --max-pinned, --junit, --sarif, --ignore-cache, --no-warmup */
     ACCEPT_PYTEST = 1u << 7,
     ACCEPT_WATCH = 1u << 8,
+    ACCEPT_HTML = 1u << 9,
+    ACCEPT_TRACE_ALLOC = 1u << 10,
 };
 
 static const struct option options[] = {
@@ -84,6 +90,8 @@ static const struct option options[] = {
     {"pytest", no_argument, NULL, OPT_PYTEST},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"watch", no_argument, NULL, OPT_WATCH},
+    {"html", required_argument, NULL, OPT_HTML},
+    {"trace-alloc", optional_argument, NULL, OPT_TRACE_ALLOC},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {0},
@@ -101,8 +109,10 @@ struct verb {
 
 static const struct verb verbs[] = {
     {"run", cmd_run, 1, -1,
-     ACCEPT_INTERVAL | ACCEPT_OUTPUT | ACCEPT_FAIL_ON | ACCEPT_VERBOSE | ACCEPT_CI | ACCEPT_PYTEST,
-     "run [--interval S] [--output FILE] [--pytest] [CI OPTIONS] [--verbose] -- CMD [ARGS...]",
+     ACCEPT_INTERVAL | ACCEPT_OUTPUT | ACCEPT_FAIL_ON | ACCEPT_VERBOSE | ACCEPT_CI | ACCEPT_PYTEST |
+         ACCEPT_HTML | ACCEPT_TRACE_ALLOC,
+     "run [--interval S] [--output FILE] [--pytest] [--trace-alloc[=N]] [--html FILE] [CI OPTIONS] "
+     "[--verbose] -- CMD [ARGS...]",
      "run CMD with the agent, record every Python process it starts, report at exit"},
     {"list", cmd_list, 0, 0, 0, "list", "list the running agents of this user"},
     {"snapshot", cmd_snapshot, 1, 1, ACCEPT_FORMAT | ACCEPT_FULL | ACCEPT_VERBOSE,
@@ -110,11 +120,12 @@ static const struct verb verbs[] = {
      "take a fresh sample in PID now and print it"},
     {"watch", cmd_watch, 1, 1, ACCEPT_INTERVAL, "watch PID [--interval S]",
      "live view of the caches of PID, sorted by pinned objects (q quits)"},
-    {"report", cmd_report, 1, 1, ACCEPT_FORMAT | ACCEPT_VERBOSE | ACCEPT_FAIL_ON | ACCEPT_CI,
-     "report FILE [--format text|json] [CI OPTIONS] [--verbose]",
+    {"report", cmd_report, 1, 1,
+     ACCEPT_FORMAT | ACCEPT_VERBOSE | ACCEPT_FAIL_ON | ACCEPT_CI | ACCEPT_HTML,
+     "report FILE [--format text|json] [--html FILE] [CI OPTIONS] [--verbose]",
      "render a recording (FILE - reads stdin)"},
-    {"attach", cmd_attach, 1, 1, ACCEPT_INTERVAL | ACCEPT_WATCH,
-     "attach PID [--interval S] [--watch]",
+    {"attach", cmd_attach, 1, 1, ACCEPT_INTERVAL | ACCEPT_WATCH | ACCEPT_TRACE_ALLOC,
+     "attach PID [--interval S] [--trace-alloc[=N]] [--watch]",
      "load the agent into the running Python process PID (ptrace; sys.remote_exec on 3.14+)"},
     {"detach", cmd_detach, 1, 1, 0, "detach PID",
      "stop the agent in PID and remove its socket; the process runs on"},
@@ -136,6 +147,12 @@ help(void)
            "  --pytest           run: enable the pytest plugin (automatic when CMD is pytest\n"
            "                     or python -m pytest)\n"
            "  --format FORMAT    text (default) or json\n"
+           "  --html FILE        run, report: also write the report as one self-contained HTML\n"
+           "                     page (growth plots, allocation sites, fixes; no script, no\n"
+           "                     network)\n"
+           "  --trace-alloc[=N]  run, attach: start tracemalloc in the target with N frames\n"
+           "                     (default 1; an existing session is reused) and report where\n"
+           "                     the pinned objects were created (costs memory and time)\n"
            "  --quick            snapshot: skip the full-heap wrapper discovery (finds the\n"
            "                     caches of classes, modules and earlier samples only)\n"
            "  -v, --verbose      list every cache, not only those that pin objects\n"
@@ -199,6 +216,10 @@ accept_bit(int opt)
         return ACCEPT_PYTEST;
     case OPT_WATCH:
         return ACCEPT_WATCH;
+    case OPT_HTML:
+        return ACCEPT_HTML;
+    case OPT_TRACE_ALLOC:
+        return ACCEPT_TRACE_ALLOC;
     default:
         return 0;
     }
@@ -303,6 +324,32 @@ parse_value(const struct verb *v, int opt, const char *val)
     case OPT_WATCH:
         arg_watch = true;
         return 0;
+    case OPT_HTML:
+        if (val[0] == '\0') {
+            fprintf(stderr, "lruleak: %s: --html wants a file name\n", v->name);
+            return -1;
+        }
+        arg_html = val;
+        return 0;
+    case OPT_TRACE_ALLOC: {
+        char *end;
+        long n = 1;
+
+        if (val != NULL) {
+            errno = 0;
+            n = strtol(val, &end, 10);
+            if (val[0] < '0' || val[0] > '9' || *end != '\0' || errno != 0 || n < 1 ||
+                n > CLI_TRACE_ALLOC_MAX) {
+                fprintf(stderr,
+                        "lruleak: %s: --trace-alloc wants a number of frames from 1 to %d, "
+                        "not '%s'\n",
+                        v->name, CLI_TRACE_ALLOC_MAX, util_printable(val, shown, sizeof(shown)));
+                return -1;
+            }
+        }
+        arg_trace_alloc = (int)n;
+        return 0;
+    }
     default:
         return 0;
     }
@@ -428,6 +475,8 @@ cli_parse_args(int argc, char **argv, struct cli_call *ret)
     arg_full = false;
     arg_quick = false;
     arg_verbose = false;
+    arg_html = NULL;
+    arg_trace_alloc = 0;
 
     if (verb == NULL) {
         fprintf(stderr, "lruleak: missing command (run, list, snapshot, watch, report, attach, "

@@ -9,7 +9,9 @@
  *    "argv", "samples", ..., "caches": [{"qualname", "module", "file",
  *    "line", "kind", "maxsize", "typed", "entries", "hits", "misses",
  *    "selves", "pinned", "retained_bytes", "verdict", "wrappers",
- *    "self_only", ..., "series": [{"t", "entries", "selves", "pinned"}]}]}],
+ *    "self_only", ..., "alloc_sites": [{"file", "line", "function", "count"}]
+ *    (--trace-alloc only), "series": [{"t", "entries", "selves", "pinned",
+ *    "retained_bytes"}]}]}],
  *   "tests": [{"pid", "nodeid", "outcome", "duration", "blamed", "blamed_unbounded",
  *              "caches": [{"qualname", "module", "file", "line", "kind", "maxsize",
  *                          "new", "blame", "ignored"}]}]}
@@ -78,6 +80,32 @@ write_cache(struct jsonw *w, const struct report_process *p, const struct report
     jsonw_kdouble(w, "last_t", c->last_t, 3);
     jsonw_kint(w, "first_pinned", c->first_pinned);
     jsonw_kint(w, "first_retained_bytes", c->first_retained);
+    if (c->has_sites) {
+        jsonw_key(w, "alloc_sites");
+        jsonw_arr_begin(w);
+        for (size_t i = 0; i < c->nsites; i++) {
+            const struct report_site *s = &c->sites[i];
+
+            jsonw_obj_begin(w);
+            jsonw_kstr(w, "file", s->file);
+            if (s->file != NULL) {
+                jsonw_kint(w, "line", s->line);
+            } else {
+                jsonw_knull(w, "line");
+            }
+            jsonw_kstr(w, "function", s->function);
+            jsonw_kint(w, "count", s->count);
+            if (s->unknown) {
+                jsonw_kbool(w, "unknown", true);
+            }
+            if (s->other) {
+                jsonw_kbool(w, "other", true);
+            }
+            jsonw_obj_end(w);
+        }
+        jsonw_arr_end(w);
+        jsonw_kint(w, "alloc_examined", c->alloc_examined);
+    }
     jsonw_key(w, "series");
     jsonw_arr_begin(w);
     for (size_t i = 0; i < c->nseries; i++) {
@@ -88,6 +116,7 @@ write_cache(struct jsonw *w, const struct report_process *p, const struct report
         jsonw_kint(w, "entries", pt->entries);
         jsonw_kint(w, "selves", pt->selves);
         jsonw_kint(w, "pinned", pt->pinned);
+        jsonw_kint(w, "retained_bytes", pt->retained_bytes);
         jsonw_obj_end(w);
     }
     jsonw_arr_end(w);
@@ -134,6 +163,14 @@ write_process_head(struct jsonw *w, const struct report_process *p)
     jsonw_kdouble(w, "scan_ms_max", p->scan_ms_max, 3);
     jsonw_kdouble(w, "max_gil_hold_ms", p->gil_hold_ms_max, 3);
     jsonw_kint(w, "agent_mem_bytes", p->agent_mem_bytes);
+    jsonw_kdouble(w, "scan_ms_total", p->scan_ms_total, 3);
+    jsonw_kdouble(w, "scan_cpu_ms_total", p->scan_cpu_ms_total, 3);
+    jsonw_kint(w, "alloc_frames", p->alloc_frames);
+    if (p->cached_method >= 0) {
+        jsonw_kbool(w, "functools_cached_method", p->cached_method > 0);
+    } else {
+        jsonw_knull(w, "functools_cached_method");
+    }
     /* Test runner sessions (the pytest plugin). */
     jsonw_kbool(w, "test_session", p->test_session);
     jsonw_kstr(w, "runner", p->runner);

@@ -41,25 +41,6 @@ plural(int64_t n, const char *one, const char *many)
     return n == 1 ? one : many;
 }
 
-static void
-format_maxsize(const struct report_cache *c, char *buf, size_t size)
-{
-    if (c->maxsize < 0) {
-        snprintf(buf, size, "None");
-    } else {
-        snprintf(buf, size, "%" PRId64, c->maxsize);
-    }
-}
-
-/* The method name of a qualname ("A.<locals>.B.calc" -> "calc"), escaped. */
-static const char *
-method_name(const struct report_cache *c, char *buf, size_t size)
-{
-    const char *dot = strrchr(c->qualname, '.');
-
-    return util_printable(dot != NULL && dot[1] != '\0' ? dot + 1 : c->qualname, buf, size);
-}
-
 /*
  * The command line, quoted only where a shell would split, so it can be
  * copied; cut with "..." to fit width columns (the JSON report has it all).
@@ -110,49 +91,69 @@ print_argv(FILE *f, const struct report_process *p, int width)
 /* ---- one leaking cache ------------------------------------------------------ */
 
 static void
-print_fix(FILE *f, const struct report_cache *c)
+print_fix(FILE *f, const struct report_process *p, const struct report_cache *c)
 {
+    struct report_advice a;
     char shown[SHOWN_MAX];
-    const char *name = method_name(c, shown, sizeof(shown));
-    bool is_method = strcmp(c->kind, "method") == 0;
-    char maxsize[32];
 
-    format_maxsize(c, maxsize, sizeof(maxsize));
-    if (c->verdict == REPORT_VERDICT_BOUNDED) {
-        fprintf(f, BODY "bounded: it holds up to %s %s alive until they are evicted\n", maxsize,
-                is_method ? "instances" : "objects");
+    report_advice(p, c, &a);
+    if (a.bounded[0] != '\0') {
+        fprintf(f, BODY "%s\n", util_printable(a.bounded, shown, sizeof(shown)));
     }
-    if (is_method && c->self_only) {
-        fprintf(f, BODY "fix: every call keys on self alone: use functools.cached_property,\n");
-        fprintf(f, BODY "     which stores the value on the instance and dies with it:\n");
-        fprintf(f, BODY "         @functools.cached_property\n");
-        fprintf(f, BODY "         def %s(self): ...\n", name);
-        fprintf(f, BODY "     (callers then write obj.%s instead of obj.%s())\n", name, name);
+    for (size_t i = 0; i < a.nprose; i++) {
+        fprintf(f, BODY "%s%s\n", i == 0 ? "fix: " : "     ",
+                util_printable(a.prose[i], shown, sizeof(shown)));
+    }
+    for (size_t i = 0; i < a.ncode; i++) {
+        fprintf(f, BODY "         %s\n", util_printable(a.code[i], shown, sizeof(shown)));
+    }
+    for (size_t i = 0; i < a.nafter; i++) {
+        fprintf(f, BODY "     %s\n", util_printable(a.after[i], shown, sizeof(shown)));
+    }
+}
+
+/* Where the pinned objects were made (--trace-alloc): the top sites. */
+#define SITES_SHOWN 3
+
+static void
+print_sites(FILE *f, const struct report_cache *c)
+{
+    char file[SHOWN_MAX], fn[SHOWN_MAX];
+    int64_t more = 0, unknown = 0;
+    size_t shown = 0;
+
+    if (!c->has_sites) {
         return;
     }
-    if (is_method) {
-        /* A leading underscore keeps the implementation private; never
-         * produce a double underscore, which Python would name-mangle. */
-        const char *prefix = name[0] == '_' ? "" : "_";
-        const char *suffix = name[0] == '_' ? "_impl" : "";
-
-        fprintf(f, BODY "fix: a per-instance cache, created in __init__, %s with the instance:\n",
-                c->verdict == REPORT_VERDICT_BOUNDED ? "releases them" : "dies");
-        fprintf(f, BODY "         self.%s = functools.lru_cache(maxsize=%s)(self.%s%s%s)\n", name,
-                maxsize, prefix, name, suffix);
-        fprintf(f, BODY "     (rename the decorated method to %s%s%s and drop its decorator)\n",
-                prefix, name, suffix);
-        return;
+    fprintf(f, BODY "pinned objects were created at");
+    if (c->alloc_examined < c->pinned) {
+        fprintf(f, " (estimated from %" PRId64 " of %" PRId64 ")", c->alloc_examined, c->pinned);
     }
-    /* function, classmethod, staticmethod, per-instance: the arguments (or
-     * the results) themselves are what the cache holds. */
-    fprintf(f, BODY "fix: the cache holds objects passed to (or returned by) %s: key it on\n",
-            name);
-    if (c->verdict == REPORT_VERDICT_BOUNDED) {
-        fprintf(f, BODY "     plain values (ids, fields) instead of the objects themselves\n");
-    } else {
-        fprintf(f, BODY "     plain values (ids, fields) instead of the objects, or bound it:\n");
-        fprintf(f, BODY "         @functools.lru_cache(maxsize=N)\n");
+    fputs(":\n", f);
+    for (size_t i = 0; i < c->nsites; i++) {
+        const struct report_site *s = &c->sites[i];
+
+        if (s->unknown) {
+            unknown += s->count;
+            continue;
+        }
+        if (s->other || shown == SITES_SHOWN) {
+            more += s->count;
+            continue;
+        }
+        shown++;
+        fprintf(f, BODY "    %s:%" PRId64, util_printable(s->file, file, sizeof(file)), s->line);
+        if (s->function != NULL) {
+            fprintf(f, " in %s()", util_printable(s->function, fn, sizeof(fn)));
+        }
+        fprintf(f, ": %" PRId64 "\n", s->count);
+    }
+    if (more > 0) {
+        fprintf(f, BODY "    elsewhere: %" PRId64 "\n", more);
+    }
+    if (unknown > 0) {
+        fprintf(f, BODY "    unknown (no traceback: created before tracing started): %" PRId64 "\n",
+                unknown);
     }
 }
 
@@ -273,7 +274,8 @@ print_pinning(FILE *f, const struct report *r, const struct report_process *p,
     if (p->test_session) {
         print_tests_of_cache(f, r, p, c);
     }
-    print_fix(f, c);
+    print_sites(f, c);
+    print_fix(f, p, c);
 }
 
 /* ---- the rest, one line each ---------------------------------------------- */

@@ -130,6 +130,7 @@ process_free(struct report_process *p)
     }
     for (size_t i = 0; i < p->ncaches; i++) {
         free(p->caches[i]->series);
+        free(p->caches[i]->sites);
         free(p->caches[i]);
     }
     for (size_t i = 0; i < p->argc; i++) {
@@ -261,6 +262,7 @@ new_process(struct report *rep, int64_t pid, struct report_process **ret)
     p->pid = pid;
     p->ppid = -1;
     p->start = -1;
+    p->cached_method = -1;
     rep->procs[rep->nprocs++] = p;
 
     j = pid_slot(pid, rep->pid_index_cap);
@@ -616,6 +618,75 @@ parse_verdict(struct report *rep, const char *name, struct report_cache *c)
     return 0;
 }
 
+/*
+ * "alloc_sites": [{"file", "line", "function", "count"[, "unknown"][, "other"]}]
+ * and "alloc_examined" (`--trace-alloc`). Absent: the row keeps no sites.
+ */
+static int
+parse_sites(struct report *rep, struct report_cache *c, const struct jsonv *o, size_t idx,
+            char *err, size_t errlen)
+{
+    const struct jsonv *v = jsonv_get(o, "alloc_sites");
+    struct report_site *sites;
+    int r;
+
+    c->has_sites = false;
+    c->nsites = 0;
+    if (v == NULL || jsonv_is(v, JSONV_NULL)) {
+        return 0;
+    }
+    if (!jsonv_is(v, JSONV_ARRAY)) {
+        snprintf(err, errlen, "sample: caches[%zu]: \"alloc_sites\" is not an array", idx);
+        return -EINVAL;
+    }
+    r = count_member(o, "alloc_examined", idx, &c->alloc_examined, err, errlen);
+    if (r < 0) {
+        return r;
+    }
+    sites = realloc(c->sites, (v->u.arr.n + 1) * sizeof(*sites));
+    if (sites == NULL) {
+        return -ENOMEM;
+    }
+    c->sites = sites;
+    for (size_t i = 0; i < v->u.arr.n; i++) {
+        const struct jsonv *s = &v->u.arr.items[i];
+        struct report_site *site = &c->sites[i];
+        const char *file, *fn;
+
+        if (!jsonv_is(s, JSONV_OBJECT)) {
+            snprintf(err, errlen, "sample: caches[%zu]: alloc_sites[%zu] is not an object", idx, i);
+            return -EINVAL;
+        }
+        memset(site, 0, sizeof(*site));
+        r = count_member(s, "count", idx, &site->count, err, errlen);
+        if (r < 0) {
+            return r;
+        }
+        (void)jsonv_get_bool(s, "unknown", &site->unknown);
+        (void)jsonv_get_bool(s, "other", &site->other);
+        file = jsonv_get_str(s, "file");
+        fn = jsonv_get_str(s, "function");
+        site->line = int_or_zero(s, "line");
+        if (file != NULL && !site->unknown && !site->other) {
+            site->file = intern(rep, file);
+            if (site->file == NULL) {
+                return -ENOMEM;
+            }
+        } else if (!site->other) {
+            site->unknown = true;
+        }
+        if (fn != NULL) {
+            site->function = intern(rep, fn);
+            if (site->function == NULL) {
+                return -ENOMEM;
+            }
+        }
+        c->nsites++;
+    }
+    c->has_sites = true;
+    return 0;
+}
+
 static int
 add_cache(struct report *rep, struct report_process *p, const struct jsonv *o, double t, size_t idx,
           char *err, size_t errlen)
@@ -682,6 +753,10 @@ add_cache(struct report *rep, struct report_process *p, const struct jsonv *o, d
     if (r < 0) {
         return r;
     }
+    r = parse_sites(rep, c, o, idx, err, errlen);
+    if (r < 0) {
+        return r;
+    }
     if (fresh) {
         c->first_t = t;
         c->first_entries = c->entries;
@@ -712,6 +787,7 @@ add_cache(struct report *rep, struct report_process *p, const struct jsonv *o, d
             .entries = c->entries,
             .selves = c->selves,
             .pinned = c->pinned,
+            .retained_bytes = c->retained_bytes,
         };
     }
     c->last_sample = p->samples;
@@ -767,6 +843,20 @@ report_add_sample(struct report *rep, const struct jsonv *sample, char *err, siz
     }
     if (jsonv_get_double(sample, "max_gil_hold_ms", &ms) && ms > p->gil_hold_ms_max) {
         p->gil_hold_ms_max = ms;
+    }
+    if (jsonv_get_double(sample, "scan_ms", &ms) && ms >= 0 && ms < 1e9) {
+        p->scan_ms_total += ms;
+    }
+    if (jsonv_get_double(sample, "scan_cpu_ms", &ms) && ms >= 0 && ms < 1e9) {
+        p->scan_cpu_ms_total += ms;
+    }
+    p->alloc_frames = int_or_zero(sample, "alloc_frames");
+    {
+        bool cm;
+
+        if (jsonv_get_bool(sample, "functools_cached_method", &cm)) {
+            p->cached_method = cm;
+        }
     }
 
     for (size_t i = 0; i < caches->u.arr.n; i++) {

@@ -38,6 +38,23 @@ struct report_point {
     int64_t entries;
     int64_t selves;
     int64_t pinned;
+    int64_t retained_bytes;
+};
+
+/*
+ * Where a cache's pinned objects were created: the innermost frame of
+ * their tracemalloc traceback (`lruleak run --trace-alloc`), from the
+ * latest sample. file is interned, NULL for the "unknown" group (objects
+ * created before tracing started) and the "other" group (sites past the
+ * agent's list). function is NULL when the agent could not name it.
+ */
+struct report_site {
+    const char *file;
+    int64_t line;
+    const char *function;
+    int64_t count;
+    bool unknown;
+    bool other;
 };
 
 /* Largest count a record may carry (entries, pinned, bytes...): 2^53, the
@@ -75,6 +92,14 @@ struct report_cache {
     int64_t first_pinned;
     int64_t first_retained;
     size_t last_sample; /* 1-based index of the process sample it was last in */
+
+    /* Allocation sites of the pinned objects (latest sample; none when the
+     * agent did not trace allocations). alloc_examined: how many pinned
+     * objects the agent looked at (less than pinned: counts are scaled). */
+    struct report_site *sites;
+    size_t nsites;
+    bool has_sites;
+    int64_t alloc_examined;
 
     struct report_point *series; /* one point per sample it appeared in */
     size_t nseries;
@@ -143,6 +168,10 @@ struct report_process {
     double scan_ms_max;
     double gil_hold_ms_max;
     int64_t agent_mem_bytes; /* in the last sample */
+    double scan_ms_total;    /* the agent's own cost: wall time of every sample */
+    double scan_cpu_ms_total;
+    int64_t alloc_frames; /* tracemalloc frames in the last sample; 0: not tracing */
+    int cached_method;    /* functools.cached_method exists: 1, 0, -1 unknown */
 
     struct report_cache **caches; /* first-seen order */
     size_t ncaches;
@@ -296,6 +325,30 @@ struct report_finding {
 int report_findings(const struct report *r, const struct report_rules *rules,
                     struct report_finding **ret);
 
+/* ---- advice (report-advice.c) ------------------------------------------------ */
+
+#define REPORT_ADVICE_LINES 4
+#define REPORT_ADVICE_LINE 384
+
+/* The fix that fits a cache that pins objects: prose (broken into lines
+ * for the text report), Python code, closing lines. Names of the program
+ * are unescaped. */
+struct report_advice {
+    /* cached_property, cached_method, per-instance, plain-keys */
+    const char *kind;
+    char bounded[REPORT_ADVICE_LINE]; /* "" unless bounded */
+    char prose[REPORT_ADVICE_LINES][REPORT_ADVICE_LINE];
+    size_t nprose;
+    char code[REPORT_ADVICE_LINES][REPORT_ADVICE_LINE];
+    size_t ncode;
+    char after[REPORT_ADVICE_LINES][REPORT_ADVICE_LINE];
+    size_t nafter;
+};
+
+/* Fill a for cache c of process p (p may be NULL: cached_method unknown). */
+void report_advice(const struct report_process *p, const struct report_cache *c,
+                   struct report_advice *a);
+
 /* ---- renderers ---------------------------------------------------------- */
 
 struct report_text_opts {
@@ -325,3 +378,12 @@ int report_write_junit(const struct report *r, const struct report_rules *rules,
  */
 int report_write_sarif(const struct report *r, const struct report_rules *rules,
                        const char *base_dir, FILE *f);
+/*
+ * One self-contained HTML page (report-html.c): per process a header, the
+ * table of caches that pin objects, a plot of pinned objects and retained
+ * bytes over time for each of them, their allocation sites and the fix;
+ * the tests that leaked. Inline CSS and SVG only: no script, no network.
+ * Needs the series (no REPORT_NO_SERIES) and report_attribute. Returns 0,
+ * -ENOMEM or -errno.
+ */
+int report_write_html(const struct report *r, FILE *f);

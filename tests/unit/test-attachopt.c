@@ -21,9 +21,11 @@ START_TEST(attachopt_round_trips)
     snprintf(in.dir, sizeof(in.dir), "/run/user/1000/lruleak");
     snprintf(in.log, sizeof(in.log), "/tmp/agent log.txt");
     snprintf(in.record, sizeof(in.record), "/var/tmp/rec");
+    in.trace_alloc = 5;
     ck_assert_int_eq(attachopt_format(&in, text, sizeof(text)), 0);
     ck_assert_int_eq(attachopt_parse(text, &out, why, sizeof(why)), 0);
     ck_assert(out.interval == 0.25);
+    ck_assert_int_eq(out.trace_alloc, 5);
     ck_assert_str_eq(out.dir, in.dir);
     ck_assert_str_eq(out.log, in.log);
     ck_assert_str_eq(out.record, in.record);
@@ -34,6 +36,7 @@ START_TEST(attachopt_round_trips)
     ck_assert_str_eq(text, "");
     ck_assert_int_eq(attachopt_parse(text, &out, why, sizeof(why)), 0);
     ck_assert(out.interval == 0 && out.dir[0] == '\0' && out.log[0] == '\0');
+    ck_assert_int_eq(out.trace_alloc, 0);
     ck_assert_int_eq(attachopt_parse(NULL, &out, why, sizeof(why)), 0);
 }
 END_TEST
@@ -48,6 +51,9 @@ START_TEST(attachopt_format_refuses)
     snprintf(o.dir, sizeof(o.dir), "/a\nb");
     ck_assert_int_eq(attachopt_format(&o, text, sizeof(text)), -EINVAL);
     snprintf(o.dir, sizeof(o.dir), "/run/x");
+    o.trace_alloc = ATTACHOPT_TRACE_ALLOC_MAX + 1;
+    ck_assert_int_eq(attachopt_format(&o, text, sizeof(text)), -EINVAL);
+    o.trace_alloc = 0;
     ck_assert_int_eq(attachopt_format(&o, text, 12), -ENAMETOOLONG);
     ck_assert_str_eq(text, "");
 }
@@ -71,6 +77,12 @@ static const struct {
     {"dir=relative/path", -EINVAL, "absolute", 0},
     {"log=x", -EINVAL, "absolute", 0},
     {"dir=", 0, NULL, 0},
+    {"trace_alloc=1\ninterval=2", 0, NULL, 2},
+    {"trace_alloc=0", -EINVAL, "trace_alloc must be", 0},
+    {"trace_alloc=101", -EINVAL, "trace_alloc must be", 0},
+    {"trace_alloc=99999999999999999999", -EINVAL, "trace_alloc must be", 0},
+    {"trace_alloc=-1", -EINVAL, "trace_alloc must be", 0},
+    {"trace_alloc=", -EINVAL, "trace_alloc must be", 0},
 };
 
 START_TEST(attachopt_parses_table)

@@ -556,6 +556,128 @@ START_TEST(report_json_empty)
 }
 END_TEST
 
+/* ---- allocation sites, advice, HTML --------------------------------------------- */
+
+/* clang-format off */
+static const char sites_fixture[] =
+    "{\"type\":\"process\",\"pid\":10,\"ppid\":1,\"python\":\"3.16.0\",\"argv\":[\"python3\",\"app.py\"]}\n"
+    "{\"type\":\"sample\",\"pid\":10,\"seq\":1,\"t\":1.5,\"alloc_frames\":2,"
+    "\"functools_cached_method\":true,\"caches\":["
+    "{\"qualname\":\"Shop.order\",\"module\":\"app\",\"file\":\"/app.py\",\"line\":5,"
+    "\"kind\":\"method\",\"maxsize\":null,\"entries\":900,\"selves\":900,\"pinned\":900,"
+    "\"retained_bytes\":9000,\"verdict\":\"leak\",\"alloc_examined\":300,\"alloc_sites\":["
+    "{\"file\":\"/app.py\",\"line\":88,\"function\":null,\"count\":812},"
+    "{\"file\":\"/lib.py\",\"line\":3,\"function\":\"make\",\"count\":60},"
+    "{\"file\":null,\"line\":null,\"function\":null,\"count\":20,\"other\":true},"
+    "{\"file\":null,\"line\":null,\"function\":null,\"count\":8,\"unknown\":true}]},"
+    "{\"qualname\":\"Shop.total\",\"module\":\"app\",\"file\":\"/app.py\",\"line\":9,"
+    "\"kind\":\"method\",\"maxsize\":null,\"entries\":4,\"selves\":4,\"pinned\":4,"
+    "\"retained_bytes\":40,\"verdict\":\"leak\",\"self_only\":true}]}\n";
+/* clang-format on */
+
+START_TEST(report_reads_alloc_sites)
+{
+    struct report *r = load(sites_fixture, 0);
+    struct report_process *p = r->procs[0];
+    struct report_cache *c = find_row(p, "Shop.order");
+
+    ck_assert_int_eq(p->alloc_frames, 2);
+    ck_assert_int_eq(p->cached_method, 1);
+    ck_assert(c->has_sites);
+    ck_assert_uint_eq(c->nsites, 4);
+    ck_assert_int_eq(c->alloc_examined, 300);
+    ck_assert_str_eq(c->sites[0].file, "/app.py");
+    ck_assert_int_eq(c->sites[0].line, 88);
+    ck_assert_ptr_null(c->sites[0].function);
+    ck_assert_str_eq(c->sites[1].function, "make");
+    ck_assert(c->sites[2].other && c->sites[2].file == NULL);
+    ck_assert(c->sites[3].unknown && c->sites[3].count == 8);
+    ck_assert(!find_row(p, "Shop.total")->has_sites);
+    report_free(r);
+}
+END_TEST
+
+START_TEST(report_text_shows_sites_and_cached_method)
+{
+    struct report *r = load(sites_fixture, 0);
+    char *text = render(r, false, NULL);
+
+    ck_assert_contains(text, "pinned objects were created at (estimated from 300 of 900):\n");
+    ck_assert_contains(text, "    /app.py:88: 812\n");
+    ck_assert_contains(text, "    /lib.py:3 in make(): 60\n");
+    ck_assert_contains(text, "    elsewhere: 20\n");
+    ck_assert_contains(text, "    unknown (no traceback: created before tracing started): 8\n");
+    /* The interpreter has functools.cached_method: suggested for a method
+     * with arguments; a self-only method still gets cached_property. */
+    ck_assert_contains(text, "@functools.cached_method\n");
+    ck_assert_contains(text, "def order(self, ...): ...");
+    ck_assert_contains(text, "@functools.cached_property");
+    free(text);
+    report_free(r);
+
+    /* Without the flag (older agents: unknown), never suggested. */
+    r = load(fixture, 0);
+    text = render(r, false, NULL);
+    ck_assert_ptr_null(strstr(text, "cached_method"));
+    free(text);
+    report_free(r);
+}
+END_TEST
+
+START_TEST(report_rejects_bad_sites)
+{
+    static const char *const bad[] = {
+        "{\"type\":\"sample\",\"pid\":1,\"t\":1,\"caches\":[{\"qualname\":\"a\","
+        "\"alloc_sites\":{}}]}",
+        "{\"type\":\"sample\",\"pid\":1,\"t\":1,\"caches\":[{\"qualname\":\"a\","
+        "\"alloc_sites\":[7]}]}",
+        "{\"type\":\"sample\",\"pid\":1,\"t\":1,\"caches\":[{\"qualname\":\"a\","
+        "\"alloc_sites\":[{\"file\":\"x\",\"line\":1,\"count\":-1}]}]}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct report *r = report_new(0);
+        char err[256];
+
+        ck_assert_int_eq(report_feed_line(r, bad[i], strlen(bad[i]), err, sizeof(err)), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err, "alloc_sites") != NULL ? err : strstr(err, "count"));
+        report_free(r);
+    }
+}
+END_TEST
+
+START_TEST(report_html_escapes_and_plots)
+{
+    static const char evil[] =
+        "{\"type\":\"process\",\"pid\":7,\"argv\":[\"<b>argv</b>\"],\"python\":\"<i>3</i>\"}\n"
+        "{\"type\":\"sample\",\"pid\":7,\"t\":1,\"caches\":[{\"qualname\":\"<script>x</script>\","
+        "\"file\":\"/a\\\"b'.py\",\"module\":\"m&n\",\"kind\":\"method\",\"line\":2,\"entries\":1,"
+        "\"selves\":1,\"pinned\":1,\"retained_bytes\":5,\"verdict\":\"leak\"}]}\n"
+        "{\"type\":\"sample\",\"pid\":7,\"t\":2,\"caches\":[{\"qualname\":\"<script>x</script>\","
+        "\"file\":\"/a\\\"b'.py\",\"module\":\"m&n\",\"kind\":\"method\",\"line\":2,\"entries\":3,"
+        "\"selves\":3,\"pinned\":3,\"retained_bytes\":15,\"verdict\":\"leak\"}]}\n";
+    struct report *r = load(evil, 0);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    ck_assert_int_eq(report_attribute(r, &(struct report_rules){0}), 0);
+    ck_assert_int_eq(report_write_html(r, f), 0);
+    fclose(f);
+    ck_assert_ptr_null(strstr(buf, "<script"));
+    ck_assert_ptr_null(strstr(buf, "<b>argv"));
+    ck_assert_ptr_null(strstr(buf, "<i>3"));
+    ck_assert_contains(buf, "&lt;script&gt;x&lt;/script&gt;");
+    ck_assert_contains(buf, "/a&quot;b&#39;.py:2");
+    ck_assert_contains(buf, "m&amp;n");
+    ck_assert_contains(buf, "&lt;b&gt;argv&lt;/b&gt;");
+    ck_assert_contains(buf, "data-t=\"1.000 2.000\" data-v=\"1 3\"");
+    ck_assert_contains(buf, "data-t=\"1.000 2.000\" data-v=\"5 15\"");
+    ck_assert_contains(buf, "Content-Security-Policy");
+    free(buf);
+    report_free(r);
+}
+END_TEST
+
 Suite *
 report_suite(void)
 {
@@ -588,6 +710,13 @@ report_suite(void)
     tc = tcase_create("json");
     tcase_add_test(tc, report_json_schema);
     tcase_add_test(tc, report_json_empty);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("sites");
+    tcase_add_test(tc, report_reads_alloc_sites);
+    tcase_add_test(tc, report_text_shows_sites_and_cached_method);
+    tcase_add_test(tc, report_rejects_bad_sites);
+    tcase_add_test(tc, report_html_escapes_and_plots);
     suite_add_tcase(s, tc);
     return s;
 }
