@@ -25,6 +25,7 @@
 
 #include "agent.h"
 #include "attachopt.h"
+#include "fdhigh.h"
 #include "hostwatch.h"
 #include "termsig.h"
 #include "jsonv.h"
@@ -371,6 +372,7 @@ void
 agent_detached(void)
 {
     termsig_uninstall();
+    hostwatch_forget();
     /* The sampler is gone and the exit hook records nothing once detached:
      * nobody else writes to the recording now. */
     pthread_mutex_lock(&record_lock);
@@ -415,6 +417,7 @@ agent_reset_after_fork(void)
     agent.sampler_gone = false;
     agent.host_gone = false;
     agent.term_asked = false;
+    agent.sampler_wants_gil = false;
     termsig_after_fork();
     agent.main_only = false;
     agent.sampler_os_tid = agent.server_os_tid = 0;
@@ -447,11 +450,7 @@ open_recording(void)
     }
     snprintf(path, sizeof(path), "%s/%d.jsonl", agent.record_dir, (int)agent.pid);
     fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
-    if (fd >= 0 && fd <= 2) {
-        int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        close(fd);
-        fd = high;
-    }
+    fd = fdhigh_move(fd);
     if (fd < 0) {
         log_msg("cannot record to %s: %s", path, strerror(errno));
         agent.record_broken = true;

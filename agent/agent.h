@@ -74,6 +74,7 @@ struct agent {
     bool pausing;         /* os.fork() in progress (3.12+): our threads leave */
     bool detaching;       /* a client asked to detach: the sampler leaves */
     bool sampler_gone;    /* the sampler thread has left Python and ends */
+    bool sampler_wants_gil; /* the sampler waits for or holds the GIL */
     bool term_asked;      /* SIGTERM: take the final sample now (termsig.h) */
     bool host_gone;       /* every thread of the program has ended (hostwatch.h) */
     pid_t sampler_os_tid, server_os_tid; /* kernel ids of our threads (last started) */

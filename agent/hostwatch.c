@@ -16,9 +16,13 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "fdhigh.h"
 #include "hostwatch.h"
 
 static pthread_key_t end_key;
+/* /proc/self/stat, kept open for the periodic look (sampler thread). */
+static int leader_fd = -1;
+static pid_t leader_pid;
 static bool have_key;
 /* Set in the forking thread just before fork(): was it the initial thread?
  * The child's copy of this thread-local tells the child. */
@@ -41,15 +45,26 @@ thread_state(pid_t tid)
 
     if (tid > 0) {
         snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            return '?';
+        }
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
     } else {
-        snprintf(path, sizeof(path), "/proc/self/stat");
+        /* The periodic look: one high descriptor, kept (a fresh open
+         * would take the lowest free number, maybe the one the program
+         * is about to get). /proc/self names the process that opened it:
+         * open it again in a forked child. */
+        if (leader_fd < 0 || leader_pid != getpid()) {
+            if (leader_fd >= 0) {
+                close(leader_fd);
+            }
+            leader_fd = fdhigh_move(open("/proc/self/stat", O_RDONLY | O_CLOEXEC));
+            leader_pid = getpid();
+        }
+        n = leader_fd >= 0 ? pread(leader_fd, buf, sizeof(buf) - 1, 0) : -1;
     }
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return '?';
-    }
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
     if (n <= 0) {
         return '?';
     }
@@ -121,6 +136,15 @@ bool
 hostwatch_arm_child(void)
 {
     return !forking_from_initial && have_key && pthread_setspecific(end_key, (void *)1) == 0;
+}
+
+void
+hostwatch_forget(void)
+{
+    if (leader_fd >= 0 && leader_pid == getpid()) {
+        close(leader_fd);
+    }
+    leader_fd = -1;
 }
 
 bool

@@ -33,3 +33,6 @@ bool hostwatch_arm_child(void);
 /* Has every thread of the program ended (only the agent's are left)?
  * Sampler thread; rate-limited, cheap when the answer is no. */
 bool hostwatch_program_ended(void);
+/* A detach (no thread of ours runs): close the descriptor the periodic
+ * look keeps. */
+void hostwatch_forget(void);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "fdhigh.h"
 #include "log.h"
 
 static int log_fd = -1;
@@ -31,12 +32,7 @@ log_open(const char *path)
     if (fd < 0) {
         return;
     }
-    if (fd <= 2) {
-        int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        close(fd);
-        fd = high;
-    }
-    log_fd = fd;
+    log_fd = fdhigh_move(fd);
 }
 
 void

@@ -109,7 +109,15 @@ sampler_fork_pause(void)
         goto out;
     }
     agent_wake_server();
-    void *ts = py.PyEval_SaveThread();
+    /* Keep the GIL unless the sampler waits for it: giving it up lets the
+     * program's other threads run in the middle of os.fork() (3.12's main
+     * thread could reach Py_FinalizeEx and mark the interpreter finalizing,
+     * which the child inherits: "can't create new thread at interpreter
+     * shutdown"). Once pausing is set, the sampler asks for it no more. */
+    pthread_mutex_lock(&agent.lock);
+    bool release = agent.sampler_wants_gil;
+    pthread_mutex_unlock(&agent.lock);
+    void *ts = release ? py.PyEval_SaveThread() : NULL;
     /* The sampler first: it may start the server on its way out. */
     pthread_join(agent.sampler_tid, NULL);
     agent.sampler_alive = false;
@@ -120,7 +128,9 @@ sampler_fork_pause(void)
     /* Joined is not gone: the kernel counts a thread until it is reaped,
      * a little after pthread_join returns, and 3.12+ counts threads. */
     agent_wait_threads_reaped();
-    py.PyEval_RestoreThread(ts);
+    if (release) {
+        py.PyEval_RestoreThread(ts);
+    }
 out:
     return;
 }
@@ -360,6 +370,8 @@ sampler_final(void)
     termsig_final_ends();
 }
 
+static void leave_python(int state);
+
 /* ---- samples on the program's main thread ----------------------------------------------------- */
 
 /* Where it can, the sampler has the program's main thread take each
@@ -473,12 +485,29 @@ enter_python(int *ret_state)
     if (stop_flag || !py.Py_IsInitialized() || pycompat_finalizing()) {
         return false;
     }
+    /* Say so first: os.fork()'s pause then gives the GIL up for us. */
+    pthread_mutex_lock(&agent.lock);
+    bool go = !agent.pausing;
+    agent.sampler_wants_gil = go;
+    pthread_mutex_unlock(&agent.lock);
+    if (!go) {
+        return false;
+    }
     *ret_state = gil_ensure();
     if (stop_flag) {
-        gil_release(*ret_state);
+        leave_python(*ret_state);
         return false;
     }
     return true;
+}
+
+static void
+leave_python(int state)
+{
+    gil_release(state);
+    pthread_mutex_lock(&agent.lock);
+    agent.sampler_wants_gil = false;
+    pthread_mutex_unlock(&agent.lock);
 }
 
 /* The exit hook asked us to stop: say we are out of Python for good. The
@@ -551,7 +580,7 @@ wait_for_functools(void)
             audit_added = true;
             watching = hooks_watch_imports();
         }
-        gil_release(state);
+        leave_python(state);
         if (found) {
             return WAIT_FOUND;
         }
@@ -574,7 +603,7 @@ forget_python(void)
     pthread_mutex_lock(&agent.scan_lock);
     if (agent.scan != NULL && enter_python(&state)) {
         scan_forget(agent.scan);
-        gil_release(state);
+        leave_python(state);
     }
     pthread_mutex_unlock(&agent.scan_lock);
 }
@@ -634,7 +663,7 @@ final_for_sigterm(void)
         if (r < 0) {
             log_msg("final sample (SIGTERM) failed: %s", strerror(-r));
         }
-        gil_release(state);
+        leave_python(state);
     }
     pthread_mutex_unlock(&agent.scan_lock);
     pthread_mutex_lock(&agent.lock);
@@ -713,7 +742,7 @@ sample_loop(void)
             if (r < 0 && r != -ECANCELED) {
                 log_msg("sample failed: %s", strerror(-r));
             }
-            gil_release(state);
+            leave_python(state);
         }
         __atomic_store_n(&in_sample, 0, __ATOMIC_RELEASE);
         pthread_mutex_unlock(&agent.scan_lock);
@@ -800,7 +829,7 @@ get_ready(char *why, size_t whylen, enum wait_result *ret_wait)
     }
     if (enter_python(&state)) {
         hooks_install_fork();
-        gil_release(state);
+        leave_python(state);
     }
     for (r = -ENOENT; r == -ENOENT;) {
         *ret_wait = wait_for_functools();
@@ -810,7 +839,10 @@ get_ready(char *why, size_t whylen, enum wait_result *ret_wait)
         pthread_mutex_lock(&agent.scan_lock);
         if (!enter_python(&state)) {
             pthread_mutex_unlock(&agent.scan_lock);
-            *ret_wait = WAIT_GONE;
+            *ret_wait = interrupted(); /* os.fork() pauses us, or the end */
+            if (*ret_wait == WAIT_FOUND) {
+                *ret_wait = WAIT_GONE;
+            }
             return 1;
         }
         r = prepare(why, whylen);
@@ -821,7 +853,7 @@ get_ready(char *why, size_t whylen, enum wait_result *ret_wait)
         if (r == 0) {
             start_alloc_tracing();
         }
-        gil_release(state);
+        leave_python(state);
         pthread_mutex_unlock(&agent.scan_lock);
         if (r == -ENOENT) {
             sleep_s(0.005);

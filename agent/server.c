@@ -38,6 +38,7 @@
 
 #include "agent.h"
 #include "dispatch.h"
+#include "fdhigh.h"
 #include "log.h"
 #include "protocol.h"
 #include "server.h"
@@ -76,16 +77,11 @@ now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* Move fd above the standard streams: the agent must never own 0, 1 or 2. */
+/* Out of the program's way (fdhigh.h): never 0, 1 or 2, nor a low number. */
 static int
 high_fd(int fd)
 {
-    if (fd < 0 || fd > 2) {
-        return fd;
-    }
-    int h = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    close(fd);
-    return h;
+    return fdhigh_move(fd);
 }
 
 static size_t
@@ -118,7 +114,7 @@ static void
 accept_clients(void)
 {
     for (;;) {
-        int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        int fd = high_fd(accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK));
         if (fd < 0) {
             return;
         }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "fdhigh.h"
 #include "log.h"
 #include "pycompat.h"
 #include "termsig.h"
@@ -44,14 +45,7 @@ static double kill_after; /* server thread: when a held SIGTERM kills anyway */
 static int
 high_eventfd(void)
 {
-    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-
-    if (fd >= 0 && fd <= 2) {
-        int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        close(fd);
-        fd = high;
-    }
-    return fd;
+    return fdhigh_move(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 }
 
 static void
