@@ -10,9 +10,10 @@
  * connection: the last sample the agent took, never a new one, so a scrape
  * costs the examined process nothing but a copy of a buffer. The agents
  * are asked at once, from up to METRICS_MAX_THREADS threads, each step
- * bounded by one deadline for the whole scrape (--timeout, default 2 s);
- * an agent that has not answered by then is lruleak_up 0 and the scrape
- * goes on. The exposition itself is written by metrics-expo.c.
+ * bounded by one deadline for the whole scrape (--timeout, default 2 s,
+ * and over HTTP at most 80 % of the X-Prometheus-Scrape-Timeout-Seconds
+ * the scraper sends); an agent that has not answered by then is
+ * lruleak_up 0 and the scrape goes on. The exposition itself is written by metrics-expo.c.
  *
  * Without --listen the exposition is printed once (node_exporter's
  * textfile collector, cron). With --listen the exporter serves
@@ -619,7 +620,13 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     }
     format = metrics_negotiate(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                            MHD_HTTP_HEADER_ACCEPT));
-    text = scrape(format, *timeout, false, &len, &r);
+    /* Prometheus says how long it waits; answer within it. */
+    text = scrape(format,
+                  metrics_scrape_budget(MHD_lookup_connection_value(
+                                            conn, MHD_HEADER_KIND,
+                                            "X-Prometheus-Scrape-Timeout-Seconds"),
+                                        *timeout),
+                  false, &len, &r);
     if (text == NULL) {
         return reply_static(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8",
                             r == -ENOMEM ? "out of memory\n" : "cannot read the socket directory\n");

@@ -386,3 +386,23 @@ metrics_negotiate(const char *accept)
     }
     return om > 0 && om >= text ? METRICS_OPENMETRICS : METRICS_TEXT;
 }
+
+double
+metrics_scrape_budget(const char *header, double timeout)
+{
+    double limit, budget = timeout;
+    char *end;
+
+    if (header != NULL) {
+        errno = 0;
+        limit = strtod(header, &end);
+        while (*end == ' ' || *end == '\t') {
+            end++;
+        }
+        if (end != header && *end == '\0' && errno == 0 && limit > 0 && isfinite(limit) &&
+            limit * 0.8 < budget) {
+            budget = limit * 0.8;
+        }
+    }
+    return budget < 0.01 ? 0.01 : budget;
+}

@@ -101,6 +101,15 @@ const char *metrics_content_type(enum metrics_format format);
 enum metrics_format metrics_negotiate(const char *accept);
 
 /*
+ * The seconds a scrape may spend asking agents: timeout (--timeout), but
+ * at most 80 % of what the scraper allows when it says so (Prometheus
+ * sends X-Prometheus-Scrape-Timeout-Seconds, header NULL when absent), so
+ * that a silent agent costs its lruleak_up, never the whole scrape. At
+ * least 0.01 s; a header that is not a positive number is ignored.
+ */
+double metrics_scrape_budget(const char *header, double timeout);
+
+/*
  * Write value as both formats spell numbers: integers up to 2^53 exactly
  * without exponent, others with the shortest of %.15g/%.17g that reads
  * back the same, "NaN", "+Inf", "-Inf". buf has at least 32 bytes.

@@ -305,6 +305,39 @@ START_TEST(metrics_expo_content_types)
 }
 END_TEST
 
+/* clang-format off */
+static const struct {
+    const char *header;
+    double timeout;
+    double want;
+} budget_cases[] = {
+    {NULL, 2, 2},
+    {"10", 2, 2},
+    {"1", 2, 0.8},
+    {"0.5", 2, 0.4},
+    {"2.5", 2, 2},
+    {"1 ", 2, 0.8},
+    {"0", 2, 2},
+    {"-1", 2, 2},
+    {"abc", 2, 2},
+    {"1s", 2, 2},
+    {"", 2, 2},
+    {"nan", 2, 2},
+    {"inf", 2, 2},
+    {"0.001", 2, 0.01},
+    {NULL, 0.001, 0.01},
+};
+/* clang-format on */
+
+START_TEST(metrics_expo_scrape_budget)
+{
+    double got = metrics_scrape_budget(budget_cases[_i].header, budget_cases[_i].timeout);
+
+    ck_assert_msg(fabs(got - budget_cases[_i].want) < 1e-9, "case %d: %g, expected %g", _i, got,
+                  budget_cases[_i].want);
+}
+END_TEST
+
 Suite *
 metrics_expo_suite(void)
 {
@@ -332,6 +365,8 @@ metrics_expo_suite(void)
     tcase_add_loop_test(tc, metrics_expo_negotiates, 0,
                         sizeof(negotiate_cases) / sizeof(negotiate_cases[0]));
     tcase_add_test(tc, metrics_expo_content_types);
+    tcase_add_loop_test(tc, metrics_expo_scrape_budget, 0,
+                        sizeof(budget_cases) / sizeof(budget_cases[0]));
     suite_add_tcase(s, tc);
     return s;
 }

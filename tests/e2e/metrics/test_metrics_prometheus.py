@@ -11,6 +11,7 @@ started (on :9090) is not involved."""
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -139,7 +140,8 @@ def snapshot_pinned(env, pid, label):
 def test_prometheus_scrapes_the_exporter(env, victims, exporter, tmp_path):
     prometheus_binary()
     v = victims("--count", 11, "--odd", 3)
-    wait_fresh(env, [v.pid])
+    silent = victims("--count", 1)
+    wait_fresh(env, [v.pid, silent.pid])
     e = exporter()
     prom = Prometheus(tmp_path, "127.0.0.1:%d" % e.port)
     try:
@@ -170,7 +172,8 @@ def test_prometheus_scrapes_the_exporter(env, victims, exporter, tmp_path):
         after = time.time()
         prom.wait_value(sel, 16, after)
         assert snapshot_pinned(env, v.pid, LEAKY) == 16
-        (hits,) = prom.query("lruleak_cache_hits_total{cache=%s}" % promql_string(LEAKY))
+        (hits,) = prom.query("lruleak_cache_hits_total{pid=%s,cache=%s}" % (
+            promql_string(pid), promql_string(LEAKY)))
         assert float(hits["value"][1]) == v.truth[LEAKY]["hits"]
         # The alerting rules are loaded and healthy.
         groups = prom.api("rules")["groups"]
@@ -181,8 +184,21 @@ def test_prometheus_scrapes_the_exporter(env, victims, exporter, tmp_path):
         for title, q in dashboard_queries(strict_json(DASHBOARD)):
             res = prom.query(q)
             if title == "Pinned objects per cache":
+                # Summed by cache: both victims' Leaky.compute.
                 series = {r["metric"]["cache"]: float(r["value"][1]) for r in res}
-                assert series[LEAKY] == 16 and series[ODD] == 3, series
+                assert series[LEAKY] == 16 + 1 and series[ODD] == 3, series
+        # A silent agent (its process stopped) costs its lruleak_up, not the
+        # scrape: the exporter answers within Prometheus's 1 s scrape
+        # timeout (X-Prometheus-Scrape-Timeout-Seconds), though its own
+        # --timeout is 2 s.
+        os.kill(silent.pid, signal.SIGSTOP)
+        try:
+            after = time.time()
+            prom.wait_value("lruleak_up{pid=%s}" % promql_string(str(silent.pid)), 0, after)
+            prom.wait_value('up{job="lruleak"}', 1, time.time())
+            prom.wait_value(sel, 16, time.time())
+        finally:
+            os.kill(silent.pid, signal.SIGCONT)
     finally:
         prom.stop()
     status, rest = e.stop()
