@@ -61,10 +61,10 @@ extern const char *arg_sarif;        /* --sarif FILE, or NULL */
 #define CLI_IGNORE_MAX 64
 extern const char *arg_ignore[CLI_IGNORE_MAX]; /* --ignore-cache NAME (repeatable) */
 extern size_t arg_nignore;
-extern bool arg_no_warmup; /* --no-warmup */
-extern bool arg_pytest;    /* run --pytest: enable the pytest plugin */
-extern bool arg_watch;     /* attach --watch: watch after attaching */
-extern bool arg_format_given;      /* --format was on the command line */
+extern bool arg_no_warmup;    /* --no-warmup */
+extern bool arg_pytest;       /* run --pytest: enable the pytest plugin */
+extern bool arg_watch;        /* attach --watch: watch after attaching */
+extern bool arg_format_given; /* --format was on the command line */
 #define CLI_PIDS_MAX 1024
 extern pid_t arg_pids[CLI_PIDS_MAX]; /* metrics --pid PID (repeatable) */
 extern size_t arg_npids;

@@ -93,15 +93,15 @@ ask(struct target *t, double deadline)
     r = ms == 0 ? -ETIMEDOUT : client_connect(&c, t->pid, ms, t->err, sizeof(t->err));
     if (r == 0) {
         ms = left_ms(deadline);
-        r = ms == 0 ? -ETIMEDOUT
-                    : client_request(&c, "{\"cmd\":\"hello\"}", ms, &t->hello, t->err,
-                                     sizeof(t->err));
+        r = ms == 0
+                ? -ETIMEDOUT
+                : client_request(&c, "{\"cmd\":\"hello\"}", ms, &t->hello, t->err, sizeof(t->err));
     }
     if (r == 0) {
         ms = left_ms(deadline);
-        r = ms == 0 ? -ETIMEDOUT
-                    : client_request(&c, "{\"cmd\":\"latest\"}", ms, &t->reply, t->err,
-                                     sizeof(t->err));
+        r = ms == 0
+                ? -ETIMEDOUT
+                : client_request(&c, "{\"cmd\":\"latest\"}", ms, &t->reply, t->err, sizeof(t->err));
         /* An agent that has not sampled yet (or refused the interpreter)
          * is up, with no cache metrics. */
         if (r == -EREMOTEIO) {
@@ -407,8 +407,8 @@ static const struct agent_family agent_families[] = {
      "Samples the agent has taken."},
     {"lruleak_agent_sample_cpu_seconds", METRICS_GAUGE, "seconds", "scan_cpu_ms", 1e-3, false,
      "CPU time the agent's thread spent on the last sample."},
-    {"lruleak_agent_gil_hold_max_seconds", METRICS_GAUGE, "seconds", "max_gil_hold_ms", 1e-3,
-     false, "Longest single stretch the last sample held the GIL."},
+    {"lruleak_agent_gil_hold_max_seconds", METRICS_GAUGE, "seconds", "max_gil_hold_ms", 1e-3, false,
+     "Longest single stretch the last sample held the GIL."},
     {"lruleak_agent_memory_bytes", METRICS_GAUGE, "bytes", "agent_mem_bytes", 1, false,
      "Memory the agent's scanner had allocated at the last sample."},
 };
@@ -469,8 +469,8 @@ render(struct metrics_expo *e, const struct target *t, size_t n)
 
         metrics_expo_family(e, af->name, af->type, af->unit, af->help);
         for (size_t i = 0; i < n; i++) {
-            const struct jsonv *src = af->from_hello ? (t[i].up ? t[i].hello : NULL)
-                                                     : sample_of(&t[i]);
+            const struct jsonv *src =
+                af->from_hello ? (t[i].up ? t[i].hello : NULL) : sample_of(&t[i]);
             struct metrics_label l[] = {{"pid", pid}};
             double v;
 
@@ -500,8 +500,8 @@ render(struct metrics_expo *e, const struct target *t, size_t n)
             snprintf(pid, sizeof(pid), "%d", (int)row->t->pid);
             snprintf(line, sizeof(line), "%lld", (long long)row->line);
             struct metrics_label l[] = {
-                {"pid", pid},         {"cache", row->cache},   {"file", row->file},
-                {"line", line},       {"kind", row->kind},     {"verdict", row->verdict},
+                {"pid", pid},   {"cache", row->cache}, {"file", row->file},
+                {"line", line}, {"kind", row->kind},   {"verdict", row->verdict},
             };
             metrics_expo_sample(e, l, 6, v);
         }
@@ -618,26 +618,26 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         return reply_static(conn, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8",
                             "not found: the metrics are at /metrics\n");
     }
-    format = metrics_negotiate(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                           MHD_HTTP_HEADER_ACCEPT));
+    format = metrics_negotiate(
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
     /* Prometheus says how long it waits; answer within it. */
-    text = scrape(format,
-                  metrics_scrape_budget(MHD_lookup_connection_value(
-                                            conn, MHD_HEADER_KIND,
-                                            "X-Prometheus-Scrape-Timeout-Seconds"),
-                                        *timeout),
-                  false, &len, &r);
+    text = scrape(
+        format,
+        metrics_scrape_budget(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                          "X-Prometheus-Scrape-Timeout-Seconds"),
+                              *timeout),
+        false, &len, &r);
     if (text == NULL) {
         return reply_static(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8",
-                            r == -ENOMEM ? "out of memory\n" : "cannot read the socket directory\n");
+                            r == -ENOMEM ? "out of memory\n"
+                                         : "cannot read the socket directory\n");
     }
     resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     if (resp == NULL) {
         free(text);
         return MHD_NO;
     }
-    (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                  metrics_content_type(format));
+    (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, metrics_content_type(format));
     (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept");
     ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);

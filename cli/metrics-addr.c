@@ -75,9 +75,9 @@ metrics_addr_parse(const char *s, struct metrics_addr *ret, char *err, size_t er
             sin6->sin6_family = AF_INET6;
             sin6->sin6_port = htons((uint16_t)port);
             a.len = sizeof(*sin6);
-            a.loopback = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr) ||
-                         (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) &&
-                          sin6->sin6_addr.s6_addr[12] == 127);
+            a.loopback =
+                IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr) ||
+                (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) && sin6->sin6_addr.s6_addr[12] == 127);
         }
         goto done;
     }

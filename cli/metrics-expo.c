@@ -272,8 +272,9 @@ metrics_expo_take(struct metrics_expo *e, size_t *ret_len)
 const char *
 metrics_content_type(enum metrics_format format)
 {
-    return format == METRICS_OPENMETRICS ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
-                                         : "text/plain; version=0.0.4; charset=utf-8";
+    return format == METRICS_OPENMETRICS
+               ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+               : "text/plain; version=0.0.4; charset=utf-8";
 }
 
 /* ---- numbers ----------------------------------------------------------- */

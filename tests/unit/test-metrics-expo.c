@@ -299,7 +299,8 @@ END_TEST
 
 START_TEST(metrics_expo_content_types)
 {
-    ck_assert_str_eq(metrics_content_type(METRICS_TEXT), "text/plain; version=0.0.4; charset=utf-8");
+    ck_assert_str_eq(metrics_content_type(METRICS_TEXT),
+                     "text/plain; version=0.0.4; charset=utf-8");
     ck_assert_str_eq(metrics_content_type(METRICS_OPENMETRICS),
                      "application/openmetrics-text; version=1.0.0; charset=utf-8");
 }
