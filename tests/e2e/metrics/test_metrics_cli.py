@@ -182,13 +182,15 @@ def test_listen_non_loopback_only_when_typed(env, exporter):
     # Typed as a number: served, with a warning first.
     import select
     import signal
+    # Unbuffered: a raw readline reads byte by byte, so select() sees
+    # what is still unread.
     p = subprocess.Popen([CLI, "metrics", "--listen", "0.0.0.0:0"], env=env,
-                         stderr=subprocess.PIPE, text=True)
+                         stderr=subprocess.PIPE, bufsize=0)
     lines = []
     while len(lines) < 2:
         r, _, _ = select.select([p.stderr], [], [], 10)
-        assert r
-        lines.append(p.stderr.readline())
+        assert r, lines
+        lines.append(p.stderr.readline().decode())
     assert "is not a loopback address" in lines[0], lines
     assert "serving http://0.0.0.0:" in lines[1], lines
     p.send_signal(signal.SIGTERM)

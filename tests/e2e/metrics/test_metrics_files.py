@@ -113,11 +113,11 @@ def test_systemd_unit(env, victims, tmp_path):
     v = victims("--count", 6)
     wait_fresh(env, [v.pid])
     cmd = [CLI] + exec_start[1:-1] + ["127.0.0.1:0"]
-    p = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, bufsize=0)
     try:
         r, _, _ = select.select([p.stderr], [], [], 10)
         assert r
-        line = p.stderr.readline()
+        line = p.stderr.readline().decode()
         assert "serving http://127.0.0.1:" in line, line
         url = line.split()[-1]
         with urllib.request.urlopen(url, timeout=30) as resp:
