@@ -57,6 +57,8 @@
 
 struct target {
     pid_t pid;
+    bool found; /* found in the socket directory (not named by --pid) */
+    bool gone;  /* no agent there: no such process, no socket, a stale one */
     bool up;
     const struct jsonv *hello;
     const struct jsonv *reply; /* {"ok":true,"sample":{...}}; NULL: no sample yet */
@@ -91,6 +93,10 @@ ask(struct target *t, double deadline)
     client_init(&c);
     ms = left_ms(deadline);
     r = ms == 0 ? -ETIMEDOUT : client_connect(&c, t->pid, ms, t->err, sizeof(t->err));
+    /* Nobody listens: the process died (or detached its agent) since the
+     * directory was read, or the socket is a dead agent's whose pid now
+     * belongs to another program. Not an agent that is down. */
+    t->gone = r == -ESRCH || r == -ENOENT || r == -ECONNREFUSED;
     if (r == 0) {
         ms = left_ms(deadline);
         r = ms == 0
@@ -235,7 +241,7 @@ find_targets(struct target **ret, size_t *ret_n, bool loud)
             t = v;
             cap = ncap;
         }
-        t[n++] = (struct target){.pid = pid};
+        t[n++] = (struct target){.pid = pid, .found = true};
     }
     closedir(d);
     if (r < 0) {
@@ -523,7 +529,7 @@ scrape(enum metrics_format format, double timeout, bool loud, size_t *ret_len, i
 {
     struct metrics_expo e;
     struct target *t = NULL;
-    size_t n = 0;
+    size_t n = 0, kept = 0;
     char *text = NULL;
     int r;
 
@@ -534,7 +540,19 @@ scrape(enum metrics_format format, double timeout, bool loud, size_t *ret_len, i
     }
     if (n > 0) {
         ask_all(t, n, timeout);
-    } else if (loud) {
+    }
+    /* Sockets found in the directory with no agent behind them are left
+     * out (as `lruleak list` does); a --pid is always shown. */
+    for (size_t i = 0, k = n; i < k; i++) {
+        if (t[i].found && t[i].gone) {
+            jsonv_free(t[i].hello);
+            jsonv_free(t[i].reply);
+            continue;
+        }
+        t[kept++] = t[i];
+    }
+    n = kept;
+    if (n == 0 && loud) {
         fprintf(stderr, "lruleak: metrics: no running agents\n");
     }
     for (size_t i = 0; loud && i < n; i++) {

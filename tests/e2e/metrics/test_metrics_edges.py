@@ -58,6 +58,25 @@ def test_agent_dies_mid_scrape(env, victims, exporter):
     assert status == 0, rest
 
 
+def test_stale_socket_of_a_live_process_is_no_agent(env, victims):
+    v = victims("--count", 2)
+    wait_fresh(env, [v.pid])
+    # A dead agent's socket whose pid now belongs to another program: a
+    # socket file nobody listens on, named after a live process (this one).
+    path = os.path.join(env["LRULEAK_DIR"], "%d.sock" % os.getpid())
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(path)
+    s.close()
+    fam, text, err = scrape_once(env)
+    assert by_pid(fam, "lruleak_up") == {str(v.pid): 1}
+    assert err == ""
+    promtool_check_metrics(text)
+    # Named with --pid, it is an agent that does not answer.
+    fam, _, err = scrape_once(env, "--pid", os.getpid(), "--pid", v.pid)
+    assert by_pid(fam, "lruleak_up") == {str(os.getpid()): 0, str(v.pid): 1}
+    assert "stale socket" in err, err
+
+
 def test_silent_agent_is_down_within_the_deadline(env, victims):
     good = victims("--count", 2)
     silent = victims("--count", 3)
