@@ -31,6 +31,7 @@
 
 #include "agent.h"
 #include "follow-fork.h"
+#include "hostwatch.h"
 #include "log.h"
 #include "sampler.h"
 #include "server.h"
@@ -42,13 +43,15 @@ follow_fork_child(void)
      * detached (or being detached: its sampler was not paused for the
      * fork) or not sampling yet leaves its children dormant, as after a
      * raw fork(): not home, so no entry point (attach included) acts. */
-    bool sampling = agent.state == AGENT_SAMPLING && !agent.stopping && !agent.detaching;
+    bool sampling = (agent.state == AGENT_SAMPLING || agent.state == AGENT_WAITING) &&
+                    !agent.stopping && !agent.detaching;
     bool scan_busy;
     int r;
 
     if (!agent.follow_forks || !sampling) {
         return; /* not home (pid differs): dormant, as every entry point checks */
     }
+    bool started = agent.sampler_alive || agent.pausing; /* paused for this fork */
     /* A lock held at fork time means a thread of the parent was inside a
      * sample (a _lruleak call on another thread): its tables are suspect. */
     scan_busy = pthread_mutex_trylock(&agent.scan_lock) != 0;
@@ -57,6 +60,16 @@ follow_fork_child(void)
     r = sampler_reset_after_fork(scan_busy);
     if (r < 0) {
         goto out;
+    }
+    /* Forked from a thread other than the initial one, this child's only
+     * thread ends with pthread_exit: watch for it (hostwatch.h), and
+     * sample on it alone (sampler.c). */
+    agent.main_only = hostwatch_arm_child();
+    if (!started) {
+        /* The parent's agent had not started yet (the program had not
+         * imported functools): the audit hook starts this child's. */
+        log_msg("following a forked child of %d (not started yet)", (int)getppid());
+        return;
     }
     agent_record_process("process", NULL);
     /* Without a socket the child is still sampled and recorded. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * scan-internal: state shared by scan.c (orchestration and GIL slicing),
+ * scan-internal: state shared by scan.c (orchestration, references),
  * scan-discover.c (finding wrappers), scan-cache.c (reading caches) and
  * scan-graph.c (pinned objects and retained memory). Not for other modules.
  */
@@ -24,6 +24,8 @@ enum node_flag {
     NODE_ALIVE = 1 << 4,    /* reachable from outside the caches */
     NODE_EXTERNAL = 1 << 5, /* sits in a key tuple that something else holds */
     NODE_SIZED = 1 << 6,
+    NODE_WRAPPER = 1 << 7,   /* one of s->wrappers, reached by the graph walk */
+    NODE_CANDIDATE = 1 << 8, /* of a type that may count as a self (TC_SELF) */
 };
 
 struct node {
@@ -47,6 +49,14 @@ struct wrapper {
     uint32_t group;
     int64_t maxsize;
     bool valid; /* layout checked, names and counters read */
+    bool named; /* found in a class namespace or module globals */
+    /* A wrapper that no class or module names may sit inside an object
+     * graph (a per-instance cache in an instance's __dict__ or slots, a
+     * closure's cache): everything its entries reference is walked, and
+     * what would go with it is remembered for retained_bytes. */
+    bool inner;
+    uint32_t cedge_start, cedge_count; /* its entries' nodes, in s->cedges */
+    int64_t own_bytes;                 /* cache dict, key tuples, links (bounded) */
 };
 
 struct group {
@@ -77,6 +87,8 @@ struct scan {
     struct objmap node_index;
     uint32_t *edges;
     size_t n_edges, cap_edges;
+    uint32_t *cedges; /* entry nodes (key items, results) of inner wrappers */
+    size_t n_cedges, cap_cedges;
     struct wrapper *wrappers;
     size_t n_wrappers, cap_wrappers;
     struct objmap wrapper_index;
@@ -95,15 +107,9 @@ struct scan {
     struct ptrvec size_descr;  /* strong: size functions of static types (persistent) */
     struct ptrvec held;        /* strong refs that are not nodes */
     struct ptrvec visit;       /* scratch: objects a tp_traverse visited */
-    struct ptrvec graveyard;   /* strong refs to hand to the main thread */
     bool truncated;
     /* persistent across samples */
     PyObject *known; /* strong list of weakrefs to wrappers found by a full walk */
-    /* GIL accounting for the current sample */
-    void *tstate;
-    struct timespec hold_start;
-    double max_hold_ms;
-    int64_t holds;
 };
 
 /* Type classification bits (scan-cache.c). */
@@ -113,21 +119,17 @@ enum {
 };
 
 /* ---- scan.c ---------------------------------------------------------------- */
-/* Give the GIL up for a moment if this stretch lasted slice_ms. Returns 0 or
- * -ECANCELED (stop requested; the GIL is held either way). */
-int scan_yield(struct scan *s);
-/* Give the GIL up for pure-C work / take it back (same return as scan_yield). */
-void scan_gil_release(struct scan *s);
-int scan_gil_acquire(struct scan *s);
+/* -ECANCELED when the caller asked the sample to stop (exit, fork, detach),
+ * else 0. Checked between units of work; the GIL stays held. */
+int scan_check_stop(struct scan *s);
 int scan_hold(struct scan *s, PyObject *obj); /* keep a strong ref until the end */
-/* Drop a strong reference without ever running a finaliser off the main
- * thread (see scan.c). */
+/* Drop a strong reference taken in this sample (never the last one: see
+ * scan.h). */
 void scan_release(struct scan *s, PyObject *obj);
 int ptrvec_push(struct ptrvec *v, PyObject *o);
 /* Index of obj's node, created (zeroed) when new; OBJMAP_ABSENT on ENOMEM. */
 uint32_t scan_node(struct scan *s, PyObject *obj, bool *ret_new);
-/* Make room for `extra` more nodes, growing the tables without the GIL when
- * slicing. Call only where no borrowed reference is in use. Returns 0,
+/* Make room for `extra` more nodes. Call only where no borrowed reference is in use. Returns 0,
  * -ECANCELED (stop requested) or -ENOMEM; the GIL is held on return. */
 int scan_reserve(struct scan *s, size_t extra);
 /* Take a strong reference on a node's object once. */
@@ -151,6 +153,12 @@ int scan_traverse_collect(struct scan *s, PyObject *obj);
 /* ---- scan-graph.c ---------------------------------------------------------------- */
 /* Walk from the selves and result containers, decide pinned, sum retained. */
 int scan_graph(struct scan *s);
+/* Bytes of one object as sys.getsizeof counts them: through the nearest
+ * static base's __sizeof__ (never user code; GIL held), or, for
+ * scan_size_plain, from the type's basic and item sizes alone (no call:
+ * exact for tuples and the lru links, fine with borrowed references). */
+int64_t scan_size_of(struct scan *s, PyObject *o);
+int64_t scan_size_plain(PyObject *o);
 
 /* After scan_graph: a self nothing outside the caches keeps alive. */
 static inline bool
