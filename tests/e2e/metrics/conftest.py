@@ -206,10 +206,16 @@ class Exporter:
         self.proc = subprocess.Popen(
             WRAPPER + [CLI, "metrics", "--listen", listen] + list(args), env=env,
             stderr=subprocess.PIPE, bufsize=0)
-        r, _, _ = select.select([self.proc.stderr], [], [], 60 if WRAPPER else 10)
-        assert r, "the exporter printed nothing"
-        line = self.proc.stderr.readline().decode()
-        assert "serving http://127.0.0.1:" in line, line
+        try:
+            r, _, _ = select.select([self.proc.stderr], [], [], 60 if WRAPPER else 10)
+            assert r, "the exporter printed nothing"
+            line = self.proc.stderr.readline().decode()
+            assert "serving http://127.0.0.1:" in line, line
+        except BaseException:
+            self.proc.kill()  # not serving as it should: not left behind either
+            self.proc.wait()
+            self.proc.stderr.close()
+            raise
         self.port = int(line.rsplit(":", 1)[1].split("/")[0])
         self.url = "http://127.0.0.1:%d/metrics" % self.port
 

@@ -186,16 +186,21 @@ def test_listen_non_loopback_only_when_typed(env, exporter):
     # what is still unread.
     p = subprocess.Popen([CLI, "metrics", "--listen", "0.0.0.0:0"], env=env,
                          stderr=subprocess.PIPE, bufsize=0)
-    lines = []
-    while len(lines) < 2:
-        r, _, _ = select.select([p.stderr], [], [], 10)
-        assert r, lines
-        lines.append(p.stderr.readline().decode())
-    assert "is not a loopback address" in lines[0], lines
-    assert "serving http://0.0.0.0:" in lines[1], lines
-    p.send_signal(signal.SIGTERM)
-    assert p.wait(15) == 0
-    p.stderr.close()
+    try:
+        lines = []
+        while len(lines) < 2:
+            r, _, _ = select.select([p.stderr], [], [], 10)
+            assert r, lines
+            lines.append(p.stderr.readline().decode())
+        assert "is not a loopback address" in lines[0], lines
+        assert "serving http://0.0.0.0:" in lines[1], lines
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(15) == 0
+    finally:
+        if p.poll() is None:  # a failed check must not leave it serving
+            p.kill()
+            p.wait()
+        p.stderr.close()
     # The empty host is loopback, not every interface (Exporter checks
     # the address it prints).
     e = exporter(listen=":0")
