@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /*
  * Exit codes (also listed by `lruleak --help`):
@@ -35,6 +36,7 @@ enum cli_exit {
 enum cli_format {
     CLI_FORMAT_TEXT,
     CLI_FORMAT_JSON,
+    CLI_FORMAT_OPENMETRICS, /* metrics only */
 };
 
 enum cli_fail_on {
@@ -66,6 +68,15 @@ extern const char *arg_html; /* run, report --html FILE, or NULL */
 /* run, attach --trace-alloc[=N]: tracemalloc frames; 0 when not given */
 #define CLI_TRACE_ALLOC_MAX 100
 extern int arg_trace_alloc;
+extern bool arg_no_warmup;    /* --no-warmup */
+extern bool arg_pytest;       /* run --pytest: enable the pytest plugin */
+extern bool arg_watch;        /* attach --watch: watch after attaching */
+extern bool arg_format_given; /* --format was on the command line */
+#define CLI_PIDS_MAX 1024
+extern pid_t arg_pids[CLI_PIDS_MAX]; /* metrics --pid PID (repeatable) */
+extern size_t arg_npids;
+extern const char *arg_listen; /* metrics --listen ADDR, or NULL */
+extern double arg_timeout;     /* metrics --timeout S; 0 when not given */
 
 /* What the command line asks for, from cli_parse_args(). */
 struct cli_call {
@@ -91,6 +102,7 @@ int cmd_watch(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
+int cmd_metrics(int argc, char **argv);
 
 struct report;
 struct report_text_opts;

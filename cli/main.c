@@ -38,6 +38,11 @@ bool arg_pytest;
 bool arg_watch;
 const char *arg_html;
 int arg_trace_alloc;
+bool arg_format_given;
+pid_t arg_pids[CLI_PIDS_MAX];
+size_t arg_npids;
+const char *arg_listen;
+double arg_timeout;
 
 /* Options, and the bit each verb uses to accept them. */
 enum {
@@ -56,6 +61,9 @@ enum {
     OPT_WATCH = 0x10a,
     OPT_HTML = 0x10b,
     OPT_TRACE_ALLOC = 0x10c,
+    OPT_PID = 0x10d,
+    OPT_LISTEN = 0x10e,
+    OPT_TIMEOUT = 0x10f,
     OPT_VERBOSE = 'v',
     OPT_HELP = 'h',
     OPT_VERSION = 'V',
@@ -73,6 +81,7 @@ enum {
     ACCEPT_WATCH = 1u << 8,
     ACCEPT_HTML = 1u << 9,
     ACCEPT_TRACE_ALLOC = 1u << 10,
+    ACCEPT_METRICS = 1u << 11, /* --pid, --listen, --timeout */
 };
 
 static const struct option options[] = {
@@ -92,6 +101,9 @@ static const struct option options[] = {
     {"watch", no_argument, NULL, OPT_WATCH},
     {"html", required_argument, NULL, OPT_HTML},
     {"trace-alloc", optional_argument, NULL, OPT_TRACE_ALLOC},
+    {"pid", required_argument, NULL, OPT_PID},
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {0},
@@ -129,6 +141,10 @@ static const struct verb verbs[] = {
      "load the agent into the running Python process PID (ptrace; sys.remote_exec on 3.14+)"},
     {"detach", cmd_detach, 1, 1, 0, "detach PID",
      "stop the agent in PID and remove its socket; the process runs on"},
+    {"metrics", cmd_metrics, 0, 0, ACCEPT_METRICS | ACCEPT_FORMAT,
+     "metrics [--pid PID]... [--format text|openmetrics] [--listen ADDR] [--timeout S]",
+     "the agents' latest samples as Prometheus metrics: printed once, or served at "
+     "http://ADDR/metrics"},
 };
 
 static void
@@ -146,7 +162,8 @@ help(void)
            "  -o, --output FILE  run: recording file (default lruleak-<pid>.jsonl)\n"
            "  --pytest           run: enable the pytest plugin (automatic when CMD is pytest\n"
            "                     or python -m pytest)\n"
-           "  --format FORMAT    text (default) or json\n"
+           "  --format FORMAT    text (default) or json; metrics: text (Prometheus 0.0.4)\n"
+           "                     or openmetrics (OpenMetrics 1.0)\n"
            "  --html FILE        run, report: also write the report as one self-contained HTML\n"
            "                     page (growth plots, allocation sites, fixes; no script, no\n"
            "                     network)\n"
@@ -157,6 +174,14 @@ help(void)
            "                     caches of classes, modules and earlier samples only)\n"
            "  -v, --verbose      list every cache, not only those that pin objects\n"
            "  --watch            attach: then show the live view (lruleak watch PID)\n"
+           "  --pid PID          metrics: only this agent (repeatable; default: every\n"
+           "                     agent lruleak list finds, at each scrape)\n"
+           "  --listen ADDR      metrics: serve GET /metrics over HTTP at ADDR, [HOST]:PORT\n"
+           "                     (default host 127.0.0.1; ':9464' is loopback too). A\n"
+           "                     non-loopback address is served only when typed as a number\n"
+           "                     (0.0.0.0:9464, [::]:9464, 192.0.2.7:9464); SIGTERM stops it\n"
+           "  --timeout S        metrics: deadline of each scrape for the agents' answers\n"
+           "                     (default 2); a late agent shows lruleak_up 0\n"
            "  -h, --help         show this help\n"
            "  -V, --version      show the version\n"
            "\nCI options (run, report):\n"
@@ -220,6 +245,10 @@ accept_bit(int opt)
         return ACCEPT_HTML;
     case OPT_TRACE_ALLOC:
         return ACCEPT_TRACE_ALLOC;
+    case OPT_PID:
+    case OPT_LISTEN:
+    case OPT_TIMEOUT:
+        return ACCEPT_METRICS;
     default:
         return 0;
     }
@@ -262,14 +291,56 @@ parse_value(const struct verb *v, int opt, const char *val)
             return -1;
         }
         return 0;
-    case OPT_FORMAT:
+    case OPT_FORMAT: {
+        bool metrics = strcmp(v->name, "metrics") == 0;
+
         if (strcmp(val, "text") == 0) {
             arg_format = CLI_FORMAT_TEXT;
-        } else if (strcmp(val, "json") == 0) {
+        } else if (strcmp(val, "json") == 0 && !metrics) {
             arg_format = CLI_FORMAT_JSON;
+        } else if (strcmp(val, "openmetrics") == 0 && metrics) {
+            arg_format = CLI_FORMAT_OPENMETRICS;
         } else {
-            fprintf(stderr, "lruleak: %s: --format wants text or json, not '%s'\n", v->name,
+            fprintf(stderr, "lruleak: %s: --format wants %s, not '%s'\n", v->name,
+                    metrics ? "text or openmetrics" : "text or json",
                     util_printable(val, shown, sizeof(shown)));
+            return -1;
+        }
+        arg_format_given = true;
+        return 0;
+    }
+    case OPT_PID: {
+        pid_t pid;
+
+        if (util_parse_pid(val, &pid) < 0) {
+            fprintf(stderr, "lruleak: %s: --pid wants a pid, not '%s'\n", v->name,
+                    util_printable(val, shown, sizeof(shown)));
+            return -1;
+        }
+        if (arg_npids == CLI_PIDS_MAX) {
+            fprintf(stderr, "lruleak: %s: at most %d --pid options\n", v->name, CLI_PIDS_MAX);
+            return -1;
+        }
+        for (size_t i = 0; i < arg_npids; i++) {
+            if (arg_pids[i] == pid) {
+                return 0; /* once is enough: a pid is one series */
+            }
+        }
+        arg_pids[arg_npids++] = pid;
+        return 0;
+    }
+    case OPT_LISTEN:
+        if (val[0] == '\0') {
+            fprintf(stderr, "lruleak: %s: --listen wants [HOST]:PORT, e.g. 127.0.0.1:9464\n",
+                    v->name);
+            return -1;
+        }
+        arg_listen = val;
+        return 0;
+    case OPT_TIMEOUT:
+        if (util_parse_seconds(val, 0.01, &arg_timeout) < 0 || arg_timeout > 300) {
+            fprintf(stderr, "lruleak: %s: --timeout wants seconds from 0.01 to 300, not '%s'\n",
+                    v->name, util_printable(val, shown, sizeof(shown)));
             return -1;
         }
         return 0;
@@ -477,10 +548,14 @@ cli_parse_args(int argc, char **argv, struct cli_call *ret)
     arg_verbose = false;
     arg_html = NULL;
     arg_trace_alloc = 0;
+    arg_format_given = false;
+    arg_npids = 0;
+    arg_listen = NULL;
+    arg_timeout = 0;
 
     if (verb == NULL) {
         fprintf(stderr, "lruleak: missing command (run, list, snapshot, watch, report, attach, "
-                        "detach; see lruleak --help)\n");
+                        "detach, metrics; see lruleak --help)\n");
         return;
     }
     if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "help") == 0) {

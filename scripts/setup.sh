@@ -12,12 +12,18 @@
 # and jsonschema for Debian's python3 (the pytest e2e tests: the fixture
 # suite, xdist workers, SARIF schema validation); jsonschema, Pygments, Rich,
 # PyJWT and Arrow for the real-world corpus (test-e2e-corpus); Debian's chromium,
-# run headless by the html suite (the HTML report rendered in a real browser).
+# run headless by the html suite (the HTML report rendered in a real browser);
+# libmicrohttpd (the HTTP server of `lruleak metrics --listen`, CLI only) and
+# prometheus (its server and promtool, for the metrics e2e tests, which start
+# their own instance on a free loopback port with a temporary data directory:
+# the packaged service, when the machine starts it, is neither used nor in the
+# way).
 set -eu
 
 pkgs="meson ninja-build pkg-config gcc libc6-dev check libunwind-dev python3.11 valgrind socat
       clang libclang-rt-14-dev llvm-14 python3-pytest python3-pytest-xdist python3-jsonschema
-      python3-pygments python3-rich python3-jwt python3-arrow chromium"
+      python3-pygments python3-rich python3-jwt python3-arrow chromium libmicrohttpd-dev
+      prometheus"
 missing=""
 for p in $pkgs; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
