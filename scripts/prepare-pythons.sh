@@ -23,7 +23,8 @@
 set -eu
 
 sid_root=${LRULEAK_SID_ROOT:-/var/lib/lruleak/sid}
-sid_pkgs="python3.13 python3.14 python3.14-dbg python3.15 libpython3.13 libpython3.14 libpython3.15 libsubunit0 libunwind8 procps"
+sid_pkgs="python3.13 python3.14 python3.14-dbg python3.15 libpython3.13 libpython3.14 libpython3.15 libsubunit0 libunwind8 procps
+          libpython3.14-testsuite"
 host_pkgs="python3.11 python3.11-dbg debootstrap"
 
 list=false
