@@ -209,6 +209,7 @@ def kill_marked(marker, sig):
 # ---- regrtest's output --------------------------------------------------------
 
 PROGRESS = re.compile(r"\[\s*\d+/\d+(?:/\d+)?\]\s+(?:RERUN\s+)?(\S+)\s+(.*)$")
+RUNNING = re.compile(r"^\d+:\d\d:\d\d (?:load avg: [\d.]+ )?running")
 
 
 def parse_progress(log):
@@ -233,7 +234,9 @@ def parse_progress(log):
                 status[mod] = (st, rest)
                 output[mod] = []
                 current = mod
-            elif current is not None:
+            elif line.startswith("== Tests result") or line.startswith("Total duration"):
+                current = None      # regrtest's summary, then lruleak run's report
+            elif current is not None and not RUNNING.search(line):
                 output[current].append(line)
     return status, output
 
@@ -253,6 +256,22 @@ def parse_junit(path):
                 text = (child.text or child.get("message") or "").strip()
                 failed[case.get("name", "?")] = text
     return failed
+
+
+def excerpt(text, n=20):
+    """The telling part of a test's traceback: the last frame in a test
+    file, then the exception and what follows it (up to N lines)."""
+    lines = [l for l in text.splitlines() if not PAD_BYTE.match(l)]
+    exc = [i for i, l in enumerate(lines) if EXCEPTION.match(l)]
+    if not exc:
+        return lines[-n:]
+    i = exc[-1]
+    frame = [l for l in lines[:i] if l.startswith("  File ") and "/test_" in l]
+    return frame[-1:] + lines[i:i + n]
+
+
+PAD_BYTE = re.compile(r"^\s+at (p|tail)[-+]\d+: ")   # a debug allocator's byte dump
+EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Failure|Exit|Interrupt)\b")
 
 
 def module_of(test_id, modules):
@@ -275,7 +294,7 @@ def main():
     ap.add_argument("--agent", required=True, help="liblruleak.so")
     ap.add_argument("--work", required=True, help="directory for logs and recordings")
     ap.add_argument("--label", default=None)
-    ap.add_argument("--jobs", type=int, default=int(os.environ.get("CPYTHON_SUITE_JOBS", "2")))
+    ap.add_argument("--jobs", type=int, default=int(os.environ.get("CPYTHON_SUITE_JOBS", "4")))
     ap.add_argument("--timeout", type=int, default=120, help="regrtest --timeout (per test file)")
     ap.add_argument("--outer-timeout", type=int, default=480,
                     help="seconds for one regrtest run before everything is killed")
@@ -284,6 +303,10 @@ def main():
     ap.add_argument("--only", action="append", default=[],
                     help="run only this module (repeatable)")
     args = ap.parse_args()
+    args.lruleak = os.path.abspath(args.lruleak)
+    args.agent = os.path.abspath(args.agent)
+    if "/" not in args.python:
+        args.python = shutil.which(args.python) or args.python
     label = args.label or os.path.basename(args.python)
 
     env = {k: v for k, v in os.environ.items()
@@ -458,10 +481,12 @@ print(json.dumps(out))
         print("==== %s: passes without the agent, %s under lruleak run" % (mod, a[1]))
         tests = {t: e for t, e in run["failed"].items()
                  if module_of(t, [m for _, m, _ in sum((g.modules for g in groups), [])]) == mod}
-        for tid, text in sorted(tests.items()):
+        for n, (tid, text) in enumerate(sorted(tests.items())):
+            if n == 5:
+                print("---- and %d more: %s" % (len(tests) - 5, " ".join(sorted(tests)[5:])))
+                break
             print("---- %s" % tid)
-            lines = text.splitlines()
-            for line in lines[-25:]:
+            for line in excerpt(text):
                 print("     " + line)
         out = run["output"].get(mod, [])
         if out:
