@@ -463,13 +463,17 @@ print(json.dumps(out))
 
     # The table.
     def cell(r):
-        return r[1] if r[0] != "pass" else "passed"
+        if r[0] == "pass":
+            return "passed"
+        text = re.sub(r"worker non-zero exit code \(Exit code (.*)\)$", r"worker exit \1", r[1])
+        text = re.sub(r"^(timed out \([^)]*\)) \(.*\)$", r"\1", text)
+        return text[:30]
     width = max([len(r[0]) for r in rows] + [6])
     print()
     print("CPython regression suite, %s (CPython %s): without / with lruleak run" % (label, version))
-    print("%-*s  %-22s  %-22s  %s" % (width, "module", "without", "with", "verdict"))
+    print("%-*s  %-30s  %-30s  %s" % (width, "module", "without", "with", "verdict"))
     for mod, w, a, verdict in rows:
-        print("%-*s  %-22s  %-22s  %s" % (width, mod, cell(w)[:22], cell(a)[:22], verdict))
+        print("%-*s  %-30s  %-30s  %s" % (width, mod, cell(w), cell(a), verdict))
     if exceptions:
         print("exceptions (left out of both runs, tests/cpython/exceptions.txt):")
         for pattern, reason in exceptions:
@@ -488,7 +492,7 @@ print(json.dumps(out))
             print("---- %s" % tid)
             for line in excerpt(text):
                 print("     " + line)
-        out = run["output"].get(mod, [])
+        out = [l for l in run["output"].get(mod, []) if not PAD_BYTE.match(l)]
         if out:
             print("---- output after its progress line (last 60 lines):")
             for line in out[-60:]:
