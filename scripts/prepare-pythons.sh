@@ -12,7 +12,8 @@
 #   - a Debian sid root made with `debootstrap --variant=minbase sid` in
 #     $LRULEAK_SID_ROOT (default /var/lib/lruleak/sid), holding python3.13,
 #     python3.14, python3.14-dbg, python3.15 and their shared libpythons
-#     (the embedding test's shared layout of each), plus the runtime
+#     (the embedding test's shared layout of each), 3.14's regression tests
+#     (libpython3.14-testsuite, for the cpython suite), plus the runtime
 #     libraries the test programs built on the host need. Tests run in it through
 #     scripts/in-root.sh.
 #
