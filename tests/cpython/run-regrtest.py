@@ -115,6 +115,8 @@ class Runner:
         if self.root == "/":
             return
         for p in paths:
+            if p.startswith("/dev/") and subprocess.run(["mountpoint", "-q", p]).returncode:
+                continue            # /dev/pts, /dev/shm: only when mounts of their own
             dst = os.path.join(self.root, p.lstrip("/"))
             os.makedirs(dst, exist_ok=True)
             if subprocess.run(["mountpoint", "-q", dst]).returncode == 0:
@@ -335,7 +337,7 @@ def main():
         else:
             os.unlink(p)
     try:
-        runner.bind(["/proc", "/dev", work, HERE,
+        runner.bind(["/proc", "/dev", "/dev/pts", "/dev/shm", work, HERE,
                      os.path.dirname(os.path.abspath(args.lruleak)),
                      os.path.dirname(os.path.abspath(args.agent))])
         return run_all(args, label, runner, groups, exceptions, work)
@@ -437,9 +439,6 @@ print(json.dumps(out))
                 else:
                     res[side] = ("fail", "no result (regrtest exited %s)" % run["rc"])
             w, a = res["without"], res["with"]
-            if runs["with"]["left"] and not runs["without"]["left"] and a[0] == "pass":
-                a = ("fail", "processes left behind: %s" % "; ".join(
-                    "%d %s" % (pid, c[:80]) for pid, c in runs["with"]["left"]))
             if w[0] == "pass" and a[0] != "pass":
                 # Not the agent if the module fails without it too, when run alone.
                 again = regrtest(g, [(entry, mod, tdir)], "%s-%s-without-again" % (g.name, mod),
@@ -458,6 +457,15 @@ print(json.dumps(out))
             else:
                 verdict = "fails without the agent (not counted)"
             rows.append((mod, w, a, verdict))
+        # A process of the run alive after it: not a module's result (which
+        # module started it is not known), a row of its own.
+        if runs["with"]["left"] and not runs["without"]["left"]:
+            name = "(%s run: processes left)" % g.name
+            left = " ".join(str(pid) for pid, _ in runs["with"]["left"])
+            rows.append((name, ("none", "none"), ("fail", "pid " + left), "FAIL"))
+            failures.append((name, ("none", "none"), ("fail", "processes left behind: " + "; ".join(
+                "%d %s" % (pid, " ".join(c.split())[:160]) for pid, c in runs["with"]["left"])),
+                runs["with"]))
     for mod in absent:
         rows.append((mod, ("-", "absent"), ("-", "absent"), "absent"))
 
