@@ -19,11 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
 #include "attachopt.h"
+#include "hostwatch.h"
 #include "jsonv.h"
 #include "log.h"
 #include "pyapi.h"
@@ -112,6 +114,53 @@ agent_spawn(void *(*fn)(void *), pthread_t *ret_tid)
     return r;
 }
 
+void
+agent_note_thread(pid_t *slot)
+{
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+
+    pthread_mutex_lock(&agent.lock);
+    *slot = tid;
+    pthread_mutex_unlock(&agent.lock);
+}
+
+void
+agent_join_threads(void)
+{
+    if (agent.sampler_alive) {
+        pthread_join(agent.sampler_tid, NULL);
+        agent.sampler_alive = false;
+    }
+    if (agent.server_alive) {
+        pthread_join(agent.server_tid, NULL);
+        agent.server_alive = false;
+    }
+    agent_wait_threads_reaped();
+}
+
+void
+agent_wait_threads_reaped(void)
+{
+    pid_t tids[2];
+    char path[64];
+
+    pthread_mutex_lock(&agent.lock);
+    tids[0] = agent.sampler_os_tid;
+    tids[1] = agent.server_os_tid;
+    pthread_mutex_unlock(&agent.lock);
+    for (int i = 0; i < 2; i++) {
+        if (tids[i] <= 0 || tids[i] == (pid_t)syscall(SYS_gettid)) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/proc/self/task/%d", (int)tids[i]);
+        /* A joined thread is reaped within microseconds; 100 ms at most. */
+        for (int tries = 0; tries < 2000 && access(path, F_OK) == 0; tries++) {
+            struct timespec t = {0, 50000};
+            nanosleep(&t, NULL);
+        }
+    }
+}
+
 /* ---- configuration ------------------------------------------------------------ */
 
 static double
@@ -153,7 +202,6 @@ agent_configure(void)
     configured = true;
     log_open(secure_getenv("LRULEAK_LOG"));
     agent.interval = env_double("LRULEAK_INTERVAL", 1.0, 0.001);
-    agent.slice_ms = env_double("LRULEAK_SLICE_MS", 2.0, 0.0);
     agent.max_nodes = (size_t)env_double("LRULEAK_MAX_NODES", 2e6, 1000);
     v = secure_getenv("LRULEAK_RECORD");
     if (v != NULL && v[0] != '\0') {
@@ -163,6 +211,7 @@ agent_configure(void)
     v = secure_getenv("LRULEAK_FOLLOW_FORKS");
     agent.follow_forks = v == NULL || strcmp(v, "0") != 0;
     pthread_atfork(NULL, NULL, after_fork_child);
+    hostwatch_setup();
     agent.python_process = true;
 }
 
@@ -355,6 +404,9 @@ agent_reset_after_fork(void)
     agent.want_full = false;
     agent.detaching = false;
     agent.sampler_gone = false;
+    agent.host_gone = false;
+    agent.main_only = false;
+    agent.sampler_os_tid = agent.server_os_tid = 0;
     agent.requests = 0;
     agent.answered = 0;
     free(agent.latest);

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "debugalloc.h"
 #include "hooks.h"
 #include "log.h"
 #include "pyapi.h"
@@ -74,7 +75,10 @@ agent_constructor(void)
     agent.autostart = !initialized();
     if (agent.autostart) {
         char why[256];
-        if (pycompat_check_version(pyapi_version_string(), why, sizeof(why)) == 0) {
+        /* Not under CPython's debug memory hooks: they would check, and
+         * abort on, a hook entry allocated before they were installed. */
+        if (pycompat_check_version(pyapi_version_string(), why, sizeof(why)) == 0 &&
+            !debugalloc_possible_here()) {
             hooks_watch_early();
         }
         agent_start();

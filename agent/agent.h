@@ -39,13 +39,14 @@ struct agent {
     /* set once before the threads start */
     pid_t pid;
     double interval;     /* seconds */
-    double slice_ms;     /* longest GIL stretch per slice */
     size_t max_nodes;
     bool autostart;      /* preloaded before Python initialised */
     bool python_process; /* CPython symbols were found (agent_configure ran) */
     bool attached;       /* started by an attach: serve the socket at once */
     bool follow_forks;   /* LRULEAK_FOLLOW_FORKS is not "0": re-arm in os.fork() children */
     bool forked;         /* this process is an os.fork() child the agent re-armed in */
+    bool main_only;      /* forked from a thread that was not the initial one: our
+                          * threads never make thread states here (sampler.c) */
     char record_dir[512];
     char sock_dir[SOCKPATH_MAX];  /* from the attach options; "": environment */
     char sock_path[SOCKPATH_MAX];
@@ -72,6 +73,8 @@ struct agent {
     bool pausing;         /* os.fork() in progress (3.12+): our threads leave */
     bool detaching;       /* a client asked to detach: the sampler leaves */
     bool sampler_gone;    /* the sampler thread has left Python and ends */
+    bool host_gone;       /* every thread of the program has ended (hostwatch.h) */
+    pid_t sampler_os_tid, server_os_tid; /* kernel ids of our threads (last started) */
     pthread_t sampler_tid, server_tid;
     bool sampler_alive, server_alive; /* created and not joined yet */
     int wake_fd;          /* eventfd: a sample was published (written under lock) */
@@ -91,6 +94,15 @@ extern struct agent agent;
 /* Create one of the agent's threads: joinable, all signals blocked, small
  * stack. Returns 0 or -errno. */
 int agent_spawn(void *(*fn)(void *), pthread_t *ret_tid);
+/* An agent thread notes its kernel thread id in *slot (agent.sampler_os_tid
+ * or agent.server_os_tid) as it starts. */
+void agent_note_thread(pid_t *slot);
+/* Join the sampler and server threads if they run (they are on their way
+ * out). Not on one of them. */
+void agent_join_threads(void);
+/* After joining our threads: wait (briefly, bounded) until the kernel has
+ * reaped them, i.e. no longer counts them in /proc/self/stat. */
+void agent_wait_threads_reaped(void);
 /* libc's _exit(status), resolved by the constructor (exit_group if it
  * could not be found). Never returns. */
 __attribute__((noreturn)) void agent_real_exit(int status);

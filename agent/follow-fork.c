@@ -31,6 +31,7 @@
 
 #include "agent.h"
 #include "follow-fork.h"
+#include "hostwatch.h"
 #include "log.h"
 #include "sampler.h"
 #include "server.h"
@@ -42,7 +43,8 @@ follow_fork_child(void)
      * detached (or being detached: its sampler was not paused for the
      * fork) or not sampling yet leaves its children dormant, as after a
      * raw fork(): not home, so no entry point (attach included) acts. */
-    bool sampling = agent.state == AGENT_SAMPLING && !agent.stopping && !agent.detaching;
+    bool sampling = (agent.state == AGENT_SAMPLING || agent.state == AGENT_WAITING) &&
+                    !agent.stopping && !agent.detaching;
     bool scan_busy;
     int r;
 
@@ -61,6 +63,10 @@ follow_fork_child(void)
     agent_record_process("process", NULL);
     /* Without a socket the child is still sampled and recorded. */
     (void)server_start();
+    /* Forked from a thread other than the initial one, this child's only
+     * thread ends with pthread_exit: watch for it (hostwatch.h), and
+     * sample on it alone (sampler.c). */
+    agent.main_only = hostwatch_arm_child();
     r = sampler_start_after_fork();
 out:
     if (r < 0) {

@@ -23,13 +23,8 @@
  * another thread costs the program no more than one ordinary switch. */
 #define GIL_HANDOFF_MS 5
 
-/* The program's time between two slices of a sample: CPython's default
- * switch interval, what a CPU-bound program got there before the handoff. */
-#define GIL_SLICE_GAP_MS 5
-
 static pid_t waiting_in; /* an agent thread waits for the GIL in this process */
 static pid_t queued_in;  /* a handoff call is queued in this process */
-static bool handed;      /* the last wait ended by a handoff: the program wants the GIL */
 
 /* The process's first thread: where CPython runs pending calls (the
  * thread that initialised it, in every program we know of). */
@@ -67,7 +62,6 @@ handoff(void *arg)
     pthread_mutex_lock(&agent.lock);
     while (waiting_in == me && pthread_cond_timedwait(&agent.cond, &agent.lock, &deadline) == 0) {
     }
-    handed = waiting_in != me;
     pthread_mutex_unlock(&agent.lock);
     py.PyEval_RestoreThread(ts);
     return 0;
@@ -82,7 +76,6 @@ wait_begins(void)
 
     pthread_mutex_lock(&agent.lock);
     waiting_in = me;
-    handed = false;
     if (pyc.minor >= 9 && queued_in != me && !agent.stopping && !pycompat_finalizing()) {
         /* Under agent.lock: the atexit hook sets agent.stopping under it
          * before finalisation goes on, so the queue is alive here. */
@@ -102,38 +95,24 @@ wait_ends(void)
     pthread_mutex_unlock(&agent.lock);
 }
 
-void
-gil_take(void *ts)
+int
+gil_ensure(void)
 {
+    int state;
+
     if (on_main_thread()) {
         /* A sample the program asked for (_lruleak): the thread that
          * would run the handoff is this one. */
-        py.PyEval_RestoreThread(ts);
-        return;
+        return py.PyGILState_Ensure();
     }
     wait_begins();
-    py.PyEval_RestoreThread(ts);
+    state = py.PyGILState_Ensure();
     wait_ends();
+    return state;
 }
 
 void
-gil_take_again(void *ts)
+gil_release(int state)
 {
-    pthread_mutex_lock(&agent.lock);
-    bool contended = handed;
-    pthread_mutex_unlock(&agent.lock);
-    if (contended && !on_main_thread()) {
-        struct timespec gap = {0, GIL_SLICE_GAP_MS * 1000000L};
-        while (nanosleep(&gap, &gap) < 0) {
-        }
-    }
-    gil_take(ts);
-}
-
-void
-gil_ensure(void)
-{
-    wait_begins();
-    py.PyGILState_Ensure();
-    wait_ends();
+    py.PyGILState_Release(state);
 }

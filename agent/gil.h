@@ -24,18 +24,10 @@
  */
 #pragma once
 
-/* Take the GIL with the thread state ts (PyEval_RestoreThread). */
-void gil_take(void *ts);
-
-/*
- * The same between two slices of one sample (scan_yield). When the last
- * wait ended by a handoff (the main thread was running bytecode: it wants
- * the GIL too), an agent thread first waits GIL_SLICE_GAP_MS without it:
- * the handoff would otherwise take the GIL back at the program's next
- * bytecode, where CPython's own switching left it a switch interval
- * between our slices.
- */
-void gil_take_again(void *ts);
-
-/* PyGILState_Ensure() for the agent's own thread (a new thread state). */
-void gil_ensure(void);
+/* PyGILState_Ensure() for an agent thread: a new thread state, the GIL
+ * (through the handoff). Returns what gil_release() wants. */
+int gil_ensure(void);
+/* Delete that thread state and release the GIL (PyGILState_Release): no
+ * thread state of ours stays behind for faulthandler, sys._current_frames()
+ * or threading to see. */
+void gil_release(int state);

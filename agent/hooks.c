@@ -288,7 +288,7 @@ hooks_before_exit(void)
         __atomic_load_n(&agent.state, __ATOMIC_ACQUIRE) != AGENT_SAMPLING || agent.stopping) {
         return;
     }
-    if (!py.Py_IsInitialized() || pycompat_finalizing() || !py.PyGILState_Check()) {
+    if (!py.Py_IsInitialized() || pycompat_finalizing() || !pycompat_thread_holds_gil()) {
         return;
     }
     sampler_final();

@@ -21,6 +21,10 @@ PYAPI_FN(0, int, _Py_IsFinalizing, (void))      /* 3.8 .. 3.12 */
 PYAPI_FN(0, int, Py_IsFinalizing, (void))       /* 3.13+ */
 PYAPI_FN(1, int, PyGILState_Ensure, (void))
 PYAPI_FN(1, int, PyGILState_Check, (void))
+PYAPI_FN(1, void *, PyGILState_GetThisThreadState, (void))
+PYAPI_FN(1, void, PyGILState_Release, (int))
+PYAPI_FN(0, void *, _PyThreadState_UncheckedGet, (void)) /* 3.8 .. 3.12 */
+PYAPI_FN(0, void *, PyThreadState_GetUnchecked, (void))  /* 3.13+ */
 PYAPI_FN(1, void *, PyEval_SaveThread, (void))
 PYAPI_FN(1, void, PyEval_RestoreThread, (void *))
 PYAPI_FN(1, void, PyThreadState_Clear, (void *))

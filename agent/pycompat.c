@@ -150,6 +150,20 @@ pycompat_finalizing(void)
 }
 
 bool
+pycompat_thread_holds_gil(void)
+{
+    /* PyGILState_Check() answers 1 on every thread once a subinterpreter
+     * exists (3.8-3.12 switch its check off), and on 3.8-3.11 the "current"
+     * thread state is the GIL holder's, whichever thread asks. This
+     * thread holds the GIL when the current state is its own. */
+    void *(*get)(void) = py.PyThreadState_GetUnchecked != NULL ? py.PyThreadState_GetUnchecked
+                                                               : py._PyThreadState_UncheckedGet;
+    void *cur = get != NULL ? get() : NULL;
+
+    return cur != NULL && cur == py.PyGILState_GetThisThreadState();
+}
+
+bool
 pycompat_in_main_interpreter(void)
 {
     /* PyInterpreterState_Get became public in 3.9 (bpo-39947); 3.8 has it

@@ -96,6 +96,9 @@ Py_ssize_t pycompat_frame_locals311(PyObject *frame, PyObject *code, PyObject *g
  * agent serves the main interpreter only (subinterpreters have their own
  * lru type, gc lists and, from 3.12, possibly their own GIL). */
 bool pycompat_in_main_interpreter(void);
+/* Does this thread hold the GIL with a thread state of its own (of the main
+ * interpreter's GIL-state API)? Safe on any thread, GIL or not. */
+bool pycompat_thread_holds_gil(void);
 
 /* Is the interpreter finalizing? (_Py_IsFinalizing <= 3.12, Py_IsFinalizing 3.13+) */
 bool pycompat_finalizing(void);
@@ -131,6 +134,18 @@ static inline bool
 pycompat_is_immortal(PyObject *o)
 {
     return pyc.immortal && pycompat_refcnt(o) >= ((Py_ssize_t)1 << 31);
+}
+
+/* A live object: not one whose refcount is 0. Some traversals visit such
+ * objects - 3.12's _asyncio module visits its free list of future
+ * iterators, already deallocated - and a reference taken on one and
+ * dropped again would deallocate it a second time (pushing it onto that
+ * free list twice makes it a cycle, and the GC then loops forever at
+ * exit). Every tp_traverse visit of the agent checks this first. */
+static inline bool
+pycompat_is_live(PyObject *o)
+{
+    return o != NULL && pycompat_refcnt(o) > 0;
 }
 
 static inline unsigned long

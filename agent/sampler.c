@@ -22,6 +22,7 @@
 #include "scan.h"
 #include "server.h"
 #include "hooks.h"
+#include "hostwatch.h"
 
 /* Full-heap discovery (scan-discover.c) finds wrappers outside classes and
  * modules. It runs on the first sample, when a client asks, at exit, on
@@ -37,7 +38,6 @@
 #define SAMPLER_DUTY_FACTOR 20.0
 #define SAMPLER_REQUEST_WAIT_MAX_S 5.0
 
-static void *tstate;   /* the sampler thread's own Python thread state */
 static volatile int stop_flag; /* atexit: leave Python for good */
 static volatile int scan_stop; /* abandon the running sample (exit or os.fork()) */
 static int in_sample;          /* the sampler thread is inside a sample (atomic) */
@@ -87,8 +87,6 @@ refuse(const char *why)
 
 /* ---- os.fork() (3.12+): see hooks.c ------------------------------------------------ */
 
-static void *sampler_resume(void *arg);
-
 void
 sampler_fork_pause(void)
 {
@@ -96,8 +94,8 @@ sampler_fork_pause(void)
         goto out;
     }
     pthread_mutex_lock(&agent.lock);
-    bool go = agent.state == AGENT_SAMPLING && !agent.stopping && !agent.pausing &&
-              !agent.detaching;
+    bool go = (agent.state == AGENT_SAMPLING || agent.state == AGENT_WAITING) &&
+              !agent.stopping && !agent.pausing && !agent.detaching;
     if (go) {
         __atomic_store_n(&agent.pausing, true, __ATOMIC_RELEASE);
         scan_stop = 1;
@@ -115,6 +113,9 @@ sampler_fork_pause(void)
     }
     pthread_join(agent.sampler_tid, NULL);
     agent.sampler_alive = false;
+    /* Joined is not gone: the kernel counts a thread until it is reaped,
+     * a little after pthread_join returns, and 3.12+ counts threads. */
+    agent_wait_threads_reaped();
     py.PyEval_RestoreThread(ts);
 out:
     return;
@@ -129,7 +130,7 @@ sampler_fork_resume(void)
         scan_stop = stop_flag;
         pthread_mutex_unlock(&agent.lock);
         server_resume();
-        if (agent_spawn(sampler_resume, &agent.sampler_tid) == 0) {
+        if (agent_spawn(sampler_main, &agent.sampler_tid) == 0) {
             agent.sampler_alive = true;
         } else {
             log_msg("cannot restart the sampler after fork");
@@ -196,10 +197,6 @@ sample(bool full, bool final, bool main_thread, volatile int *stop, uint64_t ans
     struct scan_options opt = {
         .full = full,
         .main_thread = main_thread,
-        /* The final sample keeps the GIL: at exit only daemon threads are
-         * left to want it, and each gap would hand them a switch interval
-         * (5 ms) apiece, so busy ones would stretch the exit by seconds. */
-        .slice_ms = final ? 0 : agent.slice_ms,
         .max_nodes = agent.max_nodes,
         .stop = stop,
         .pinned_out = pinned_out,
@@ -290,7 +287,9 @@ sampler_final(void)
            !agent.sampler_gone &&
            pthread_cond_timedwait(&agent.cond, &agent.lock, &deadline) == 0) {
     }
-    parked = agent.parked || agent.state != AGENT_SAMPLING || agent.pausing;
+    /* Out of Python for good: parked, ended, never sampling, or paused. */
+    parked = agent.parked || agent.sampler_gone || agent.state != AGENT_SAMPLING ||
+             agent.pausing;
     pthread_mutex_unlock(&agent.lock);
     if (parked) {
         pthread_mutex_lock(&agent.scan_lock);
@@ -329,44 +328,118 @@ sampler_final(void)
     agent_set_state(AGENT_STOPPED, NULL);
 }
 
+/* ---- samples on the main thread (agent.main_only) --------------------------------------------- */
+
+/* In a child forked from a thread other than the initial one, a thread
+ * state made by one of our threads is unsafe: once the program's last
+ * thread has ended (and its state is gone), CPython 3.11/3.12 hand out the
+ * interpreter's initial thread state again and abort ("thread state
+ * already initialized"); nothing tells us in time that the last one is
+ * ending. So there the sampler asks the program's own thread, which holds
+ * a thread state anyway, to take each sample: a pending call, run from its
+ * eval loop. A thread blocked outside the eval loop takes none meanwhile. */
+static struct {
+    uint64_t asked, done; /* under agent.lock */
+    bool full;
+    uint64_t answers;
+} main_req;
+
+/* The program's thread, with the GIL (Py_AddPendingCall). Returns 0: -1
+ * would raise into the program. */
+static int
+sample_on_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&agent.lock);
+    uint64_t asked = main_req.asked;
+    bool full = main_req.full, go = main_req.done < asked && !agent.stopping &&
+                                    !agent.detaching && !agent.pausing && agent_is_home();
+    uint64_t answers = main_req.answers;
+    pthread_mutex_unlock(&agent.lock);
+    if (go) {
+        pthread_mutex_lock(&agent.scan_lock);
+        (void)sample(full, false, true, NULL, answers, NULL);
+        pthread_mutex_unlock(&agent.scan_lock);
+    }
+    pthread_mutex_lock(&agent.lock);
+    main_req.done = asked;
+    pthread_cond_broadcast(&agent.cond);
+    pthread_mutex_unlock(&agent.lock);
+    return 0;
+}
+
+/* Sampler thread, no GIL: queue one sample on the main thread and wait for
+ * it, at most one interval (or until the agent is asked to stop). */
+static void
+sample_via_main(bool full, uint64_t answers)
+{
+    struct timespec deadline;
+
+    pthread_mutex_lock(&agent.lock);
+    if (main_req.done < main_req.asked) {
+        pthread_mutex_unlock(&agent.lock);
+        return; /* the last one has not run yet */
+    }
+    uint64_t ticket = ++main_req.asked;
+    main_req.full = full;
+    main_req.answers = answers;
+    pthread_mutex_unlock(&agent.lock);
+    if (py.Py_AddPendingCall(sample_on_main, NULL) != 0) {
+        pthread_mutex_lock(&agent.lock);
+        main_req.asked--;
+        pthread_mutex_unlock(&agent.lock);
+        return;
+    }
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline = timespec_after(deadline, agent.interval);
+    pthread_mutex_lock(&agent.lock);
+    while (main_req.done < ticket && !agent.stopping && !agent.detaching && !agent.pausing &&
+           !agent.host_gone && pthread_cond_timedwait(&agent.cond, &agent.lock, &deadline) == 0) {
+    }
+    pthread_mutex_unlock(&agent.lock);
+}
+
 /* ---- the thread ------------------------------------------------------------------------------ */
 
-/* Take the GIL unless the interpreter is going away. */
+/* Take the GIL through a thread state made for this stretch alone, unless
+ * the interpreter is going away (checked again once we hold it: the atexit
+ * hook may have asked us to stop meanwhile). */
 static bool
-enter_python(void)
+enter_python(int *ret_state)
 {
     if (stop_flag || !py.Py_IsInitialized() || pycompat_finalizing()) {
         return false;
     }
-    gil_take(tstate);
+    *ret_state = gil_ensure();
+    if (stop_flag) {
+        gil_release(*ret_state);
+        return false;
+    }
     return true;
 }
 
+/* The exit hook asked us to stop: say we are out of Python for good. The
+ * thread then ends (it holds no thread state). */
 static void
 park(void)
 {
     pthread_mutex_lock(&agent.lock);
     agent.parked = true;
     pthread_cond_broadcast(&agent.cond);
-    /* Stay here for good: the thread state stays valid only as long as
-     * nobody uses it, and finalisation frees it. */
-    for (;;) {
-        pthread_cond_wait(&agent.cond, &agent.lock);
-    }
+    pthread_mutex_unlock(&agent.lock);
 }
 
-/* Sleep s seconds without the GIL; a detach request ends the nap early. */
+/* Sleep s seconds without the GIL; a detach or os.fork() ends the nap early. */
 static void
 nap(double s)
 {
     struct timespec deadline;
 
     clock_gettime(CLOCK_REALTIME, &deadline);
-    double until = (double)deadline.tv_nsec / 1e9 + s;
-    deadline.tv_sec += (time_t)until;
-    deadline.tv_nsec = (long)((until - (double)(time_t)until) * 1e9);
+    deadline = timespec_after(deadline, s);
     pthread_mutex_lock(&agent.lock);
-    while (!agent.detaching && pthread_cond_timedwait(&agent.cond, &agent.lock, &deadline) == 0) {
+    while (!agent.detaching && !agent.pausing && !agent.stopping && !agent.host_gone &&
+           pthread_cond_timedwait(&agent.cond, &agent.lock, &deadline) == 0) {
     }
     pthread_mutex_unlock(&agent.lock);
 }
@@ -375,42 +448,47 @@ enum wait_result {
     WAIT_FOUND,  /* functools is imported */
     WAIT_GONE,   /* the interpreter is exiting: touch Python no more */
     WAIT_DETACH, /* a client asked to detach */
+    WAIT_PAUSE,  /* os.fork(): leave, the hooks start a new thread */
 };
+
+static enum wait_result
+interrupted(void)
+{
+    pthread_mutex_lock(&agent.lock);
+    enum wait_result w = agent.stopping || agent.host_gone ? WAIT_GONE
+                         : agent.pausing  ? WAIT_PAUSE
+                         : agent.detaching ? WAIT_DETACH
+                                           : WAIT_FOUND;
+    pthread_mutex_unlock(&agent.lock);
+    return w;
+}
 
 static enum wait_result
 wait_for_functools(void)
 {
     static bool audit_added, watching;
     double delay = 0.002;
-    PyObject *name = NULL;
+    int state;
 
     for (;;) {
-        if (agent_detach_state() != AGENT_DETACH_NONE) {
-            if (name != NULL) {
-                gil_take(tstate);
-                py.Py_DecRef(name);
-                py.PyEval_SaveThread();
-            }
-            return WAIT_DETACH;
+        enum wait_result w = interrupted();
+        if (w != WAIT_FOUND) {
+            return w;
         }
-        if (!enter_python()) {
+        if (!enter_python(&state)) {
             return WAIT_GONE;
         }
-        if (name == NULL) {
-            name = py.PyUnicode_FromString("functools");
-        }
+        PyObject *name = py.PyUnicode_FromString("functools"); /* owned */
         PyObject *mod = name != NULL ? py.PyImport_GetModule(name) : NULL; /* owned */
         bool found = mod != NULL;
         py.Py_DecRef(mod);
+        py.Py_DecRef(name);
         scan_clear_error();
         if (!found && !audit_added) {
             audit_added = true;
             watching = hooks_watch_imports();
         }
-        if (found) {
-            py.Py_DecRef(name);
-        }
-        py.PyEval_SaveThread();
+        gil_release(state);
         if (found) {
             return WAIT_FOUND;
         }
@@ -423,23 +501,19 @@ wait_for_functools(void)
     }
 }
 
-/* Delete this thread's state so the thread can end (os.fork() on 3.12+, a
- * detach, a refusal after the state was made). The thread never ran Python
- * code, so clearing it runs no destructor of the host's. */
+/* A detach: drop what the scanner keeps in Python between samples (weak
+ * references), so a detached agent holds no Python object. */
 static void
-leave_python(bool forget)
+forget_python(void)
 {
-    gil_take(tstate);
-    if (forget && agent.scan != NULL) {
-        scan_forget(agent.scan); /* scan_lock held by the caller */
+    int state;
+
+    pthread_mutex_lock(&agent.scan_lock);
+    if (agent.scan != NULL && enter_python(&state)) {
+        scan_forget(agent.scan);
+        gil_release(state);
     }
-    py.PyThreadState_Clear(tstate);
-    if (py.PyThreadState_DeleteCurrent != NULL) {
-        py.PyThreadState_DeleteCurrent(); /* releases the GIL */
-    } else {
-        py.PyEval_SaveThread();
-    }
-    tstate = NULL;
+    pthread_mutex_unlock(&agent.scan_lock);
 }
 
 /* The thread is about to return: tell a detaching server. */
@@ -448,6 +522,7 @@ sampler_exit(void)
 {
     pthread_mutex_lock(&agent.lock);
     agent.sampler_gone = true;
+    agent.sampler_os_tid = 0;
     pthread_cond_broadcast(&agent.cond);
     pthread_mutex_unlock(&agent.lock);
     agent_wake_server();
@@ -459,10 +534,33 @@ sampler_abort_scan(void)
     scan_stop = 1;
 }
 
+/* Every thread of the program has ended (hostwatch.h): leave as a detach
+ * does, so
+ * that the server closes the socket and both our threads end - the last
+ * thread to end then exits the process, as the program's would have. */
+static void
+end_with_host(void)
+{
+    log_msg("the program's threads have all ended: final sample, then the agent ends");
+    pthread_mutex_lock(&agent.lock);
+    agent.stopping = true;
+    stop_flag = 1;
+    pthread_mutex_unlock(&agent.lock);
+    /* No final sample: it would need a new thread state, and in an
+     * interpreter whose threads have all ended CPython 3.11 and 3.12 hand
+     * out the interpreter's initial one again, then abort ("thread state
+     * already initialized"). The periodic samples stand. The weak
+     * references of scan_forget die with the process. */
+    agent_set_state(AGENT_STOPPED, NULL);
+    pthread_mutex_lock(&agent.lock);
+    agent.detaching = true; /* the server's way out */
+    pthread_mutex_unlock(&agent.lock);
+}
+
 static void
 sample_loop(void)
 {
-    int r;
+    int r, state;
 
     for (;;) {
         struct timespec now, deadline, earliest;
@@ -479,7 +577,7 @@ sample_loop(void)
             rest = SAMPLER_REQUEST_WAIT_MAX_S;
         }
         earliest = timespec_after(now, rest);
-        while (!agent.stopping && !agent.pausing && !agent.detaching) {
+        while (!agent.stopping && !agent.pausing && !agent.detaching && !agent.host_gone) {
             const struct timespec *until = agent.want_sample ? &earliest : &deadline;
             if (pthread_cond_timedwait(&agent.cond, &agent.lock, until) == ETIMEDOUT) {
                 /* A request may have come in just now: look again. */
@@ -495,53 +593,45 @@ sample_loop(void)
         agent.want_full = false;
         uint64_t answers = agent.requests; /* those that asked for this sample */
         bool stopping = agent.stopping, pausing = agent.pausing, detaching = agent.detaching;
+        bool host_gone = agent.host_gone;
         pthread_mutex_unlock(&agent.lock);
         if (stopping) {
             park();
+            return;
         }
         if (pausing) {
-            leave_python(false);
             return;
         }
         if (detaching) {
-            pthread_mutex_lock(&agent.scan_lock);
-            leave_python(true);
-            pthread_mutex_unlock(&agent.scan_lock);
-            sampler_exit();
+            forget_python();
             return;
+        }
+        if (host_gone || hostwatch_program_ended()) {
+            end_with_host();
+            return;
+        }
+        if (agent.main_only) {
+            sample_via_main(full, answers);
+            continue;
         }
         pthread_mutex_lock(&agent.scan_lock);
         __atomic_store_n(&in_sample, 1, __ATOMIC_RELEASE);
-        if (enter_python()) {
+        if (enter_python(&state)) {
             r = sample(full, false, false, &scan_stop, answers, NULL);
             if (r < 0 && r != -ECANCELED) {
                 log_msg("sample failed: %s", strerror(-r));
             }
-            py.PyEval_SaveThread();
+            gil_release(state);
         }
         __atomic_store_n(&in_sample, 0, __ATOMIC_RELEASE);
         pthread_mutex_unlock(&agent.scan_lock);
     }
 }
 
-/* After os.fork(), in the parent, or in a re-armed child: a new thread, a
- * new thread state. */
-static void *
-sampler_resume(void *arg)
-{
-    (void)arg;
-    gil_ensure();
-    tstate = py.PyEval_SaveThread();
-    sample_loop();
-    return NULL;
-}
-
 int
 sampler_reset_after_fork(bool scan_busy)
 {
-    /* The parent's sampler thread state was deleted by
-     * PyOS_AfterFork_Child with every other thread's. */
-    tstate = NULL;
+    /* The parent's thread and its thread state do not exist here. */
     stop_flag = 0;
     scan_stop = 0;
     /* The parent's walks go on counting: its wrappers are known (weak
@@ -564,7 +654,7 @@ sampler_reset_after_fork(bool scan_busy)
 int
 sampler_start_after_fork(void)
 {
-    int r = agent_spawn(sampler_resume, &agent.sampler_tid);
+    int r = agent_spawn(sampler_main, &agent.sampler_tid);
 
     if (r == 0) {
         agent.sampler_alive = true;
@@ -576,39 +666,85 @@ sampler_start_after_fork(void)
 static void *
 refuse_and_end(const char *why)
 {
-    if (tstate != NULL) {
-        leave_python(false);
-    }
     refuse(why);
     sampler_exit();
     return NULL;
 }
 
-void *
-sampler_main(void *arg)
+/* Wait (without the GIL) until the interpreter is initialised. */
+static void
+wait_for_python(int (*initialized)(void))
 {
-    int (*initialized)(void) = pyapi_probe();
-    char why[256];
-    const char *missing = NULL;
     double delay = 0.001;
-    enum wait_result w;
 
-    (void)arg;
-    scan_stop = stop_flag; /* a detach before this start set it */
     while (!initialized()) {
         sleep_s(agent_uptime() < 2.0 ? 0.001 : delay);
         delay = delay < 0.1 ? delay * 2 : 0.1;
     }
+}
+
+/* Python is up: resolve, check the version, install the fork hooks at
+ * once (every child of os.fork() is followed from here on, and none warns
+ * about our threads), wait for functools, prepare. Returns 0, or -errno
+ * with why set (a refusal), or 1 when the thread must leave without one
+ * (exit, detach, os.fork()). */
+static int
+get_ready(char *why, size_t whylen, enum wait_result *ret_wait)
+{
+    const char *missing = NULL;
+    int r, state;
+
     if (pyapi_resolve(&missing) < 0) {
-        snprintf(why, sizeof(why), "CPython symbol %s not found", missing);
-        return refuse_and_end(why);
+        snprintf(why, whylen, "CPython symbol %s not found", missing);
+        return -ENOENT;
     }
-    if (pycompat_check_version(py.Py_GetVersion(), why, sizeof(why)) < 0) {
-        return refuse_and_end(why);
+    r = pycompat_check_version(py.Py_GetVersion(), why, whylen);
+    if (r < 0) {
+        return r;
     }
     if (pycompat_finalizing()) {
-        return NULL;
+        *ret_wait = WAIT_GONE;
+        return 1;
     }
+    if (enter_python(&state)) {
+        hooks_install_fork();
+        gil_release(state);
+    }
+    for (r = -ENOENT; r == -ENOENT;) {
+        *ret_wait = wait_for_functools();
+        if (*ret_wait != WAIT_FOUND) {
+            return 1;
+        }
+        pthread_mutex_lock(&agent.scan_lock);
+        if (!enter_python(&state)) {
+            pthread_mutex_unlock(&agent.scan_lock);
+            *ret_wait = WAIT_GONE;
+            return 1;
+        }
+        r = prepare(why, whylen);
+        if (r == 0 && hooks_install_exit() < 0) {
+            snprintf(why, whylen, "cannot register the atexit hook");
+            r = -EIO;
+        }
+        gil_release(state);
+        pthread_mutex_unlock(&agent.scan_lock);
+        if (r == -ENOENT) {
+            sleep_s(0.005);
+        }
+    }
+    return r;
+}
+
+void *
+sampler_main(void *arg)
+{
+    char why[256];
+    enum wait_result w = WAIT_FOUND;
+
+    (void)arg;
+    agent_note_thread(&agent.sampler_os_tid);
+    scan_stop = stop_flag; /* a detach before this start set it */
+    wait_for_python(pyapi_probe());
     /* Attached on purpose: answer on the socket at once (state "waiting"
      * until the program imports functools), so `lruleak attach` can tell
      * a loaded agent from a failed attach, and detach works from the
@@ -616,41 +752,34 @@ sampler_main(void *arg)
     if (agent.attached) {
         server_start();
     }
-    /* One thread state for the thread's whole life. */
-    gil_ensure();
-    tstate = py.PyEval_SaveThread();
-    int r = -ENOENT;
-    while (r == -ENOENT) {
-        w = wait_for_functools();
-        if (w == WAIT_GONE) {
-            return NULL;
+    if (agent.main_only) {
+        /* No thread state of ours here (see sample_on_main): sample only
+         * what the parent had prepared. */
+        if (prepared && !stop_flag) {
+            sample_loop();
         }
-        if (w == WAIT_DETACH) {
-            goto detach;
+        if (!__atomic_load_n(&agent.pausing, __ATOMIC_ACQUIRE)) {
+            sampler_exit();
         }
-        pthread_mutex_lock(&agent.scan_lock);
-        if (!enter_python()) {
-            pthread_mutex_unlock(&agent.scan_lock);
-            return NULL;
-        }
-        r = prepare(why, sizeof(why));
-        if (r == 0 && (pyc.fork_warns || agent.follow_forks)) {
-            hooks_install_fork();
-        }
-        if (r == 0) {
-            if (hooks_install_exit() < 0) {
-                snprintf(why, sizeof(why), "cannot register the atexit hook");
-                r = -EIO;
-            }
-        }
-        py.PyEval_SaveThread();
-        pthread_mutex_unlock(&agent.scan_lock);
-        if (r == -ENOENT) {
-            sleep_s(0.005);
-        }
+        return NULL;
     }
+    int r = get_ready(why, sizeof(why), &w);
     if (r < 0) {
         return refuse_and_end(why);
+    }
+    if (r > 0) {
+        if (w == WAIT_DETACH) {
+            forget_python();
+        }
+        pthread_mutex_lock(&agent.lock);
+        if (agent.host_gone) {
+            agent.detaching = true; /* the server's way out (end_with_host) */
+        }
+        pthread_mutex_unlock(&agent.lock);
+        if (w != WAIT_PAUSE) {
+            sampler_exit();
+        }
+        return NULL;
     }
     if (stop_flag) {
         return NULL; /* the exit hook already ran and took the final sample */
@@ -661,13 +790,9 @@ sampler_main(void *arg)
     log_msg("sampling CPython %s every %gs (lru fields %s, links %s)", pyc.version, agent.interval,
             pyc.lru_fields ? "verified" : "checked per wrapper",
             pyc.lru_links ? "verified" : "read by traverse");
-
     sample_loop();
-    return NULL;
-detach:
-    pthread_mutex_lock(&agent.scan_lock);
-    leave_python(true);
-    pthread_mutex_unlock(&agent.scan_lock);
-    sampler_exit();
+    if (!__atomic_load_n(&agent.pausing, __ATOMIC_ACQUIRE)) {
+        sampler_exit();
+    }
     return NULL;
 }

@@ -80,6 +80,10 @@ static int
 collect_visit(PyObject *o, void *arg)
 {
     struct scan *s = arg;
+
+    if (!pycompat_is_live(o)) {
+        return 0;
+    }
     /* On ENOMEM stop the traversal; the caller sees a short list and the
      * layout check fails, so nothing is misread. */
     return ptrvec_push(&s->visit, o) < 0 ? 1 : 0;
@@ -422,7 +426,7 @@ by_dict(struct scan *s, struct wrapper *w, uint32_t gstamp, bool links)
         done += (unsigned)n;
         if (done >= 1024) {
             done = 0;
-            r = scan_yield(s);
+            r = scan_check_stop(s);
             if (r < 0) {
                 return r;
             }

@@ -120,7 +120,7 @@ walk_classes(struct scan *s)
         py.Py_DecRef(subs);
         scan_clear_error();
         if (r >= 0) {
-            r = scan_yield(s);
+            r = scan_check_stop(s);
         }
     }
     objmap_done(&seen);
@@ -163,7 +163,7 @@ walk_modules(struct scan *s)
             }
         }
         if (r >= 0) {
-            r = scan_yield(s);
+            r = scan_check_stop(s);
         }
     }
     return r;
@@ -224,7 +224,7 @@ walk_gc_list(struct scan *s)
             r = record(s, o, SNAPSHOT_FUNCTION);
         }
         if ((i & 4095) == 4095 && r >= 0) {
-            r = scan_yield(s);
+            r = scan_check_stop(s);
         }
     }
     /* The list may hold the last reference of objects the program dropped
@@ -284,7 +284,9 @@ frozen_push(struct frozen_walk *fw, PyObject *o)
 static int
 frozen_visit(PyObject *o, void *arg)
 {
-    frozen_push(arg, o);
+    if (pycompat_is_live(o)) {
+        frozen_push(arg, o);
+    }
     return 0;
 }
 
@@ -405,7 +407,7 @@ walk_frozen(struct scan *s, size_t roots_from)
                 s->truncated = true;
                 break;
             }
-            r = scan_yield(s);
+            r = scan_check_stop(s);
         }
     }
     while (fw.stack.n > 0) {

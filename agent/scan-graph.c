@@ -86,7 +86,7 @@ visit_edge(PyObject *child, void *arg)
     bool fresh;
     uint32_t idx;
 
-    if (child == NULL || is_stop(s, child)) {
+    if (!pycompat_is_live(child) || is_stop(s, child)) {
         return 0;
     }
     idx = objmap_get(&s->node_index, child);
@@ -250,7 +250,7 @@ walk(struct scan *s)
         }
         r = expand(s, s->queue[q]);
         if (r >= 0 && (q & 255) == 255) {
-            r = scan_yield(s);
+            r = scan_check_stop(s);
         }
         if (r < 0) {
             return r;
@@ -300,7 +300,7 @@ size_dead(struct scan *s)
             n->size = size_of(s, n->obj);
             n->flags |= NODE_SIZED;
             if ((++done & 255) == 0) {
-                r = scan_yield(s);
+                r = scan_check_stop(s);
             }
         }
     }
@@ -357,25 +357,11 @@ scan_graph(struct scan *s)
     if (r < 0) {
         return r;
     }
-    /* The pure-C phases only read our arrays: no GIL for them when slicing. */
-    bool slicing = s->opt->slice_ms > 0;
-    if (slicing) {
-        scan_gil_release(s);
-    }
     mark_alive(s);
-    if (slicing) {
-        r = scan_gil_acquire(s);
-        if (r < 0) {
-            return r;
-        }
-    }
     r = size_dead(s);
     if (r < 0) {
         return r;
     }
-    if (slicing) {
-        scan_gil_release(s);
-    }
     count_groups(s);
-    return slicing ? scan_gil_acquire(s) : 0;
+    return 0;
 }

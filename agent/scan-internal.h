@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * scan-internal: state shared by scan.c (orchestration and GIL slicing),
+ * scan-internal: state shared by scan.c (orchestration, references),
  * scan-discover.c (finding wrappers), scan-cache.c (reading caches) and
  * scan-graph.c (pinned objects and retained memory). Not for other modules.
  */
@@ -95,15 +95,9 @@ struct scan {
     struct ptrvec size_descr;  /* strong: size functions of static types (persistent) */
     struct ptrvec held;        /* strong refs that are not nodes */
     struct ptrvec visit;       /* scratch: objects a tp_traverse visited */
-    struct ptrvec graveyard;   /* strong refs to hand to the main thread */
     bool truncated;
     /* persistent across samples */
     PyObject *known; /* strong list of weakrefs to wrappers found by a full walk */
-    /* GIL accounting for the current sample */
-    void *tstate;
-    struct timespec hold_start;
-    double max_hold_ms;
-    int64_t holds;
 };
 
 /* Type classification bits (scan-cache.c). */
@@ -113,21 +107,17 @@ enum {
 };
 
 /* ---- scan.c ---------------------------------------------------------------- */
-/* Give the GIL up for a moment if this stretch lasted slice_ms. Returns 0 or
- * -ECANCELED (stop requested; the GIL is held either way). */
-int scan_yield(struct scan *s);
-/* Give the GIL up for pure-C work / take it back (same return as scan_yield). */
-void scan_gil_release(struct scan *s);
-int scan_gil_acquire(struct scan *s);
+/* -ECANCELED when the caller asked the sample to stop (exit, fork, detach),
+ * else 0. Checked between units of work; the GIL stays held. */
+int scan_check_stop(struct scan *s);
 int scan_hold(struct scan *s, PyObject *obj); /* keep a strong ref until the end */
-/* Drop a strong reference without ever running a finaliser off the main
- * thread (see scan.c). */
+/* Drop a strong reference taken in this sample (never the last one: see
+ * scan.h). */
 void scan_release(struct scan *s, PyObject *obj);
 int ptrvec_push(struct ptrvec *v, PyObject *o);
 /* Index of obj's node, created (zeroed) when new; OBJMAP_ABSENT on ENOMEM. */
 uint32_t scan_node(struct scan *s, PyObject *obj, bool *ret_new);
-/* Make room for `extra` more nodes, growing the tables without the GIL when
- * slicing. Call only where no borrowed reference is in use. Returns 0,
+/* Make room for `extra` more nodes. Call only where no borrowed reference is in use. Returns 0,
  * -ECANCELED (stop requested) or -ENOMEM; the GIL is held on return. */
 int scan_reserve(struct scan *s, size_t extra);
 /* Take a strong reference on a node's object once. */

@@ -4,12 +4,10 @@
  *
  *   discover -> read caches -> graph walk -> rows
  *
- * This file owns the sample's life cycle: the GIL slicing (scan_yield), the
- * node table, the strong references taken so objects survive a GIL gap, and
- * their release. Releasing is where a guest agent can hurt its host: if we
- * hold the last reference, dropping it would run finalisers (user __del__,
- * weakref callbacks) on our thread. Such objects go to a graveyard that is
- * handed to the main thread with Py_AddPendingCall.
+ * This file owns the sample's life cycle: the node table, the strong
+ * references a sample takes, and their release before scan_run returns.
+ * The whole sample is one GIL hold (scan.h says why); scan_check_stop lets
+ * an exit, a fork or a detach cut it short.
  * Runs on whichever thread calls scan_run, with the GIL.
  */
 #include "config.h"
@@ -111,16 +109,10 @@ scan_reserve(struct scan *s, size_t extra)
     size_t want = s->n_nodes + extra;
     bool nodes_full = want > s->cap_nodes;
     bool map_full = (s->node_index.len + extra) * 2 > s->node_index.cap;
-    bool slicing = s->opt->slice_ms > 0;
-    int r = 0, g = 0;
+    int r = 0;
 
     if (!nodes_full && !map_full) {
         return 0;
-    }
-    /* Growing copies megabytes on a big heap: do it without the GIL. Only
-     * our own arrays are touched here. */
-    if (slicing) {
-        scan_gil_release(s);
     }
     if (map_full) {
         r = objmap_reserve(&s->node_index, s->node_index.len * 2 + extra);
@@ -138,10 +130,7 @@ scan_reserve(struct scan *s, size_t extra)
             s->cap_nodes = cap;
         }
     }
-    if (slicing) {
-        g = scan_gil_acquire(s);
-    }
-    return r < 0 ? r : g;
+    return r;
 }
 
 void
@@ -153,105 +142,19 @@ scan_own(struct scan *s, struct node *n)
     }
 }
 
-/* ---- GIL slicing ---------------------------------------------------------------- */
-
-void
-scan_gil_release(struct scan *s)
-{
-    double held = ms_since(&s->hold_start);
-
-    if (held > s->max_hold_ms) {
-        s->max_hold_ms = held;
-    }
-    s->tstate = py.PyEval_SaveThread();
-}
+/* ---- stopping and releasing ---------------------------------------------------- */
 
 int
-scan_gil_acquire(struct scan *s)
+scan_check_stop(struct scan *s)
 {
-    gil_take_again(s->tstate);
-    s->holds++;
-    clock_gettime(CLOCK_MONOTONIC, &s->hold_start);
-    if (s->opt->stop != NULL && *s->opt->stop) {
-        return -ECANCELED;
-    }
-    return 0;
-}
-
-int
-scan_yield(struct scan *s)
-{
-    if (s->opt->slice_ms <= 0 || ms_since(&s->hold_start) < s->opt->slice_ms) {
-        return 0;
-    }
-    scan_gil_release(s);
-    /* Other threads run here; everything we keep is a strong reference. */
-    return scan_gil_acquire(s);
-}
-
-/* ---- releasing references ------------------------------------------------------- */
-
-struct release_batch {
-    size_t n;
-    PyObject *objs[];
-};
-
-/* Runs on the main thread with the GIL (Py_AddPendingCall). */
-static int
-release_batch_cb(void *arg)
-{
-    struct release_batch *b = arg;
-
-    for (size_t i = 0; i < b->n; i++) {
-        py.Py_DecRef(b->objs[i]);
-    }
-    free(b);
-    return 0;
+    return s->opt->stop != NULL && *s->opt->stop ? -ECANCELED : 0;
 }
 
 void
 scan_release(struct scan *s, PyObject *obj)
 {
-    if (s->opt->main_thread || pycompat_refcnt(obj) > 1 || pycompat_is_immortal(obj)) {
-        py.Py_DecRef(obj);
-        return;
-    }
-    if (ptrvec_push(&s->graveyard, obj) < 0) {
-        /* Out of memory: keeping the reference leaks one object; dropping it
-         * here would run its finaliser on our thread. Keep it. */
-        return;
-    }
-}
-
-static void
-flush_graveyard(struct scan *s)
-{
-    struct release_batch *b;
-
-    if (s->graveyard.n == 0) {
-        return;
-    }
-    if (s->opt->main_thread) {
-        for (size_t i = 0; i < s->graveyard.n; i++) {
-            py.Py_DecRef(s->graveyard.v[i]);
-        }
-        s->graveyard.n = 0;
-        return;
-    }
-    b = malloc(sizeof(*b) + s->graveyard.n * sizeof(PyObject *));
-    if (b == NULL) {
-        return; /* retried after the next sample */
-    }
-    b->n = s->graveyard.n;
-    memcpy(b->objs, s->graveyard.v, b->n * sizeof(PyObject *));
-    if (py.Py_AddPendingCall(release_batch_cb, b) != 0) {
-        /* Queue full (32 slots) or interpreter finishing: keep them for the
-         * next sample rather than run finalisers here. */
-        scan_clear_error();
-        free(b);
-        return;
-    }
-    s->graveyard.n = 0;
+    (void)s;
+    py.Py_DecRef(obj);
 }
 
 static void
@@ -261,10 +164,6 @@ release_all(struct scan *s)
         if (s->nodes[i].flags & NODE_OWNED) {
             scan_release(s, s->nodes[i].obj);
             s->nodes[i].flags &= ~(uint32_t)NODE_OWNED;
-        }
-        /* Stopping or not, every reference must go: ignore the stop flag. */
-        if ((i & 4095) == 4095) {
-            (void)scan_yield(s);
         }
     }
     for (size_t i = 0; i < s->n_wrappers; i++) {
@@ -279,7 +178,6 @@ release_all(struct scan *s)
     s->held.n = 0;
     s->n_wrappers = 0;
     s->n_nodes = 0;
-    flush_graveyard(s);
 }
 
 /* ---- life cycle ------------------------------------------------------------------- */
@@ -315,7 +213,6 @@ scan_free(struct scan *s)
     free(s->wrappers);
     free(s->held.v);
     free(s->visit.v);
-    free(s->graveyard.v);
     free(s->size_descr.v);
     objmap_done(&s->node_index);
     objmap_done(&s->wrapper_index);
@@ -340,7 +237,7 @@ memory_bytes(const struct scan *s)
 {
     return (int64_t)(s->cap_nodes * sizeof(struct node) + s->cap_edges * sizeof(uint32_t) +
                      s->cap_wrappers * sizeof(struct wrapper) + s->cap_groups * sizeof(struct group) +
-                     (s->held.cap + s->visit.cap + s->graveyard.cap) * sizeof(PyObject *) +
+                     (s->held.cap + s->visit.cap) * sizeof(PyObject *) +
                      objmap_bytes(&s->node_index) + objmap_bytes(&s->wrapper_index) +
                      objmap_bytes(&s->group_index) + objmap_bytes(&s->stop) +
                      s->cap_queue * sizeof(uint32_t) +
@@ -393,9 +290,6 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
 
     clock_gettime(CLOCK_MONOTONIC, &start);
     s->opt = opt;
-    s->hold_start = start;
-    s->max_hold_ms = 0;
-    s->holds = 1;
     s->truncated = false;
     s->n_edges = 0;
     clear_groups(s);
@@ -411,7 +305,7 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
     for (size_t i = 0; r >= 0 && i < s->n_wrappers; i++) {
         r = scan_wrapper_prepare(s, &s->wrappers[i]);
         if (r >= 0) {
-            r = scan_yield(s);
+            r = scan_check_stop(s);
         }
     }
     if (s->n_wrappers > 1) {
@@ -420,7 +314,7 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
     for (size_t i = 0; r >= 0 && i < s->n_wrappers; i++) {
         r = scan_wrapper_entries(s, &s->wrappers[i]);
         if (r >= 0) {
-            r = scan_yield(s);
+            r = scan_check_stop(s);
         }
     }
     if (r >= 0) {
@@ -436,16 +330,12 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
     if (r >= 0) {
         r = fill_snapshot(s, out);
     }
-    double held = ms_since(&s->hold_start);
-    if (held > s->max_hold_ms) {
-        s->max_hold_ms = held;
-    }
     out->full = opt->full;
     out->truncated = s->truncated;
     out->scan_ms = ms_since(&start);
     out->scan_cpu_ms = thread_cpu_ms() - cpu0;
-    out->max_gil_hold_ms = s->max_hold_ms;
-    out->gil_holds = s->holds;
+    out->max_gil_hold_ms = out->scan_ms; /* one hold (scan.h) */
+    out->gil_holds = 1;
     out->agent_mem_bytes = memory_bytes(s);
     return r;
 }

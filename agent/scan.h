@@ -7,14 +7,15 @@
  * holds, and fills a snapshot.
  *
  * GIL contract: the caller holds the GIL (through its own thread state) when
- * it calls scan_run, and holds it again when scan_run returns. In between,
- * scan_run releases and re-takes the GIL whenever one stretch of work has
- * lasted opt->slice_ms, so the host's threads keep running; everything it
- * keeps across such a gap is a strong reference, released at the end (on
- * the main thread directly, elsewhere through Py_AddPendingCall when the
- * agent holds the last reference, so no finaliser ever runs on the agent's
- * thread). It never runs user Python code (no __eq__, __hash__, __repr__,
- * __sizeof__, __getattr__ of user classes) and leaves no exception set.
+ * it calls scan_run, and scan_run never gives it up: every strong reference
+ * it takes is dropped before it returns, so no object the program lets go
+ * of ever outlives its last reference because of the agent (a reference
+ * held across a GIL release could become the last one: the object would
+ * live on, weak references would still resolve and its finaliser would run
+ * later, on our thread). No reference it drops can be the last one either:
+ * the program ran no code meanwhile. It never runs user Python code (no
+ * __eq__, __hash__, __repr__, __sizeof__, __getattr__ of user classes) and
+ * leaves no exception set.
  */
 #pragma once
 
@@ -29,9 +30,8 @@ struct scan;
 struct scan_options {
     bool full;           /* also walk every GC object (gc.get_objects / GC visit) */
     bool main_thread;    /* running on the interpreter's main thread (atexit, _lruleak) */
-    double slice_ms;     /* longest single GIL stretch to aim for; <= 0: never yield */
     size_t max_nodes;    /* budget for the retained-graph walk */
-    volatile int *stop;  /* when non-NULL and set, abandon at the next yield */
+    volatile int *stop;  /* when non-NULL and set, abandon at the next check */
     /* When non-NULL, a Python list: scan_run appends one dict per row with
      * pinned selves, {"qualname", "module", "file", "line", "kind",
      * "maxsize", "objects": [the pinned selves]} (the _lruleak.pinned()

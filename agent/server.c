@@ -342,6 +342,7 @@ server_main(void *arg)
     struct pollfd pfd[SERVER_MAX_CLIENTS + 2];
 
     (void)arg;
+    agent_note_thread(&agent.server_os_tid);
     for (;;) {
         int n = 0;
         pfd[n++] = (struct pollfd){.fd = listen_fd, .events = POLLIN};

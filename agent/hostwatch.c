@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hostwatch: see hostwatch.h. Threads are counted from /proc/self/task,
+ * skipping zombies and the agent's own threads.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "hostwatch.h"
+
+static pthread_key_t end_key;
+static bool have_key;
+/* Set in the forking thread just before fork(): was it the initial thread?
+ * The child's copy of this thread-local tells the child. */
+static __thread bool forking_from_initial = true;
+
+static pid_t
+gettid_now(void)
+{
+    return (pid_t)syscall(SYS_gettid);
+}
+
+/* State letter of /proc/self/task/<tid>/stat (or of the leader with tid
+ * 0); '?' when it cannot be read (the thread is gone). */
+static char
+thread_state(pid_t tid)
+{
+    char path[64], buf[512];
+    ssize_t n;
+    int fd;
+
+    if (tid > 0) {
+        snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+    } else {
+        snprintf(path, sizeof(path), "/proc/self/stat");
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return '?';
+    }
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) {
+        return '?';
+    }
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'); /* comm may contain spaces and parentheses */
+    return p != NULL && p[1] == ' ' && p[2] != '\0' ? p[2] : '?';
+}
+
+/* Live threads of the program, other than `self` (0: none). */
+static int
+program_threads(pid_t self)
+{
+    pid_t ours[2];
+    struct dirent *e;
+    int n = 0;
+    DIR *d = opendir("/proc/self/task");
+
+    if (d == NULL) {
+        return 1; /* cannot tell: assume the program runs */
+    }
+    pthread_mutex_lock(&agent.lock);
+    ours[0] = agent.sampler_os_tid;
+    ours[1] = agent.server_os_tid;
+    pthread_mutex_unlock(&agent.lock);
+    while ((e = readdir(d)) != NULL) {
+        pid_t tid = (pid_t)atoi(e->d_name);
+        if (tid <= 0 || tid == self || tid == ours[0] || tid == ours[1]) {
+            continue;
+        }
+        char st = thread_state(tid);
+        if (st != 'Z' && st != 'X' && st != '?') {
+            n++;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/* Runs as a watched thread ends (its Python thread state is gone, the GIL
+ * is free): if it is the program's last, end ours first. */
+static void
+watched_thread_ends(void *value)
+{
+    (void)value;
+    if (!agent_is_home() || program_threads(gettid_now()) > 0) {
+        return;
+    }
+    pthread_mutex_lock(&agent.lock);
+    agent.host_gone = true;
+    pthread_cond_broadcast(&agent.cond);
+    pthread_mutex_unlock(&agent.lock);
+    agent_join_threads();
+}
+
+static void
+before_fork(void)
+{
+    forking_from_initial = gettid_now() == getpid();
+}
+
+void
+hostwatch_setup(void)
+{
+    have_key = pthread_key_create(&end_key, watched_thread_ends) == 0;
+    pthread_atfork(before_fork, NULL, NULL);
+}
+
+bool
+hostwatch_arm_child(void)
+{
+    return !forking_from_initial && have_key && pthread_setspecific(end_key, (void *)1) == 0;
+}
+
+bool
+hostwatch_program_ended(void)
+{
+    static double last;
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    double now = (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+    if (now - last < HOSTWATCH_PERIOD_S) {
+        return false;
+    }
+    last = now;
+    /* While the leader runs, the process ends through it (exit()). */
+    return thread_state(0) == 'Z' && program_threads(0) == 0;
+}
