@@ -5,8 +5,9 @@
  *
  * The constructor does almost nothing: read the configuration, check that
  * this process contains a CPython runtime at all (Py_IsInitialized can be
- * found) and, only then, start the sampler thread that waits for the
- * interpreter. In any other process - /bin/sh, compilers, every child that
+ * found) and, only then, add an audit hook that starts the agent once the
+ * program imports functools (or, where that hook cannot be added, start
+ * the sampler thread that waits for the interpreter). In any other process - /bin/sh, compilers, every child that
  * inherits LD_PRELOAD - it returns at once: no thread, no socket, no output.
  * Of the C API it calls only the two functions CPython documents as safe
  * before Py_Initialize: Py_GetVersion (to recognise the interpreter) and
@@ -75,13 +76,19 @@ agent_constructor(void)
     agent.autostart = !initialized();
     if (agent.autostart) {
         char why[256];
+        bool watching = false;
         /* Not under CPython's debug memory hooks: they would check, and
          * abort on, a hook entry allocated before they were installed. */
         if (pycompat_check_version(pyapi_version_string(), why, sizeof(why)) == 0 &&
             !debugalloc_possible_here()) {
-            hooks_watch_early();
+            watching = hooks_watch_early();
         }
-        agent_start();
+        /* With the early audit hook, the agent starts from it once the
+         * program imports functools (hooks.c); without, a thread waits for
+         * the interpreter now. */
+        if (!watching) {
+            agent_start();
+        }
     }
 }
 

@@ -51,6 +51,7 @@ follow_fork_child(void)
     if (!agent.follow_forks || !sampling) {
         return; /* not home (pid differs): dormant, as every entry point checks */
     }
+    bool started = agent.sampler_alive || agent.pausing; /* paused for this fork */
     /* A lock held at fork time means a thread of the parent was inside a
      * sample (a _lruleak call on another thread): its tables are suspect. */
     scan_busy = pthread_mutex_trylock(&agent.scan_lock) != 0;
@@ -60,13 +61,19 @@ follow_fork_child(void)
     if (r < 0) {
         goto out;
     }
-    agent_record_process("process", NULL);
-    /* Without a socket the child is still sampled and recorded. */
-    (void)server_start();
     /* Forked from a thread other than the initial one, this child's only
      * thread ends with pthread_exit: watch for it (hostwatch.h), and
      * sample on it alone (sampler.c). */
     agent.main_only = hostwatch_arm_child();
+    if (!started) {
+        /* The parent's agent had not started yet (the program had not
+         * imported functools): the audit hook starts this child's. */
+        log_msg("following a forked child of %d (not started yet)", (int)getppid());
+        return;
+    }
+    agent_record_process("process", NULL);
+    /* Without a socket the child is still sampled and recorded. */
+    (void)server_start();
     r = sampler_start_after_fork();
 out:
     if (r < 0) {

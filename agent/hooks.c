@@ -82,6 +82,9 @@ install_atexit(void)
  * at its first look. Afterwards the hook returns at once. */
 static volatile int exit_hook_installed;
 static volatile int audit_hook_added;
+static int audit_hook_early;  /* added before Py_Initialize: it starts the agent */
+static int started_here;      /* it did (GIL held: no race) */
+static int in_hook;
 static int (*is_initialized)(void);
 
 int
@@ -124,7 +127,7 @@ audit_hook(const char *event, PyObject *args, void *data)
     bool import;
 
     (void)data;
-    if (exit_hook_installed) {
+    if (exit_hook_installed && (!audit_hook_early || started_here)) {
         return 0;
     }
     import = event[0] == 'i' && strcmp(event, "import") == 0;
@@ -139,10 +142,28 @@ audit_hook(const char *event, PyObject *args, void *data)
         py.PyErr_Occurred() != NULL || !pycompat_in_main_interpreter()) {
         return 0;
     }
+    /* The calls below raise no audit event of their own in any version
+     * we know of; the guard keeps it that way. */
+    if (in_hook) {
+        return 0;
+    }
+    in_hook = 1;
+    /* Before any code of the program's runs: from here on every os.fork()
+     * steps our threads out of the way and re-arms the agent in the child. */
+    hooks_install_fork();
     if (import ? is_functools(py.PyTuple_GetItem(args, 0)) : functools_imported()) {
         hooks_install_exit();
+        /* A preloaded agent's thread starts only now: until the program
+         * has lru caches there is nothing to sample, and until the fork
+         * hooks are in place an extra thread would make os.fork() warn
+         * (3.12+). */
+        if (audit_hook_early && !started_here) {
+            started_here = 1;
+            (void)agent_start();
+        }
     }
     scan_clear_error();
+    in_hook = 0;
     return 0;
 }
 
@@ -160,6 +181,7 @@ hooks_watch_early(void)
     /* Before Py_Initialize no other hook can refuse ours. */
     if (add(audit_hook, NULL) == 0) {
         audit_hook_added = 1;
+        audit_hook_early = 1;
     }
     return audit_hook_added;
 }

@@ -107,12 +107,13 @@ sampler_fork_pause(void)
     }
     agent_wake_server();
     void *ts = py.PyEval_SaveThread();
+    /* The sampler first: it may start the server on its way out. */
+    pthread_join(agent.sampler_tid, NULL);
+    agent.sampler_alive = false;
     if (agent.server_alive) {
         pthread_join(agent.server_tid, NULL);
         agent.server_alive = false;
     }
-    pthread_join(agent.sampler_tid, NULL);
-    agent.sampler_alive = false;
     /* Joined is not gone: the kernel counts a thread until it is reaped,
      * a little after pthread_join returns, and 3.12+ counts threads. */
     agent_wait_threads_reaped();

@@ -263,6 +263,48 @@ countable(struct scan *s, PyObject *o, unsigned need)
 }
 
 static int
+cedge_push(struct scan *s, uint32_t idx)
+{
+    if (s->n_cedges == s->cap_cedges) {
+        size_t cap = s->cap_cedges != 0 ? s->cap_cedges * 2 : 1024;
+        uint32_t *p = realloc(s->cedges, cap * sizeof(*p));
+        if (p == NULL) {
+            return -ENOMEM;
+        }
+        s->cedges = p;
+        s->cap_cedges = cap;
+    }
+    s->cedges[s->n_cedges++] = idx;
+    return 0;
+}
+
+/* An object an inner wrapper's entry references (`refs` times): walked by
+ * the graph phase, and an edge of the wrapper for retained_bytes. */
+static int
+inner_ref(struct scan *s, PyObject *o, uint32_t refs, bool external, uint32_t idx)
+{
+    if (idx == OBJMAP_ABSENT) {
+        PyObject *t = pycompat_type(o);
+        bool fresh;
+        if (pycompat_is_immortal(o) ||
+            (pycompat_type_flags(t) & PYAPI_TPFLAGS_TYPE_SUBCLASS) != 0 || t == py.PyModule_Type) {
+            return 0; /* alive by definition: nothing to walk or size */
+        }
+        idx = scan_node(s, o, &fresh);
+        if (idx == OBJMAP_ABSENT) {
+            return -ENOMEM;
+        }
+        s->nodes[idx].cache_refs += refs;
+        if (external) {
+            s->nodes[idx].flags |= NODE_EXTERNAL;
+        }
+    }
+    scan_own(s, &s->nodes[idx]);
+    s->nodes[idx].flags |= NODE_IN_GRAPH;
+    return cedge_push(s, idx);
+}
+
+static int
 entry(struct scan *s, struct wrapper *w, struct group *g, uint32_t gstamp, PyObject *key,
       PyObject *result, Py_ssize_t key_refs, uint32_t first_hint)
 {
@@ -291,14 +333,31 @@ entry(struct scan *s, struct wrapper *w, struct group *g, uint32_t gstamp, PyObj
                 g->self_only = false;
             }
         }
+        if (w->inner && !external) {
+            /* The key tuple goes with the cache. */
+            w->own_bytes += scan_size_plain(key);
+        }
         for (Py_ssize_t i = 0; i < n; i++) {
             PyObject *o = items[i];
-            /* A first argument already in the node map was classified
-             * earlier in this sample: no need to read the object again. */
-            if (!(i == 0 && first_hint != OBJMAP_ABSENT) && !countable(s, o, TC_SELF)) {
+            /* A first argument already in the node map as a candidate was
+             * classified earlier in this sample: no need to read the
+             * object again. (Results and inner wrappers' entries are nodes
+             * too, of any type: a cached NamedTuple is no self.) */
+            bool hinted = i == 0 && first_hint != OBJMAP_ABSENT &&
+                          (s->nodes[first_hint].flags & NODE_CANDIDATE) != 0;
+            if (!hinted && !countable(s, o, TC_SELF)) {
+                if (i == first) {
+                    g->self_only = false; /* no self: no cached_property */
+                }
+                if (w->inner && o != w->kwd_mark) {
+                    r = inner_ref(s, o, 1, external, OBJMAP_ABSENT);
+                    if (r < 0) {
+                        return r;
+                    }
+                }
                 continue;
             }
-            if (i == 0 && first_hint != OBJMAP_ABSENT) {
+            if (hinted) {
                 /* The batch loop already looked this object up. */
                 idx = first_hint;
                 s->nodes[idx].cache_refs++;
@@ -307,6 +366,13 @@ entry(struct scan *s, struct wrapper *w, struct group *g, uint32_t gstamp, PyObj
                 }
             } else {
                 r = add_cache_ref(s, o, external, &idx);
+                if (r < 0) {
+                    return r;
+                }
+                s->nodes[idx].flags |= NODE_CANDIDATE;
+            }
+            if (w->inner) {
+                r = inner_ref(s, o, 0, external, idx);
                 if (r < 0) {
                     return r;
                 }
@@ -336,6 +402,14 @@ entry(struct scan *s, struct wrapper *w, struct group *g, uint32_t gstamp, PyObj
         }
     } else {
         g->self_only = false;
+        if (w->inner) {
+            /* A lone str or int argument is its own key: held by the dict
+             * (and the link). */
+            r = inner_ref(s, key, (uint32_t)key_refs, false, OBJMAP_ABSENT);
+            if (r < 0) {
+                return r;
+            }
+        }
     }
     if (result != NULL && countable(s, result, TC_RESULT)) {
         r = add_cache_ref(s, result, false, &idx);
@@ -346,6 +420,17 @@ entry(struct scan *s, struct wrapper *w, struct group *g, uint32_t gstamp, PyObj
          * by the graph phase: keep them alive until then. */
         scan_own(s, &s->nodes[idx]);
         s->nodes[idx].flags |= NODE_IN_GRAPH;
+        if (w->inner) {
+            r = inner_ref(s, result, 0, false, idx);
+            if (r < 0) {
+                return r;
+            }
+        }
+    } else if (result != NULL && w->inner) {
+        r = inner_ref(s, result, 1, false, OBJMAP_ABSENT);
+        if (r < 0) {
+            return r;
+        }
     }
     return 0;
 }
@@ -417,6 +502,9 @@ by_dict(struct scan *s, struct wrapper *w, uint32_t gstamp, bool links)
             /* Bounded: the value is the link; the key is held by the dict
              * and by the link (2 references). */
             PyObject *result = links ? pycompat_field(vals[i], PYCOMPAT_LINK_RESULT) : vals[i];
+            if (links && w->inner) {
+                w->own_bytes += scan_size_plain(vals[i]); /* the link */
+            }
             r = entry(s, w, &s->groups[w->group], gstamp, keys[i], result, links ? 2 : 1,
                       hints[i]);
             if (r < 0) {
@@ -555,6 +643,10 @@ scan_wrapper_prepare(struct scan *s, struct wrapper *w)
     g->misses += misses;
     g->wrappers++;
     g->entries += py.PyDict_Size(cache);
+    /* Found by a heap walk only: it may be part of an object graph (see
+     * struct wrapper). Module-level caches are alive by definition, and
+     * walking their (possibly millions of) entries would buy nothing. */
+    w->inner = !w->named;
     if (objmap_put(&s->stop, cache, 0) == OBJMAP_ABSENT) {
         return -ENOMEM;
     }
@@ -562,16 +654,17 @@ scan_wrapper_prepare(struct scan *s, struct wrapper *w)
     return 0;
 }
 
-int
-scan_wrapper_entries(struct scan *s, struct wrapper *w)
+static int
+entries(struct scan *s, struct wrapper *w)
 {
     uint32_t gstamp = w->group + 1;
     struct group *g = &s->groups[w->group];
     Py_ssize_t links;
     int r;
 
-    if (!w->valid) {
-        return 0;
+    if (w->inner) {
+        /* dict.__sizeof__, before any borrowed entry is in use. */
+        w->own_bytes = scan_size_of(s, pycompat_field(w->obj, (size_t)pyc.lru_cache_off));
     }
     if (w->maxsize != 0 && (w->maxsize < 0 || pyc.lru_links)) {
         /* Read through the dict, in slices: hold it across GIL gaps. */
@@ -604,4 +697,16 @@ scan_wrapper_entries(struct scan *s, struct wrapper *w)
         return 0;
     }
     return 0; /* maxsize=0: nothing is cached */
+}
+
+int
+scan_wrapper_entries(struct scan *s, struct wrapper *w)
+{
+    int r;
+
+    w->cedge_start = (uint32_t)s->n_cedges;
+    w->own_bytes = 0;
+    r = w->valid ? entries(s, w) : 0;
+    w->cedge_count = (uint32_t)(s->n_cedges - w->cedge_start);
+    return r;
 }

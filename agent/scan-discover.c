@@ -456,6 +456,10 @@ scan_discover(struct scan *s, bool full)
     if (r >= 0) {
         r = walk_modules(s);
     }
+    /* A class or a module names these: never part of a dead object graph. */
+    for (size_t i = 0; i < s->n_wrappers; i++) {
+        s->wrappers[i].named = true;
+    }
     if (r >= 0 && !full) {
         r = walk_known(s);
     }

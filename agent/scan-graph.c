@@ -127,6 +127,13 @@ expand(struct scan *s, uint32_t idx)
         return 0;
     }
     if (pycompat_is_lru(obj)) {
+        if (objmap_get(&s->wrapper_index, obj) != OBJMAP_ABSENT) {
+            /* One of the sample's wrappers: s->wrappers holds a reference
+             * of ours too. Its entries are the cache's references (and,
+             * for an inner wrapper, edges for retained_bytes only). */
+            s->nodes[idx].refcnt--;
+            s->nodes[idx].flags |= NODE_WRAPPER;
+        }
         visit_edge(pycompat_field(obj, (size_t)pyc.lru_cache_off + 16), &c);
         visit_edge(pycompat_field(obj, (size_t)pyc.lru_dict_off), &c);
     } else {
@@ -175,10 +182,35 @@ size_mode(struct scan *s, PyObject *type)
 }
 
 static int64_t
-size_of(struct scan *s, PyObject *o)
+headers(PyObject *type)
+{
+    unsigned long flags = pycompat_type_flags(type);
+
+    return ((flags & PYAPI_TPFLAGS_HAVE_GC) ? 16 : 0) + ((flags & pyc.preheader_mask) ? 16 : 0);
+}
+
+static int64_t
+formula(PyObject *o, PyObject *type)
+{
+    Py_ssize_t basic = pycompat_ssize_field(type, PYCOMPAT_TP_BASICSIZE);
+    Py_ssize_t item = pycompat_ssize_field(type, PYCOMPAT_TP_ITEMSIZE);
+    Py_ssize_t n = item != 0 ? pycompat_ssize_field(o, PYCOMPAT_OB_SIZE) : 0;
+
+    return (int64_t)basic + (int64_t)item * (n < 0 ? -n : n);
+}
+
+int64_t
+scan_size_plain(PyObject *o)
 {
     PyObject *type = pycompat_type(o);
-    unsigned long flags = pycompat_type_flags(type);
+
+    return formula(o, type) + headers(type);
+}
+
+int64_t
+scan_size_of(struct scan *s, PyObject *o)
+{
+    PyObject *type = pycompat_type(o);
     uint32_t m = size_mode(s, type);
     int64_t size = -1;
 
@@ -191,18 +223,9 @@ size_of(struct scan *s, PyObject *o)
         scan_clear_error();
     }
     if (size < 0) {
-        Py_ssize_t basic = pycompat_ssize_field(type, PYCOMPAT_TP_BASICSIZE);
-        Py_ssize_t item = pycompat_ssize_field(type, PYCOMPAT_TP_ITEMSIZE);
-        Py_ssize_t n = item != 0 ? pycompat_ssize_field(o, PYCOMPAT_OB_SIZE) : 0;
-        size = (int64_t)basic + (int64_t)item * (n < 0 ? -n : n);
+        size = formula(o, type);
     }
-    if (flags & PYAPI_TPFLAGS_HAVE_GC) {
-        size += 16; /* PyGC_Head */
-    }
-    if (flags & pyc.preheader_mask) {
-        size += 16;
-    }
-    return size;
+    return size + headers(type);
 }
 
 static void
@@ -297,7 +320,7 @@ size_dead(struct scan *s)
         struct node *n = &s->nodes[i];
         if ((n->flags & (NODE_IN_GRAPH | NODE_EXPANDED | NODE_ALIVE)) ==
             (NODE_IN_GRAPH | NODE_EXPANDED)) {
-            n->size = size_of(s, n->obj);
+            n->size = scan_size_of(s, n->obj);
             n->flags |= NODE_SIZED;
             if ((++done & 255) == 0) {
                 r = scan_check_stop(s);
@@ -306,6 +329,22 @@ size_dead(struct scan *s)
     }
     clear_size_modes(s);
     return r;
+}
+
+/* The inner wrapper a dead node is, if any. */
+static const struct wrapper *
+dead_wrapper(struct scan *s, const struct node *n)
+{
+    uint32_t wi;
+
+    if ((n->flags & NODE_WRAPPER) == 0) {
+        return NULL;
+    }
+    wi = objmap_get(&s->wrapper_index, n->obj);
+    if (wi == OBJMAP_ABSENT || wi >= s->n_wrappers || !s->wrappers[wi].inner) {
+        return NULL;
+    }
+    return &s->wrappers[wi];
 }
 
 static void
@@ -330,19 +369,30 @@ count_groups(struct scan *s)
                 s->queue[top++] = g->selfs[k];
             }
         }
-        /* Everything dead that the pinned selves reach goes with them. */
+        /* Everything dead that the pinned selves reach goes with them,
+         * the entries of dead wrappers among it included. */
         while (top > 0) {
             struct node *n = &s->nodes[s->queue[--top]];
+            const uint32_t *edges = &s->edges[n->edge_start];
+            uint32_t n_edges = n->edge_count;
             if (n->flags & NODE_SIZED) {
                 g->retained += n->size;
             }
-            for (uint32_t e = 0; e < n->edge_count; e++) {
-                uint32_t c = s->edges[n->edge_start + e];
-                struct node *child = &s->nodes[c];
-                if ((child->flags & NODE_ALIVE) == 0 && child->stamp != stamp) {
-                    child->stamp = stamp;
-                    s->queue[top++] = c;
+            for (int pass = 0; pass < 2; pass++) {
+                for (uint32_t e = 0; e < n_edges; e++) {
+                    struct node *child = &s->nodes[edges[e]];
+                    if ((child->flags & NODE_ALIVE) == 0 && child->stamp != stamp) {
+                        child->stamp = stamp;
+                        s->queue[top++] = edges[e];
+                    }
                 }
+                const struct wrapper *w = pass == 0 ? dead_wrapper(s, n) : NULL;
+                if (w == NULL) {
+                    break;
+                }
+                g->retained += w->own_bytes;
+                edges = &s->cedges[w->cedge_start];
+                n_edges = w->cedge_count;
             }
         }
     }
@@ -353,6 +403,13 @@ scan_graph(struct scan *s)
 {
     int r;
 
+    /* s->wrappers was sorted by row since discovery: index it again. */
+    objmap_clear(&s->wrapper_index);
+    for (size_t i = 0; i < s->n_wrappers; i++) {
+        if (objmap_put(&s->wrapper_index, s->wrappers[i].obj, (uint32_t)i) == OBJMAP_ABSENT) {
+            return -ENOMEM;
+        }
+    }
     r = walk(s);
     if (r < 0) {
         return r;

@@ -24,6 +24,8 @@ enum node_flag {
     NODE_ALIVE = 1 << 4,    /* reachable from outside the caches */
     NODE_EXTERNAL = 1 << 5, /* sits in a key tuple that something else holds */
     NODE_SIZED = 1 << 6,
+    NODE_WRAPPER = 1 << 7,   /* one of s->wrappers, reached by the graph walk */
+    NODE_CANDIDATE = 1 << 8, /* of a type that may count as a self (TC_SELF) */
 };
 
 struct node {
@@ -47,6 +49,14 @@ struct wrapper {
     uint32_t group;
     int64_t maxsize;
     bool valid; /* layout checked, names and counters read */
+    bool named; /* found in a class namespace or module globals */
+    /* A wrapper that no class or module names may sit inside an object
+     * graph (a per-instance cache in an instance's __dict__ or slots, a
+     * closure's cache): everything its entries reference is walked, and
+     * what would go with it is remembered for retained_bytes. */
+    bool inner;
+    uint32_t cedge_start, cedge_count; /* its entries' nodes, in s->cedges */
+    int64_t own_bytes;                 /* cache dict, key tuples, links (bounded) */
 };
 
 struct group {
@@ -77,6 +87,8 @@ struct scan {
     struct objmap node_index;
     uint32_t *edges;
     size_t n_edges, cap_edges;
+    uint32_t *cedges; /* entry nodes (key items, results) of inner wrappers */
+    size_t n_cedges, cap_cedges;
     struct wrapper *wrappers;
     size_t n_wrappers, cap_wrappers;
     struct objmap wrapper_index;
@@ -141,6 +153,12 @@ int scan_traverse_collect(struct scan *s, PyObject *obj);
 /* ---- scan-graph.c ---------------------------------------------------------------- */
 /* Walk from the selves and result containers, decide pinned, sum retained. */
 int scan_graph(struct scan *s);
+/* Bytes of one object as sys.getsizeof counts them: through the nearest
+ * static base's __sizeof__ (never user code; GIL held), or, for
+ * scan_size_plain, from the type's basic and item sizes alone (no call:
+ * exact for tuples and the lru links, fine with borrowed references). */
+int64_t scan_size_of(struct scan *s, PyObject *o);
+int64_t scan_size_plain(PyObject *o);
 
 /* After scan_graph: a self nothing outside the caches keeps alive. */
 static inline bool

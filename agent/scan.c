@@ -210,6 +210,7 @@ scan_free(struct scan *s)
     free(s->groups);
     free(s->nodes);
     free(s->edges);
+    free(s->cedges);
     free(s->wrappers);
     free(s->held.v);
     free(s->visit.v);
@@ -235,7 +236,8 @@ scan_forget(struct scan *s)
 static int64_t
 memory_bytes(const struct scan *s)
 {
-    return (int64_t)(s->cap_nodes * sizeof(struct node) + s->cap_edges * sizeof(uint32_t) +
+    return (int64_t)(s->cap_nodes * sizeof(struct node) +
+                     (s->cap_edges + s->cap_cedges) * sizeof(uint32_t) +
                      s->cap_wrappers * sizeof(struct wrapper) + s->cap_groups * sizeof(struct group) +
                      (s->held.cap + s->visit.cap) * sizeof(PyObject *) +
                      objmap_bytes(&s->node_index) + objmap_bytes(&s->wrapper_index) +
@@ -292,6 +294,7 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
     s->opt = opt;
     s->truncated = false;
     s->n_edges = 0;
+    s->n_cedges = 0;
     clear_groups(s);
     objmap_clear(&s->node_index);
     objmap_clear(&s->wrapper_index);

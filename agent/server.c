@@ -345,6 +345,9 @@ server_main(void *arg)
     agent_note_thread(&agent.server_os_tid);
     for (;;) {
         int n = 0;
+        if (__atomic_load_n(&agent.pausing, __ATOMIC_ACQUIRE)) {
+            return NULL; /* os.fork(): see below */
+        }
         pfd[n++] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
         pfd[n++] = (struct pollfd){.fd = agent.wake_fd, .events = POLLIN};
         for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
@@ -517,7 +520,10 @@ server_start(void)
 {
     int r;
 
-    if (agent.server_running || !agent_is_home()) {
+    /* While os.fork() pauses the agent no thread starts; the sampler
+     * started again afterwards comes back here. */
+    if (agent.server_running || !agent_is_home() ||
+        __atomic_load_n(&agent.pausing, __ATOMIC_ACQUIRE)) {
         return 0;
     }
     r = open_socket();

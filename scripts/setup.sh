@@ -10,13 +10,15 @@
 # llvm (llvm-symbolizer: sanitizer reports with file:line) for the sanitized
 # build and the fuzz targets (scripts/run-sanitized.sh); pytest, pytest-xdist
 # and jsonschema for Debian's python3 (the pytest e2e tests: the fixture
-# suite, xdist workers, SARIF schema validation); libpython3.11-testsuite,
-# CPython's regression tests for python3.11 (the cpython suite).
+# suite, xdist workers, SARIF schema validation); jsonschema, Pygments, Rich,
+# PyJWT and Arrow for the real-world corpus (test-e2e-corpus);
+# libpython3.11-testsuite, CPython's regression tests for python3.11 (the
+# cpython suite).
 set -eu
 
 pkgs="meson ninja-build pkg-config gcc libc6-dev check libunwind-dev python3.11 valgrind socat
       clang libclang-rt-14-dev llvm-14 python3-pytest python3-pytest-xdist python3-jsonschema
-      libpython3.11-testsuite"
+      python3-pygments python3-rich python3-jwt python3-arrow libpython3.11-testsuite"
 missing=""
 for p in $pkgs; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

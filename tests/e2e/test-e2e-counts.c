@@ -101,6 +101,29 @@ START_TEST(counts_cycles_and_own_results)
 }
 END_TEST
 
+/* Issue 13: the only way in is a class-level cache; the cycle runs through
+ * per-instance wrappers (in __dict__ and slots), partials and closures. */
+START_TEST(counts_cycles_through_instance_state)
+{
+    const struct jsonv *truth = e2e_truth_scenario("instcycles.py", NULL);
+    static const char *const rows[] = {
+        "Resolver.subschemas", "Resolver.find_in_subschemas", "Slotted.tag", "Partial.label",
+        "Closure.value",       "Multi.a",                     "Multi.b",     "Multi.c",
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        assert_partly_pinned(truth, rows[i]);
+    }
+    ck_assert_int_gt(truth_int(truth, "Resolver.resolve_from_url", "wrappers"), 1);
+    ck_assert_int_gt(truth_int(truth, "Slotted._find", "wrappers"), 1);
+    ck_assert_int_gt(truth_int(truth, "Point.norm", "entries"), 0);
+    ck_assert_int_eq(truth_int(truth, "Point.norm", "selves"), 0);
+    /* retained_bytes is checked against what the per-instance caches hold. */
+    ck_assert_int_gt(truth_int(truth, "Resolver.subschemas", "pinned_bytes"),
+                     truth_int(truth, "Resolver.subschemas", "pinned") * 20000 - 1);
+}
+END_TEST
+
 START_TEST(counts_several_caches_one_instance)
 {
     const struct jsonv *truth = e2e_truth_scenario("several.py", NULL);
@@ -201,6 +224,7 @@ counts_suite(void)
     tcase_add_test(tc, counts_live_instances_not_pinned);
     tcase_add_test(tc, counts_function_closure_and_dynamic_classes);
     tcase_add_test(tc, counts_cycles_and_own_results);
+    tcase_add_test(tc, counts_cycles_through_instance_state);
     tcase_add_test(tc, counts_several_caches_one_instance);
     tcase_add_test(tc, counts_keyword_self_and_typed);
     tcase_add_test(tc, counts_object_graph);

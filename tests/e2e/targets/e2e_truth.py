@@ -27,7 +27,8 @@ How the numbers are obtained, without trusting the agent's algorithm:
   the tracked objects that died are exactly those that only the caches kept
   alive. A cache's pinned count is |its selves & died| (an object counts for
   every cache that holds it). pinned_bytes sums sys.getsizeof(obj.payload)
-  over those objects (a lower bound for retained_bytes).
+  and what Truth.held() declared over those objects (a lower bound for
+  retained_bytes).
 
 Objects are remembered through weak references only, and per-instance
 wrappers too, so the bookkeeping itself pins nothing. A victim that sees an
@@ -100,10 +101,21 @@ def _find_kwd_mark():
 
 def _cache_dict(wrapper):
     attrs = wrapper.__dict__
-    dicts = [r for r in gc.get_referents(wrapper) if type(r) is dict and r is not attrs]
-    if len(dicts) != 1:
-        raise RuntimeError("cannot find the cache dict of %r" % (wrapper,))
-    return dicts[0]
+    refs = gc.get_referents(wrapper)
+    dicts = [r for r in refs if type(r) is dict and r is not attrs]
+    if len(dicts) == 1:
+        return dicts[0]
+    # Cached results that are dicts too (a bounded cache traverses its
+    # links' keys and results first): the cache dict is the fixed field
+    # next to the function, after the links (3.10+: cache, func, ...;
+    # 3.8/3.9: func, cache, ...).
+    func = wrapper.__wrapped__
+    for i in range(len(refs) - 1, 0, -1):
+        if sys.version_info >= (3, 10) and refs[i] is func and type(refs[i - 1]) is dict:
+            return refs[i - 1]
+        if sys.version_info < (3, 10) and refs[i - 1] is func and type(refs[i]) is dict:
+            return refs[i]
+    raise RuntimeError("cannot find the cache dict of %r" % (wrapper,))
 
 
 def _code_of(wrapper):
@@ -154,6 +166,13 @@ class Truth:
             self.payload[id(obj)] = sys.getsizeof(payload)
         return obj
 
+    def held(self, obj, nbytes):
+        """Bytes that go with a tracked object besides its payload (what
+        its own per-instance caches hold): added to pinned_bytes, the lower
+        bound for retained_bytes."""
+        self.payload[id(obj)] = self.payload.get(id(obj), 0) + nbytes
+        return obj
+
     def track_static(self, obj):
         """A first argument that cannot die and takes no weak reference
         (Ellipsis, NotImplemented): a self that is never pinned."""
@@ -165,7 +184,16 @@ class Truth:
         return wrapper
 
     def ready_and_wait(self):
-        gc.collect()  # no unreachable garbage may survive into the snapshot
+        # No unreachable garbage may survive into the snapshot. A sample the
+        # agent is taking holds a reference to every wrapper it reads: a
+        # dropped cycle through a per-instance cache looks referenced to a
+        # gc.collect() that runs meanwhile. Collect again after samples had
+        # time to end (and their pending calls to run).
+        gc.collect()
+        for _ in range(2):
+            time.sleep(0.1)
+            sum(range(100))
+            gc.collect()
         print("READY", flush=True)
         line = sys.stdin.readline()
         if line.strip() != "go":
