@@ -151,7 +151,9 @@ class Runner:
                                  stderr=subprocess.STDOUT, start_new_session=True)
             try:
                 rc = p.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
+            except BaseException as e:
+                # The outer timeout, or this driver stopped (meson's timeout
+                # sends SIGTERM): nothing of the run may survive it.
                 rc = None
                 kill_marked(marker, signal.SIGKILL)
                 try:
@@ -159,6 +161,8 @@ class Runner:
                 except ProcessLookupError:
                     pass
                 p.wait()
+                if not isinstance(e, subprocess.TimeoutExpired):
+                    raise
         elapsed = time.monotonic() - t0
         # A process of the run still alive once the run is over (after a
         # grace period): something kept it from exiting.
@@ -288,7 +292,13 @@ def module_of(test_id, modules):
 
 # ---- main -------------------------------------------------------------------
 
+def stopped(signum, frame):
+    raise SystemExit("run-regrtest: stopped by signal %d" % signum)
+
+
 def main():
+    signal.signal(signal.SIGTERM, stopped)
+    signal.signal(signal.SIGHUP, stopped)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--python", required=True, help="the interpreter (a path inside --root)")
     ap.add_argument("--root", default="/", help="run it inside this root (chroot)")
