@@ -399,6 +399,10 @@ print(json.dumps(out))
                 g.modules.append((alts[0], pick[5:], SHIM_DIR))
             else:
                 g.modules.append((alts[0], pick, None))
+    if not any(g.modules for g in groups):
+        say("%s: %s ships none of the modules (Debian: libpython3.X-testsuite): skipped"
+            % (label, args.python))
+        return SKIP
     say("%s: CPython %s, %d modules in %d regrtest runs, -j%d, --timeout %d"
         % (label, version, sum(len(g.modules) for g in groups),
            sum(1 for g in groups if g.modules), args.jobs, args.timeout))
