@@ -31,8 +31,8 @@ static struct e2e_proc *
 start(bool agent)
 {
     char *script = e2e_strdupf("%s/fork_inert.py", e2e_cfg.targets);
-    char *argv[] = {(char *)e2e_cfg.python, "-W", "error::DeprecationWarning", script, "0.15",
-                    NULL};
+    char *argv[] = {
+        (char *)e2e_cfg.python, "-W", "error::DeprecationWarning", script, "0.15", NULL};
 
     return e2e_spawn(argv, agent ? e2e_env_agent("0.01", NULL) : e2e_env_cli(NULL));
 }
