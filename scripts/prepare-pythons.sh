@@ -12,7 +12,8 @@
 #   - a Debian sid root made with `debootstrap --variant=minbase sid` in
 #     $LRULEAK_SID_ROOT (default /var/lib/lruleak/sid), holding python3.13,
 #     python3.14, python3.14-dbg, python3.15 and their shared libpythons
-#     (the embedding test's shared layout of each), plus the runtime
+#     (the embedding test's shared layout of each), 3.14's regression tests
+#     (libpython3.14-testsuite, for the cpython suite), plus the runtime
 #     libraries the test programs built on the host need. Tests run in it through
 #     scripts/in-root.sh.
 #
@@ -23,7 +24,8 @@
 set -eu
 
 sid_root=${LRULEAK_SID_ROOT:-/var/lib/lruleak/sid}
-sid_pkgs="python3.13 python3.14 python3.14-dbg python3.15 libpython3.13 libpython3.14 libpython3.15 libsubunit0 libunwind8 procps python3-pytest"
+sid_pkgs="python3.13 python3.14 python3.14-dbg python3.15 libpython3.13 libpython3.14 libpython3.15 libsubunit0 libunwind8 procps
+          libpython3.14-testsuite python3-pytest libmicrohttpd12t64"
 host_pkgs="python3.11 python3.11-dbg debootstrap"
 
 list=false
