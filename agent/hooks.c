@@ -53,7 +53,7 @@ static struct pyapi_method_def exit_def = {"lruleak_exit", exit_hook, PYAPI_METH
 static int
 install_atexit(void)
 {
-    PyObject *mod = py.PyImport_ImportModule("atexit"); /* owned; builtin module */
+    PyObject *mod = pycompat_import("atexit"); /* owned; builtin module */
     PyObject *reg = mod != NULL ? py.PyObject_GetAttrString(mod, "register") : NULL;
     PyObject *fn = py.PyCFunction_NewEx(&exit_def, NULL, NULL);
     PyObject *res = reg != NULL && fn != NULL ? py.PyObject_CallFunctionObjArgs(reg, fn, NULL)

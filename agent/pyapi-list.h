@@ -48,6 +48,8 @@ PYAPI_FN(1, unsigned long, PyType_GetFlags, (PyObject *))
 PYAPI_FN(1, void *, PyType_GetSlot, (PyObject *, int))
 PYAPI_FN(0, PyObject *, PyType_GetDict, (PyObject *))          /* 3.12+ */
 PYAPI_FN(0, int, PyObject_GC_IsTracked, (PyObject *))          /* 3.9+ */
+PYAPI_FN(0, int, PyGC_Enable, (void))                           /* 3.10+ */
+PYAPI_FN(0, int, PyGC_Disable, (void))                          /* 3.10+ */
 PYAPI_FN(0, void, PyUnstable_GC_VisitObjects, (int (*)(PyObject *, void *), void *)) /* 3.12+ */
 PYAPI_FN(0, PyObject *, PyFrame_GetVar, (PyObject *, PyObject *)) /* 3.12+ */
 PYAPI_FN(1, PyObject *, PyWeakref_NewRef, (PyObject *, PyObject *))

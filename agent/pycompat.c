@@ -149,6 +149,22 @@ pycompat_finalizing(void)
     return false;
 }
 
+PyObject *
+pycompat_import(const char *name)
+{
+    PyObject *n = py.PyUnicode_FromString(name);
+    PyObject *m = n != NULL ? py.PyImport_GetModule(n) : NULL;
+
+    py.Py_DecRef(n);
+    if (m == NULL) {
+        if (py.PyErr_Occurred() != NULL) {
+            py.PyErr_Clear();
+        }
+        m = py.PyImport_ImportModule(name);
+    }
+    return m;
+}
+
 bool
 pycompat_pending_calls_safe(void)
 {
@@ -349,7 +365,7 @@ collect16(PyObject *o, void *arg)
 static void
 check_link_layout(PyObject *functools)
 {
-    PyObject *builtins = py.PyImport_ImportModule("builtins"); /* owned; always loaded */
+    PyObject *builtins = pycompat_import("builtins"); /* owned; always loaded */
     PyObject *id = builtins != NULL ? py.PyObject_GetAttrString(builtins, "id") : NULL;
     PyObject *info = py.PyObject_GetAttrString(functools, "_CacheInfo");
     PyObject *maxsize = py.PyLong_FromLong(4);

@@ -102,6 +102,10 @@ bool pycompat_thread_holds_gil(void);
 /* May an agent thread queue pending calls (Py_AddPendingCall) at any time
  * before the atexit hooks have run? (3.9+) */
 bool pycompat_pending_calls_safe(void);
+/* The module `name`: from sys.modules when it is there (no importlib code
+ * runs, so no signal handler of the program's can run inside our work),
+ * else imported. New reference or NULL with an exception set. GIL held. */
+PyObject *pycompat_import(const char *name);
 
 /* Is the interpreter finalizing? (_Py_IsFinalizing <= 3.12, Py_IsFinalizing 3.13+) */
 bool pycompat_finalizing(void);

@@ -370,19 +370,23 @@ sampler_final(void)
     termsig_final_ends();
 }
 
+static bool enter_python(int *ret_state);
 static void leave_python(int state);
 
-/* ---- samples on the program's main thread ----------------------------------------------------- */
+/* ---- Python work on the program's main thread ------------------------------------------------ */
 
-/* Where it can, the sampler has the program's main thread take each
- * sample: a pending call (Py_AddPendingCall), run from its eval loop
- * between two bytecodes, with the thread state it has anyway. No thread
- * state of ours then ever exists - not even while we would wait for the GIL,
- * when faulthandler, sys._current_frames() or threading would see one -
- * and the main thread never waits for the GIL behind us. A main thread
- * that runs no bytecode (blocked in a system call, the GIL released) does
- * not run it within SAMPLER_MAIN_WAIT_S: the sampler then takes the sample
- * itself, with a thread state of its own for that stretch only.
+/* Where it can, the sampler has the program's main thread do its Python
+ * work - samples, and before them the start-up steps (fork hooks, looking
+ * for functools, checking the interpreter): a pending call
+ * (Py_AddPendingCall), run from the main thread's eval loop between two
+ * bytecodes, with the thread state it has anyway. No thread state of ours
+ * then ever exists - not even while we would wait for the GIL, nor running
+ * importlib's Python code, when faulthandler, sys._current_frames() or
+ * threading would see one - and the main thread never waits for the GIL
+ * behind us. A main thread that runs no bytecode (blocked in a system
+ * call, the GIL released) does not run it within SAMPLER_MAIN_WAIT_S: the
+ * sampler then does the work itself, with a thread state made for that
+ * stretch only.
  *
  * In a child forked from a thread other than the initial one, the main
  * thread is the only way: there a thread state made by one of our threads
@@ -391,39 +395,81 @@ static void leave_python(int state);
  * again and abort, "thread state already initialized", and nothing tells us
  * in time that the last one is ending).
  *
- * Tickets (under agent.lock): the sampler asks for sample `asked`; whoever
+ * Tickets (under agent.lock): the sampler asks for job `asked`; whoever
  * claims it first - the main thread's call, or the sampler after the wait
- * - takes it; a call that runs late finds its ticket claimed and does
+ * - does it; a call that runs late finds its ticket claimed and does
  * nothing. The call only tries scan_lock (whoever holds it may be waiting
  * for the GIL this thread holds). */
 #define SAMPLER_MAIN_WAIT_S 0.02
 
+typedef int (*python_job_fn)(void *arg); /* GIL and scan_lock held */
+
 static struct {
     uint64_t asked, claimed, done;
-    bool full;
-    uint64_t answers;
+    python_job_fn fn;
+    void *arg;
+    int result;
 } main_req;
+
+/* Are the modules the agent imports in sys.modules already? GIL held. */
+static bool
+modules_loaded(void)
+{
+    static const char *const names[] = {"gc", "atexit", "posix", "_tracemalloc"};
+    size_t n = agent.trace_alloc > 0 ? 4 : 3;
+
+    for (size_t i = 0; i < n; i++) {
+        PyObject *name = py.PyUnicode_FromString(names[i]);
+        PyObject *m = name != NULL ? py.PyImport_GetModule(name) : NULL;
+        py.Py_DecRef(name);
+        if (m == NULL) {
+            scan_clear_error();
+            return false;
+        }
+        py.Py_DecRef(m);
+    }
+    return true;
+}
 
 /* Main thread, with the GIL. Returns 0: -1 would raise into the program. */
 static int
-sample_on_main(void *arg)
+job_on_main(void *unused)
 {
-    (void)arg;
+    (void)unused;
     if (pthread_mutex_trylock(&agent.scan_lock) != 0) {
-        return 0; /* busy: the sampler's wait runs out and it samples */
+        return 0; /* busy: the sampler's wait runs out and it does the job */
     }
     pthread_mutex_lock(&agent.lock);
     uint64_t ticket = main_req.asked;
-    bool full = main_req.full, go = main_req.claimed < ticket && !agent.stopping &&
-                                    !agent.detaching && !agent.pausing && agent_is_home();
-    uint64_t answers = main_req.answers;
-    if (go) {
-        main_req.claimed = ticket;
-    }
+    bool go = main_req.claimed < ticket && !agent.stopping && !agent.detaching &&
+              !agent.pausing && agent_is_home();
+    python_job_fn fn = main_req.fn;
+    void *arg = main_req.arg;
     pthread_mutex_unlock(&agent.lock);
+    /* Importing runs importlib's bytecode, and bytecode on this thread runs
+     * the program's signal handlers: what they raise (KeyboardInterrupt
+     * from interrupt_main() or Ctrl-C) would be ours to swallow. So the
+     * modules our work needs are imported once on our own thread (the
+     * ticket stays unclaimed: the sampler's wait runs out and it does the
+     * job itself). */
+    go = go && modules_loaded();
     if (go) {
-        (void)sample(full, false, true, NULL, answers, NULL);
         pthread_mutex_lock(&agent.lock);
+        go = main_req.claimed < ticket;
+        main_req.claimed = go ? ticket : main_req.claimed;
+        pthread_mutex_unlock(&agent.lock);
+    }
+    if (go) {
+        /* No collection during our work here: its finalisers (bytecode)
+         * would run the program's signal handlers inside it, and what they
+         * raise (KeyboardInterrupt) would be ours to swallow. */
+        int was = py.PyGC_Disable != NULL ? py.PyGC_Disable() : 0;
+        int r = fn(arg);
+        if (was > 0) {
+            py.PyGC_Enable();
+        }
+        pthread_mutex_lock(&agent.lock);
+        main_req.result = r;
         main_req.done = ticket;
         pthread_cond_broadcast(&agent.cond);
         pthread_mutex_unlock(&agent.lock);
@@ -432,46 +478,141 @@ sample_on_main(void *arg)
     return 0;
 }
 
-/* Sampler thread, no GIL, no lock: ask the main thread for one sample and
- * wait for it. Returns true when it was taken (or the agent was asked to
- * stop meanwhile), false when the sampler is to take it itself (never in
- * main_only mode: there the sample is skipped). */
+/* Anything that makes the sampler stop what it is doing (agent.lock held). */
 static bool
-sample_via_main(bool full, uint64_t answers)
+asked_to_leave(void)
+{
+    return agent.stopping || agent.detaching || agent.pausing || agent.host_gone ||
+           agent.term_asked;
+}
+
+/* Sampler thread, no GIL, no lock: run fn with the GIL and scan_lock held,
+ * on the main thread when it runs bytecode, else here. Returns fn's
+ * result, or -EINTR when it did not run (the agent is asked to stop, pause
+ * or detach; or, in main_only mode, the main thread did not run it). */
+static int
+run_python(python_job_fn fn, void *arg)
 {
     struct timespec deadline;
-    bool taken;
+    int r, state;
 
-    if (!pycompat_pending_calls_safe()) {
-        return false;
-    }
-    pthread_mutex_lock(&agent.lock);
-    uint64_t ticket = ++main_req.asked;
-    main_req.full = full;
-    main_req.answers = answers;
-    pthread_mutex_unlock(&agent.lock);
-    bool queued = py.Py_AddPendingCall(sample_on_main, NULL) == 0;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline = timespec_after(deadline, agent.main_only ? agent.interval : SAMPLER_MAIN_WAIT_S);
-    pthread_mutex_lock(&agent.lock);
-    while (queued && main_req.done < ticket && !agent.stopping && !agent.detaching &&
-           !agent.pausing && !agent.host_gone && !agent.term_asked &&
-           pthread_cond_timedwait(&agent.cond, &agent.lock, &deadline) == 0) {
-    }
-    if (main_req.claimed < ticket) {
-        main_req.claimed = ticket; /* ours now: a late call does nothing */
-        /* Interrupted (the loop acts on the flag), or main_only: skipped. */
-        taken = agent.main_only || agent.stopping || agent.detaching || agent.pausing ||
-                agent.host_gone || agent.term_asked;
-    } else {
-        /* Claimed by the main thread: wait for the end of its sample. */
-        while (main_req.done < ticket) {
-            pthread_cond_wait(&agent.cond, &agent.lock);
+    if (pycompat_pending_calls_safe()) {
+        pthread_mutex_lock(&agent.lock);
+        uint64_t ticket = ++main_req.asked;
+        main_req.fn = fn;
+        main_req.arg = arg;
+        pthread_mutex_unlock(&agent.lock);
+        bool queued = py.Py_AddPendingCall(job_on_main, NULL) == 0;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline =
+            timespec_after(deadline, agent.main_only ? agent.interval : SAMPLER_MAIN_WAIT_S);
+        pthread_mutex_lock(&agent.lock);
+        while (queued && main_req.done < ticket && !asked_to_leave() &&
+               pthread_cond_timedwait(&agent.cond, &agent.lock, &deadline) == 0) {
         }
-        taken = true;
+        if (main_req.claimed >= ticket) {
+            /* The main thread has it: wait for the end of it. */
+            while (main_req.done < ticket) {
+                pthread_cond_wait(&agent.cond, &agent.lock);
+            }
+            r = main_req.result;
+            pthread_mutex_unlock(&agent.lock);
+            return r;
+        }
+        main_req.claimed = ticket; /* ours now: a late call does nothing */
+        bool leave = asked_to_leave() || agent.main_only;
+        pthread_mutex_unlock(&agent.lock);
+        if (leave) {
+            return -EINTR;
+        }
+    } else if (agent.main_only) {
+        return -EINTR;
     }
-    pthread_mutex_unlock(&agent.lock);
-    return taken;
+    pthread_mutex_lock(&agent.scan_lock);
+    __atomic_store_n(&in_sample, 1, __ATOMIC_RELEASE);
+    r = -EINTR;
+    if (enter_python(&state)) {
+        r = fn(arg);
+        leave_python(state);
+    }
+    __atomic_store_n(&in_sample, 0, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&agent.scan_lock);
+    return r;
+}
+
+/* ---- the sampler's jobs (GIL and scan_lock held, any thread) ---------------------------------- */
+
+struct sample_job {
+    bool full, final;
+    uint64_t answers;
+};
+
+static int
+job_sample(void *arg)
+{
+    const struct sample_job *q = arg;
+
+    return sample(q->full, q->final, false, &scan_stop, q->answers, NULL);
+}
+
+static int
+job_install_fork(void *arg)
+{
+    (void)arg;
+    hooks_install_fork();
+    /* gc and atexit in sys.modules from now on (see job_on_main). */
+    PyObject *gc = pycompat_import("gc"), *ax = pycompat_import("atexit");
+    py.Py_DecRef(gc);
+    py.Py_DecRef(ax);
+    scan_clear_error();
+    return 0;
+}
+
+/* 1 when the program has imported functools, else 0 (and the audit hook
+ * that tells us when it does is added). */
+static int
+job_functools(void *arg)
+{
+    bool *watching = arg;
+    PyObject *name = py.PyUnicode_FromString("functools"); /* owned */
+    PyObject *mod = name != NULL ? py.PyImport_GetModule(name) : NULL; /* owned */
+    bool found = mod != NULL;
+
+    py.Py_DecRef(mod);
+    py.Py_DecRef(name);
+    scan_clear_error();
+    if (!found) {
+        *watching = hooks_watch_imports();
+    }
+    return found ? 1 : 0;
+}
+
+struct prepare_job {
+    char *why;
+    size_t whylen;
+};
+
+static int
+job_prepare(void *arg)
+{
+    struct prepare_job *q = arg;
+    int r = prepare(q->why, q->whylen);
+
+    if (r == 0 && hooks_install_exit() < 0) {
+        snprintf(q->why, q->whylen, "cannot register the atexit hook");
+        r = -EIO;
+    }
+    return r;
+}
+
+static int
+job_forget(void *arg)
+{
+    (void)arg;
+    if (agent.scan != NULL) {
+        scan_forget(agent.scan);
+    }
+    return 0;
 }
 
 /* ---- the thread ------------------------------------------------------------------------------ */
@@ -558,31 +699,21 @@ interrupted(void)
 static enum wait_result
 wait_for_functools(void)
 {
-    static bool audit_added, watching;
+    static bool watching;
     double delay = 0.002;
-    int state;
 
     for (;;) {
         enum wait_result w = interrupted();
         if (w != WAIT_FOUND) {
             return w;
         }
-        if (!enter_python(&state)) {
-            return WAIT_GONE;
-        }
-        PyObject *name = py.PyUnicode_FromString("functools"); /* owned */
-        PyObject *mod = name != NULL ? py.PyImport_GetModule(name) : NULL; /* owned */
-        bool found = mod != NULL;
-        py.Py_DecRef(mod);
-        py.Py_DecRef(name);
-        scan_clear_error();
-        if (!found && !audit_added) {
-            audit_added = true;
-            watching = hooks_watch_imports();
-        }
-        leave_python(state);
-        if (found) {
+        int r = run_python(job_functools, &watching);
+        if (r == 1) {
             return WAIT_FOUND;
+        }
+        if (r < 0) {
+            w = interrupted();
+            return w == WAIT_FOUND ? WAIT_GONE : w;
         }
         /* The audit hook installs the exit hook when functools arrives, so
          * polling (which takes the GIL) can back off. Only if the program's
@@ -598,14 +729,7 @@ wait_for_functools(void)
 static void
 forget_python(void)
 {
-    int state;
-
-    pthread_mutex_lock(&agent.scan_lock);
-    if (agent.scan != NULL && enter_python(&state)) {
-        scan_forget(agent.scan);
-        leave_python(state);
-    }
-    pthread_mutex_unlock(&agent.scan_lock);
+    (void)run_python(job_forget, NULL);
 }
 
 /* The thread is about to return: tell a detaching server. */
@@ -655,17 +779,16 @@ end_with_host(void)
 static void
 final_for_sigterm(void)
 {
-    int state;
+    struct sample_job q = {.full = !agent.forked, .final = true, .answers = requests_now()};
 
-    pthread_mutex_lock(&agent.scan_lock);
-    if (enter_python(&state)) {
-        int r = sample(!agent.forked, true, false, NULL, requests_now(), NULL);
-        if (r < 0) {
-            log_msg("final sample (SIGTERM) failed: %s", strerror(-r));
-        }
-        leave_python(state);
+    /* The term request would send run_python away: this one job is it. */
+    pthread_mutex_lock(&agent.lock);
+    agent.term_asked = false;
+    pthread_mutex_unlock(&agent.lock);
+    int r = run_python(job_sample, &q);
+    if (r < 0 && r != -EINTR) {
+        log_msg("final sample (SIGTERM) failed: %s", strerror(-r));
     }
-    pthread_mutex_unlock(&agent.scan_lock);
     pthread_mutex_lock(&agent.lock);
     agent.stopping = true;
     stop_flag = 1;
@@ -677,7 +800,6 @@ final_for_sigterm(void)
 static void
 sample_loop(void)
 {
-    int r, state;
 
     for (;;) {
         struct timespec now, deadline, earliest;
@@ -732,20 +854,11 @@ sample_loop(void)
             end_with_host();
             return;
         }
-        if (sample_via_main(full, answers) || agent.main_only) {
-            continue;
+        struct sample_job q = {.full = full, .answers = answers};
+        int r = run_python(job_sample, &q);
+        if (r < 0 && r != -ECANCELED && r != -EINTR) {
+            log_msg("sample failed: %s", strerror(-r));
         }
-        pthread_mutex_lock(&agent.scan_lock);
-        __atomic_store_n(&in_sample, 1, __ATOMIC_RELEASE);
-        if (enter_python(&state)) {
-            r = sample(full, false, false, &scan_stop, answers, NULL);
-            if (r < 0 && r != -ECANCELED) {
-                log_msg("sample failed: %s", strerror(-r));
-            }
-            leave_python(state);
-        }
-        __atomic_store_n(&in_sample, 0, __ATOMIC_RELEASE);
-        pthread_mutex_unlock(&agent.scan_lock);
     }
 }
 
@@ -813,7 +926,8 @@ static int
 get_ready(char *why, size_t whylen, enum wait_result *ret_wait)
 {
     const char *missing = NULL;
-    int r, state;
+    struct prepare_job q = {why, whylen};
+    int r;
 
     if (pyapi_resolve(&missing) < 0) {
         snprintf(why, whylen, "CPython symbol %s not found", missing);
@@ -827,34 +941,20 @@ get_ready(char *why, size_t whylen, enum wait_result *ret_wait)
         *ret_wait = WAIT_GONE;
         return 1;
     }
-    if (enter_python(&state)) {
-        hooks_install_fork();
-        leave_python(state);
-    }
+    (void)run_python(job_install_fork, NULL);
     for (r = -ENOENT; r == -ENOENT;) {
         *ret_wait = wait_for_functools();
         if (*ret_wait != WAIT_FOUND) {
             return 1;
         }
-        pthread_mutex_lock(&agent.scan_lock);
-        if (!enter_python(&state)) {
-            pthread_mutex_unlock(&agent.scan_lock);
+        r = run_python(job_prepare, &q);
+        if (r == -EINTR) {
             *ret_wait = interrupted(); /* os.fork() pauses us, or the end */
             if (*ret_wait == WAIT_FOUND) {
                 *ret_wait = WAIT_GONE;
             }
             return 1;
         }
-        r = prepare(why, whylen);
-        if (r == 0 && hooks_install_exit() < 0) {
-            snprintf(why, whylen, "cannot register the atexit hook");
-            r = -EIO;
-        }
-        if (r == 0) {
-            start_alloc_tracing();
-        }
-        leave_python(state);
-        pthread_mutex_unlock(&agent.scan_lock);
         if (r == -ENOENT) {
             sleep_s(0.005);
         }
@@ -909,7 +1009,8 @@ sampler_main(void *arg)
         return NULL;
     }
     if (stop_flag) {
-        return NULL; /* the exit hook already ran and took the final sample */
+        sampler_exit(); /* the exit hook runs: it takes the final sample */
+        return NULL;
     }
     agent_record_process("process", NULL);
     agent_set_state(AGENT_SAMPLING, NULL);

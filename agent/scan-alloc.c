@@ -48,7 +48,7 @@
 static PyObject *
 tracemalloc_module(void)
 {
-    PyObject *m = py.PyImport_ImportModule("_tracemalloc"); /* built in: no file import */
+    PyObject *m = pycompat_import("_tracemalloc"); /* built in: no file import */
 
     if (m == NULL) {
         scan_clear_error();

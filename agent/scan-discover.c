@@ -206,7 +206,7 @@ visit_gc_object(PyObject *o, void *arg)
 static int
 walk_gc_list(struct scan *s)
 {
-    PyObject *gc = py.PyImport_ImportModule("gc"); /* owned; builtin */
+    PyObject *gc = pycompat_import("gc"); /* owned; builtin */
     PyObject *get_objects = NULL;                 /* owned */
     PyObject *all = NULL;                         /* owned */
     int r = 0;
@@ -293,7 +293,7 @@ frozen_visit(PyObject *o, void *arg)
 static bool
 heap_is_frozen(void)
 {
-    PyObject *gc = py.PyImport_ImportModule("gc"); /* owned; builtin */
+    PyObject *gc = pycompat_import("gc"); /* owned; builtin */
     PyObject *fn = gc != NULL ? py.PyObject_GetAttrString(gc, "get_freeze_count") : NULL;
     PyObject *n = fn != NULL ? py.PyObject_CallObject(fn, NULL) : NULL;
     bool frozen = n != NULL && py.PyLong_AsSsize_t(n) > 0;

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "report-source.h"
 
 #define MIN_INDEX_CAP 16
 
@@ -674,6 +675,12 @@ parse_sites(struct report *rep, struct report_cache *c, const struct jsonv *o, s
             }
         } else if (!site->other) {
             site->unknown = true;
+        }
+        /* tracemalloc names no function: read it from the source now. */
+        char name[128];
+        if (fn == NULL && site->file != NULL && site->line > 0 &&
+            report_source_function(site->file, site->line, name, sizeof(name)) == 0) {
+            fn = name;
         }
         if (fn != NULL) {
             site->function = intern(rep, fn);
