@@ -5,11 +5,12 @@
  * The thread waits (without the GIL) for Py_IsInitialized, then for the
  * program to import functools, checks the interpreter (pycompat), installs
  * an atexit hook, starts the server and samples every agent.interval
- * seconds or when a client asks. It keeps one Python thread state for its
- * whole life (never PyGILState_Release: that would run thread-state
- * destructors) and, once the atexit hook asked it to stop, never touches
- * Python again. Asked to detach (agent.detaching), it deletes its thread
- * state, sets agent.sampler_gone and ends.
+ * seconds or when a client asks. Its Python work runs on the program's
+ * main thread where it can (a pending call; sampler.c says why), else with
+ * a thread state made for that stretch alone: between samples no thread
+ * state of ours exists. Once the atexit hook asked it to stop it never
+ * touches Python again and ends; asked to detach (agent.detaching) it
+ * drops its weak references, sets agent.sampler_gone and ends.
  */
 #pragma once
 

@@ -8,8 +8,8 @@
  * other type (a 3.8/3.9 subclass) is checked against its own tp_traverse
  * and the fixed-tail rule (cpython-notes 1.5) first, and a wrapper that
  * does not match is skipped, never guessed at. Entries are read with
- * PyDict_Next in prefetched batches and GIL slices, holding the dict
- * strongly across gaps: unbounded caches map key -> result, bounded ones
+ * PyDict_Next in prefetched batches, within the sample's one GIL hold:
+ * unbounded caches map key -> result, bounded ones
  * key -> link, whose result sits at the verified link offset (when that
  * layout could not be verified, bounded caches are read from their
  * traverse, key and result per link, in one GIL stretch).
