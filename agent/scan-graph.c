@@ -373,7 +373,9 @@ count_groups(struct scan *s)
          * the entries of dead wrappers among it included. */
         while (top > 0) {
             struct node *n = &s->nodes[s->queue[--top]];
-            const uint32_t *edges = &s->edges[n->edge_start];
+            /* No edge was recorded at all: s->edges is NULL, and even a
+             * zero offset from it is undefined. */
+            const uint32_t *edges = n->edge_count > 0 ? &s->edges[n->edge_start] : NULL;
             uint32_t n_edges = n->edge_count;
             if (n->flags & NODE_SIZED) {
                 g->retained += n->size;
@@ -391,7 +393,7 @@ count_groups(struct scan *s)
                     break;
                 }
                 g->retained += w->own_bytes;
-                edges = &s->cedges[w->cedge_start];
+                edges = w->cedge_count > 0 ? &s->cedges[w->cedge_start] : NULL;
                 n_edges = w->cedge_count;
             }
         }
