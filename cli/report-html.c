@@ -16,7 +16,7 @@
  * a Content-Security-Policy of default-src 'none' makes the browser refuse
  * any request or script the page might still carry. Every string of the
  * analysed program (qualnames, modules, files, argv, test ids, reasons)
- * goes through svgplot_put_html, so markup in a name shows as text. Size
+ * goes through markup_put, so markup in a name shows as text. Size
  * is bounded: series are downsampled to SVGPLOT_BUCKETS min/max buckets,
  * and at most HTML_PLOTS_MAX caches get plots (the table lists them all).
  * Thread context: none.
@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "markup.h"
 #include "report.h"
 #include "svgplot.h"
 #include "util.h"
@@ -41,7 +42,7 @@
 /* Caches that pin nothing, listed per process. */
 #define HTML_OK_MAX 200
 
-#define put svgplot_put_html
+#define put markup_put
 
 static const char style[] =
     "body{font-family:sans-serif;margin:1.5em;color:#222;max-width:1100px}"

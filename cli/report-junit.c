@@ -16,8 +16,8 @@
  * classname/name follow pytest's mangling of a node id (path with "/" as
  * ".", without ".py", "::" parts joined by "."; the last part is the name).
  * A test fails when its blamed objects reach the gate's verdict (--fail-on,
- * else leak); so does a cache row. Text is XML-escaped; control characters
- * XML 1.0 cannot carry become '?'. Thread context: none.
+ * else leak); so does a cache row. Text is XML-escaped (markup.h): control
+ * characters become "\xNN" text. Thread context: none.
  */
 #include "config.h"
 
@@ -26,36 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "markup.h"
 #include "report.h"
 #include "util.h"
-
-static void
-xml_text(FILE *f, const char *s)
-{
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-
-        switch (c) {
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        case '\'':
-            fputs("&apos;", f);
-            break;
-        default:
-            fputc(c < 0x20 && c != '\t' && c != '\n' && c != '\r' ? '?' : c, f);
-        }
-    }
-}
 
 /* classname and name of a pytest node id, as pytest's junitxml. */
 static void
@@ -106,9 +79,9 @@ write_test(FILE *f, const struct report_test *t, enum report_verdict min)
 
     mangle(t->nodeid, classname, sizeof(classname), name, sizeof(name));
     fputs("    <testcase classname=\"", f);
-    xml_text(f, classname);
+    markup_put(f, classname);
     fputs("\" name=\"", f);
-    xml_text(f, name);
+    markup_put(f, name);
     fprintf(f, "\" time=\"%.3f\">\n", t->duration);
     if (test_failed(t, min)) {
         fprintf(f,
@@ -121,9 +94,9 @@ write_test(FILE *f, const struct report_test *t, enum report_verdict min)
             if (c->blame != REPORT_BLAMED) {
                 continue;
             }
-            xml_text(f, c->qualname);
+            markup_put(f, c->qualname);
             fprintf(f, " (%s) at ", c->maxsize < 0 ? "unbounded" : "bounded");
-            xml_text(f, c->file[0] != '\0' ? c->file : "(unknown file)");
+            markup_put(f, c->file[0] != '\0' ? c->file : "(unknown file)");
             fprintf(f, ":%" PRId64 ": +%" PRId64 " pinned (pid %" PRId64 ")\n", c->line,
                     c->new_pinned, t->proc->pid);
         }
@@ -139,9 +112,9 @@ write_test(FILE *f, const struct report_test *t, enum report_verdict min)
             fputs("      <system-out>", f);
             notes = true;
         }
-        xml_text(f, c->qualname);
+        markup_put(f, c->qualname);
         fprintf(f, ": +%" PRId64 " pinned, not blamed (", c->new_pinned);
-        xml_text(f, c->blame == REPORT_WARMUP ? "warm-up" : c->ignored);
+        markup_put(f, c->blame == REPORT_WARMUP ? "warm-up" : c->ignored);
         fputs(")\n", f);
     }
     if (notes) {
@@ -156,17 +129,17 @@ write_cache(FILE *f, const struct report_finding *x, enum report_verdict min)
     char bytes[32];
 
     fputs("    <testcase classname=\"lruleak.caches.", f);
-    xml_text(f, x->module[0] != '\0' ? x->module : "unknown");
+    markup_put(f, x->module[0] != '\0' ? x->module : "unknown");
     fputs("\" name=\"", f);
-    xml_text(f, x->qualname);
+    markup_put(f, x->qualname);
     fputs("\" time=\"0.000\">\n", f);
     if (x->verdict >= min) {
         util_format_bytes(x->retained_bytes, bytes, sizeof(bytes));
         fprintf(f, "      <failure type=\"lruleak.%s\" message=\"pins %" PRId64 " objects\">",
                 report_verdict_name(x->verdict), x->pinned);
-        xml_text(f, x->qualname);
+        markup_put(f, x->qualname);
         fputs(" at ", f);
-        xml_text(f, x->file[0] != '\0' ? x->file : "(unknown file)");
+        markup_put(f, x->file[0] != '\0' ? x->file : "(unknown file)");
         fprintf(f, ":%" PRId64 ": pins %" PRId64 " objects (%s) in %zu %s (pid %" PRId64 ")\n",
                 x->line, x->pinned, bytes, x->nprocs, x->nprocs == 1 ? "process" : "processes",
                 x->pid);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "markup.h"
 #include "svgplot.h"
 
 #define MARGIN_LEFT 72
@@ -26,39 +27,6 @@
 static const char *const palette[] = {
     "#d55e00", "#0072b2", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#999999",
 };
-
-void
-svgplot_put_html(FILE *f, const char *s)
-{
-    if (s == NULL) {
-        return;
-    }
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        switch (*p) {
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        case '\'':
-            fputs("&#39;", f);
-            break;
-        default:
-            if (*p < 0x20 || *p == 0x7f) {
-                fprintf(f, "\\x%02x", *p);
-            } else {
-                fputc(*p, f);
-            }
-        }
-    }
-}
 
 size_t
 svgplot_downsample(const double *t, const double *v, size_t n, size_t buckets, size_t *ret_idx)
@@ -293,7 +261,7 @@ write_axes(FILE *f, const struct svgplot *plot, const struct frame *fr)
             "<text class=\"ytitle\" x=\"12\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\" "
             "transform=\"rotate(-90 12 %.1f)\">",
             fr->y0 + fr->h / 2, fr->y0 + fr->h / 2);
-    svgplot_put_html(f, plot->y_title);
+    markup_put(f, plot->y_title);
     fprintf(f, " (%s)</text>\n", plot->y_unit == SVGPLOT_BYTES ? "bytes" : "count");
 }
 
@@ -397,11 +365,11 @@ svgplot_write(FILE *f, const struct svgplot *plot, const struct svgplot_series *
             "data-h=\"%.1f\" font-family=\"sans-serif\">\n",
             width, total_h, width, total_h, fr.t0, fr.t1, fr.vmax, fr.x0, fr.y0, fr.w, fr.h);
     fputs("<title>", f);
-    svgplot_put_html(f, plot->title);
+    markup_put(f, plot->title);
     fputs("</title>\n", f);
     fprintf(f, "<text class=\"ptitle\" x=\"%.1f\" y=\"18\" font-size=\"13\" font-weight=\"bold\">",
             fr.x0);
-    svgplot_put_html(f, plot->title);
+    markup_put(f, plot->title);
     fputs("</text>\n", f);
     write_axes(f, plot, &fr);
     for (size_t i = 0; i < nseries; i++) {
@@ -429,7 +397,7 @@ svgplot_write(FILE *f, const struct svgplot *plot, const struct svgplot_series *
                 "<g class=\"legend\"><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                 "stroke=\"%s\" stroke-width=\"3\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">",
                 fr.x0, y, fr.x0 + 24, y, colour, fr.x0 + 30, y + 4);
-        svgplot_put_html(f, series[i].label);
+        markup_put(f, series[i].label);
         fputs("</text></g>\n", f);
     }
     fputs("</svg>\n", f);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * svgplot: line plots as inline SVG for the HTML report (report-html.c),
- * and the small pieces they are made of: HTML escaping, min/max
- * downsampling and tick steps.
+ * and the small pieces they are made of: min/max downsampling and tick
+ * steps.
  *
  * A plot has one or more series of (t, value) points on one time axis and
  * one value axis (a count or bytes), with tick labels, axis titles with
@@ -12,7 +12,7 @@
  * maximum point (in time order), so a spike survives; the first and last
  * points always stay. Every plotted polyline carries the plotted values
  * (data-t, data-v) so a reader, or a test, can check them against the
- * recording. Every string is escaped (svgplot_put_html). No JavaScript.
+ * recording. Every string is escaped (markup.h). No JavaScript.
  * Thread context: none.
  */
 #pragma once
@@ -25,13 +25,6 @@
 #define SVGPLOT_BUCKETS 300
 /* Series with at most this many plotted points get a marker per point. */
 #define SVGPLOT_MARKERS_MAX 120
-
-/*
- * Write s as HTML text (also valid in a quoted attribute value): & < > " '
- * become entities, C0 controls and DEL become "\xNN" text. NULL writes
- * nothing.
- */
-void svgplot_put_html(FILE *f, const char *s);
 
 /*
  * Choose the points of (t[i], v[i]), i < n (t non-decreasing) to plot:

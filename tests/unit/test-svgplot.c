@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "check-helpers.h"
+#include "markup.h"
 #include "svgplot.h"
 
 /* The output of fn(f) as a malloc'ed string. */
@@ -32,7 +33,7 @@ capture(void (*fn)(FILE *f, const void *arg), const void *arg)
 static void
 put_html(FILE *f, const void *arg)
 {
-    svgplot_put_html(f, arg);
+    markup_put(f, arg);
 }
 
 /* clang-format off */
