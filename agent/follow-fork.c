@@ -9,7 +9,8 @@
  * The child is re-armed from os.register_at_fork(after_in_child=...)
  * (hooks.c), i.e. on the child's only thread, with the GIL, once
  * PyOS_AfterFork_Child has made the runtime consistent - never from the
- * pthread_atfork handler, which only flips a flag (cpython-notes 4.3). By
+ * pthread_atfork handler, which only flips a flag (it runs before CPython
+ * has made its runtime state the child's own: no Python call is safe). By
  * then the parent's agent threads had left for the fork (the before hook
  * joins them), so no agent lock or sample is half-way; a fork() that
  * bypassed os.fork() gets no hook and stays dormant.

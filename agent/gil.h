@@ -7,8 +7,7 @@
  * more often than that - a main thread looping around select() with a zero
  * timeout, a busy asyncio loop polling its selector - wakes the waiter each
  * time and takes the GIL back before the waiter runs, so the waiter can
- * wait for seconds (measured: 3 s for a pure-Python thread on 3.14's debug
- * build, 0.4 s on the release build; scripts/bench-gil-convoy.py).
+ * wait for seconds (scripts/bench-gil-convoy.py measures it).
  *
  * So while an agent thread waits, one pending call (Py_AddPendingCall) asks
  * the main thread to release the GIL and wait until the agent thread has it
@@ -17,8 +16,7 @@
  * the call, and then it does not hold the GIL either.
  *
  * CPython 3.9+ only: 3.8's Py_AddPendingCall crashes once finalisation has
- * drained the queue, and that happens before the atexit hooks run
- * (cpython-notes 4.2). From 3.9 on the queue lives until the interpreter is
+ * drained the queue, and that happens before the atexit hooks run. From 3.9 on the queue lives until the interpreter is
  * torn down; the call is queued under agent.lock while the atexit hook has
  * not run (agent.stopping) and the interpreter is not finalising.
  */

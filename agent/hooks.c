@@ -230,7 +230,8 @@ static PyObject *
 fork_after_parent(PyObject *self, PyObject *unused)
 {
     /* We hold the GIL with a valid thread state here, the one safe way to
-     * call Py_AddPendingCall (cpython-notes 4.2). */
+     * call Py_AddPendingCall (gil.h: before 3.9 it is not safe from a
+     * thread without one, nor once finalisation drained the queue). */
     if (!pyc.fork_warns_late || py.Py_AddPendingCall(resume_pending, NULL) != 0) {
         scan_clear_error();
         sampler_fork_resume();

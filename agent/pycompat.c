@@ -478,7 +478,7 @@ pycompat_init(char *why, size_t whylen)
         snprintf(why, whylen, "_functools._lru_cache_wrapper is missing");
         goto out;
     }
-    /* The wrapper's fixed tail (cpython-notes 1.2): __dict__ sits 6 pointers
+    /* The wrapper's fixed tail: __dict__ sits 6 pointers
      * after `cache` in 3.8/3.9 (cache, hits, func, maxsize, misses,
      * cache_info_type) and 8 from 3.10 (+ kwd_mark, lru_list_elem_type).
      * Checked per wrapper against tp_traverse before any use. */

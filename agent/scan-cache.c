@@ -6,7 +6,8 @@
  * The wrapper's fields (cache dict, function, counters, kwd_mark) are read
  * at offsets pycompat verified on a private wrapper of the same type; any
  * other type (a 3.8/3.9 subclass) is checked against its own tp_traverse
- * and the fixed-tail rule (cpython-notes 1.5) first, and a wrapper that
+ * and the fixed-tail rule (pycompat.c: the fields from `cache` to
+ * `__dict__` keep their order in every version) first, and a wrapper that
  * does not match is skipped, never guessed at. Entries are read with
  * PyDict_Next in prefetched batches, within the sample's one GIL hold:
  * unbounded caches map key -> result, bounded ones

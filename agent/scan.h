@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * scan: the only code that touches Python objects. One call of scan_run()
- * takes one sample: it finds every lru_cache wrapper, reads its cache,
- * counts the distinct first arguments (selves), works out which of them
+ * scan: reads the heap's Python objects for a sample (the other code that
+ * touches Python objects checks, starts, stops and hooks the agent:
+ * pycompat.c, gil.c, hooks.c, pymodule.c, sampler.c). One call of
+ * scan_run() takes one sample: it finds every lru_cache wrapper, reads its
+ * cache, counts the distinct first arguments (selves), works out which of them
  * nothing but lru caches keeps alive (pinned) and how much memory that
  * holds, and fills a snapshot.
  *
