@@ -16,9 +16,10 @@
  * the call, and then it does not hold the GIL either.
  *
  * CPython 3.9+ only: 3.8's Py_AddPendingCall crashes once finalisation has
- * drained the queue, and that happens before the atexit hooks run. From 3.9 on the queue lives until the interpreter is
- * torn down; the call is queued under agent.lock while the atexit hook has
- * not run (agent.stopping) and the interpreter is not finalising.
+ * drained the queue, and that happens before the atexit hooks run. From
+ * 3.9 on the queue lives until the interpreter is torn down; the call is
+ * queued under agent.lock while the atexit hook has not run
+ * (agent.stopping) and the interpreter is not finalising.
  */
 #pragma once
 
