@@ -141,6 +141,32 @@ agent_join_threads(void)
 }
 
 void
+agent_end_with_host(void)
+{
+    pthread_mutex_lock(&agent.lock);
+    agent.host_gone = true;
+    pthread_cond_broadcast(&agent.cond);
+    pthread_mutex_unlock(&agent.lock);
+    if (agent.sampler_alive) {
+        pthread_join(agent.sampler_tid, NULL);
+        agent.sampler_alive = false;
+    }
+    /* The sampler may have ended earlier by a way that leaves the server
+     * serving (a child that had nothing prepared to sample, say): the
+     * server ends on a detach whose sampler is gone. Telling it here, with
+     * no sampler left to see the flag, is what keeps the join below from
+     * waiting for ever (3.14's test_3_join_in_forked_from_thread, once in
+     * 600 runs under load). */
+    pthread_mutex_lock(&agent.lock);
+    agent.sampler_gone = true;
+    agent.sampler_os_tid = 0;
+    agent.detaching = true;
+    pthread_mutex_unlock(&agent.lock);
+    agent_wake_server();
+    agent_join_threads();
+}
+
+void
 agent_wait_threads_reaped(void)
 {
     pid_t tids[2];

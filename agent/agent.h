@@ -103,6 +103,10 @@ void agent_note_thread(pid_t *slot);
 /* Join the sampler and server threads if they run (they are on their way
  * out). Not on one of them. */
 void agent_join_threads(void);
+/* The program's last thread is ending (hostwatch.c): the sampler leaves
+ * without a final sample, then the server closes the socket, whichever way
+ * the sampler had ended before; both are joined. On that last thread. */
+void agent_end_with_host(void);
 /* After joining our threads: wait (briefly, bounded) until the kernel has
  * reaped them, i.e. no longer counts them in /proc/self/stat. */
 void agent_wait_threads_reaped(void);

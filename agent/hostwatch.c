@@ -112,11 +112,7 @@ watched_thread_ends(void *value)
     if (!agent_is_home() || program_threads(gettid_now()) > 0) {
         return;
     }
-    pthread_mutex_lock(&agent.lock);
-    agent.host_gone = true;
-    pthread_cond_broadcast(&agent.cond);
-    pthread_mutex_unlock(&agent.lock);
-    agent_join_threads();
+    agent_end_with_host();
 }
 
 static void

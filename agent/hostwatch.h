@@ -14,7 +14,10 @@
  *     end, and joins them; the process then exits as it would have;
  *   - the sampler also looks, at most every HOSTWATCH_PERIOD_S, whether
  *     the leader is a zombie and no thread of the program is left (any
- *     other way of ending the initial thread with pthread_exit).
+ *     other way of ending the initial thread with pthread_exit, or a
+ *     thread of the program that the destructor still saw, on its way
+ *     out); once the sampler has ended without a detach (a child with
+ *     nothing prepared to sample), the server looks instead.
  * The agent's own threads note their kernel thread ids (agent_note_thread)
  * so that they are not counted as the program's.
  */
@@ -31,7 +34,8 @@ void hostwatch_setup(void);
  * thread in the parent (returns whether it did). */
 bool hostwatch_arm_child(void);
 /* Has every thread of the program ended (only the agent's are left)?
- * Sampler thread; rate-limited, cheap when the answer is no. */
+ * The sampler thread, or the server once the sampler has ended: never both
+ * at once. Rate-limited, cheap when the answer is no. */
 bool hostwatch_program_ended(void);
 /* A detach (no thread of ours runs): close the descriptor the periodic
  * look keeps. */

@@ -771,6 +771,7 @@ end_with_host(void)
     pthread_mutex_lock(&agent.lock);
     agent.detaching = true; /* the server's way out */
     pthread_mutex_unlock(&agent.lock);
+    agent_wake_server(); /* now, not at its next poll timeout (1 s) */
 }
 
 /* SIGTERM with the default disposition (termsig.h): the program's thread
@@ -816,12 +817,31 @@ sample_loop(void)
             rest = SAMPLER_REQUEST_WAIT_MAX_S;
         }
         earliest = timespec_after(now, rest);
+        bool ended = false;
         while (!agent.stopping && !agent.pausing && !agent.detaching && !agent.host_gone &&
                !agent.term_asked) {
             const struct timespec *until = agent.want_sample ? &earliest : &deadline;
-            if (pthread_cond_timedwait(&agent.cond, &agent.lock, until) == ETIMEDOUT) {
+            /* A child forked from a thread other than the initial one
+             * ends when its last thread does, maybe not the watched one
+             * (hostwatch.h): look every HOSTWATCH_PERIOD_S, not once an
+             * interval, so that it ends as promptly as without us. */
+            struct timespec look = timespec_after(now, HOSTWATCH_PERIOD_S);
+            bool watch = agent.main_only && timespec_cmp(look, *until) < 0;
+            if (pthread_cond_timedwait(&agent.cond, &agent.lock, watch ? &look : until) ==
+                ETIMEDOUT) {
                 /* A request may have come in just now: look again. */
                 clock_gettime(CLOCK_REALTIME, &now);
+                if (watch) {
+                    pthread_mutex_unlock(&agent.lock);
+                    ended = hostwatch_program_ended();
+                    pthread_mutex_lock(&agent.lock);
+                    if (ended) {
+                        break;
+                    }
+                    if (timespec_cmp(now, *until) < 0) {
+                        continue;
+                    }
+                }
                 if (!agent.want_sample || timespec_cmp(now, earliest) >= 0) {
                     break;
                 }
@@ -850,7 +870,7 @@ sample_loop(void)
             final_for_sigterm();
             return;
         }
-        if (host_gone || hostwatch_program_ended()) {
+        if (host_gone || ended || hostwatch_program_ended()) {
             end_with_host();
             return;
         }

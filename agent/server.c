@@ -39,6 +39,7 @@
 #include "agent.h"
 #include "dispatch.h"
 #include "fdhigh.h"
+#include "hostwatch.h"
 #include "log.h"
 #include "protocol.h"
 #include "server.h"
@@ -333,6 +334,31 @@ finish_detach(void)
     agent_detached();
 }
 
+/* The sampler ended without a detach, so the look for the program's end
+ * is the server's (hostwatch.h): when every thread of the program has
+ * ended, leave as on a detach, so that the process ends as it would have. */
+static bool
+alone_with_host(void)
+{
+    pthread_mutex_lock(&agent.lock);
+    bool alone = agent.sampler_gone && !agent.detaching;
+    pthread_mutex_unlock(&agent.lock);
+    return alone;
+}
+
+static bool
+host_ended_while_alone(void)
+{
+    if (!alone_with_host() || !hostwatch_program_ended()) {
+        return false;
+    }
+    log_msg("the program's threads have all ended: the agent ends");
+    pthread_mutex_lock(&agent.lock);
+    agent.detaching = true;
+    pthread_mutex_unlock(&agent.lock);
+    return true;
+}
+
 static void *
 server_main(void *arg)
 {
@@ -364,7 +390,8 @@ server_main(void *arg)
             pfd[n++] = (struct pollfd){.fd = c->fd, .events = ev};
         }
         int wait_ms = termsig_poll_ms();
-        if (poll(pfd, (nfds_t)n, wait_ms >= 0 && wait_ms < 1000 ? wait_ms : 1000) < 0 &&
+        int most_ms = alone_with_host() ? (int)(HOSTWATCH_PERIOD_S * 1000) : 1000;
+        if (poll(pfd, (nfds_t)n, wait_ms >= 0 && wait_ms < most_ms ? wait_ms : most_ms) < 0 &&
             errno != EINTR) {
             log_msg("poll: %s", strerror(errno));
             sleep(1);
@@ -380,6 +407,10 @@ server_main(void *arg)
         if (__atomic_load_n(&agent.pausing, __ATOMIC_ACQUIRE)) {
             /* os.fork(): leave; clients and the socket stay, and
              * server_resume() picks them up again. */
+            return NULL;
+        }
+        if (host_ended_while_alone()) {
+            finish_detach();
             return NULL;
         }
         if (pfd[0].revents & POLLIN) {
