@@ -97,6 +97,12 @@ hooks_install_exit(void)
     return 0;
 }
 
+bool
+hooks_exit_installed(void)
+{
+    return __atomic_load_n(&exit_hook_installed, __ATOMIC_ACQUIRE) != 0;
+}
+
 static bool
 is_functools(PyObject *name)
 {

@@ -10,6 +10,9 @@
 /* Register the atexit hook once (imports the builtin atexit module; call it
  * only once functools is imported). Returns 0 when it is registered. */
 int hooks_install_exit(void);
+/* Is the exit hook in place (so agent.stopping is set before the interpreter
+ * goes away)? Any thread. */
+bool hooks_exit_installed(void);
 /* Add the audit hook that calls hooks_install_exit() when the program
  * imports functools. Returns false when the program's own hooks refused it.
  * No-op when hooks_watch_early() added it already. */

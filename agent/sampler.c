@@ -496,13 +496,25 @@ run_python(python_job_fn fn, void *arg)
     struct timespec deadline;
     int r, state;
 
-    if (pycompat_pending_calls_safe()) {
+    /* A pending call is safe while the interpreter lives: queued under
+     * agent.lock only while the exit hook has not run (it sets
+     * agent.stopping under that lock, before finalisation frees the
+     * interpreter). Before the exit hook is in place (a debug or dev-mode
+     * process, whose agent starts before the program imports anything)
+     * nothing would tell us: a program that ended meanwhile left
+     * Py_AddPendingCall a freed interpreter (SIGSEGV at the exit of every
+     * short python3.11-dbg program under `lruleak run`). */
+    if (pycompat_pending_calls_safe() && hooks_exit_installed()) {
         pthread_mutex_lock(&agent.lock);
+        if (agent.stopping) {
+            pthread_mutex_unlock(&agent.lock);
+            return -EINTR;
+        }
         uint64_t ticket = ++main_req.asked;
         main_req.fn = fn;
         main_req.arg = arg;
-        pthread_mutex_unlock(&agent.lock);
         bool queued = py.Py_AddPendingCall(job_on_main, NULL) == 0;
+        pthread_mutex_unlock(&agent.lock);
         clock_gettime(CLOCK_REALTIME, &deadline);
         deadline =
             timespec_after(deadline, agent.main_only ? agent.interval : SAMPLER_MAIN_WAIT_S);
