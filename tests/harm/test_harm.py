@@ -167,6 +167,11 @@ def test_fork_prints_no_thread_warning(mode):
 
 
 def test_threads_seen_by_the_program_are_its_own(tmp_path):
+    if VERSION < (3, 9):
+        # README, What the agent changes: 3.8's Py_AddPendingCall is not
+        # safe at exit, so there the agent samples with a thread state of
+        # its own, which a dump taken during a sample lists (1 in 500).
+        pytest.skip("CPython 3.8: samples run on the agent's own thread state")
     rec = str(tmp_path)
     p = run([scenario("thread_listing.py"), "500"], agent_env(record=rec, LRULEAK_INTERVAL=0.005),
             timeout=60)
