@@ -312,9 +312,14 @@ hooks_before_exit(void)
 {
     /* Any thread of any process the agent is preloaded into, a vfork()ed
      * child sharing our memory included: read only, until it is plainly
-     * our own sampling Python process and this thread holds the GIL. */
+     * our own Python process, sampling or about to (like the exit hook:
+     * a pool worker forked while its forkserver was still getting ready
+     * does its tasks and calls os._exit() before its own sampler is; the
+     * final sample is then prepared here), and this thread holds the
+     * GIL. */
+    enum agent_state state = __atomic_load_n(&agent.state, __ATOMIC_ACQUIRE);
     if (!agent.python_process || agent.pid != getpid() || !exit_hook_installed ||
-        __atomic_load_n(&agent.state, __ATOMIC_ACQUIRE) != AGENT_SAMPLING || agent.stopping) {
+        (state != AGENT_SAMPLING && state != AGENT_WAITING) || agent.stopping) {
         return;
     }
     if (!py.Py_IsInitialized() || pycompat_finalizing() || !pycompat_thread_holds_gil()) {

@@ -46,6 +46,7 @@ static int in_sample;          /* the sampler thread is inside a sample (atomic)
 static bool prepared;  /* pyapi + pycompat ready (guarded by scan_lock) */
 static double last_full = -1e9;
 static double last_full_hold_ms = 1e9; /* longest GIL stretch of the last full sample */
+static bool walked; /* a full walk found the wrappers, here or in the parent of a fork */
 static double last_scan_s;              /* wall time of the last sample */
 /* --trace-alloc: tracemalloc was started (or found tracing) once. */
 static bool alloc_started;
@@ -253,6 +254,7 @@ sample(bool full, bool final, bool main_thread, volatile int *stop, uint64_t ans
     }
     last_scan_s = snap.scan_ms / 1e3;
     if (full && r == 0) {
+        walked = true;
         last_full = agent_uptime();
         last_full_hold_ms = snap.max_gil_hold_ms;
     }
@@ -289,6 +291,20 @@ sampler_sample_here(bool full, PyObject *pinned_out, char *why, size_t whylen)
     }
     pthread_mutex_unlock(&agent.scan_lock);
     return r;
+}
+
+/*
+ * Whether a final sample walks the whole heap. Not in a forked child while
+ * a walk is costly: it would touch (and so copy) every page it shares with
+ * its parent, at every exit of a prefork worker, and the parent's wrappers
+ * are known already. But when no walk ever found them (a child forked
+ * while its parent's agent was getting ready: a pool worker of a fresh
+ * forkserver), a full walk is the only way to see any.
+ */
+static bool
+final_is_full(void)
+{
+    return !agent.forked || !walked || last_full_hold_ms <= SAMPLER_FULL_CHEAP_MS;
 }
 
 void
@@ -357,10 +373,7 @@ sampler_final(void)
         }
     }
     if (prepared) {
-        /* Not a full walk in a forked child: it would touch (and so copy)
-         * every page it shares with its parent, at every exit of a prefork
-         * worker; the parent's wrappers are known already. */
-        int r = sample(!agent.forked, true, true, NULL, requests_now(), NULL);
+        int r = sample(final_is_full(), true, true, NULL, requests_now(), NULL);
         if (r < 0) {
             log_msg("final sample failed: %s", strerror(-r));
         }
@@ -792,7 +805,7 @@ end_with_host(void)
 static void
 final_for_sigterm(void)
 {
-    struct sample_job q = {.full = !agent.forked, .final = true, .answers = requests_now()};
+    struct sample_job q = {.full = final_is_full(), .final = true, .answers = requests_now()};
 
     /* The term request would send run_python away: this one job is it. */
     pthread_mutex_lock(&agent.lock);

@@ -11,6 +11,9 @@
  *   spawn): every worker's final sample pins what the worker counted, and
  *   every process of the tree (forkserver, resource tracker) has its final
  *   sample;
+ * - os.fork() children of a parent whose agent is still getting ready (a
+ *   fresh forkserver's pool workers), which leak and os._exit() at once:
+ *   each has its final sample, with what it counted;
  * - a storm of 200 short children alive at once: every one recorded with
  *   its final sample, and the run ends (no hang);
  * - a forked child serves its own socket <dir>/<child pid>.sock: hello
@@ -158,6 +161,27 @@ START_TEST(fork_children_recorded)
             ck_assert_msg(got == want, "%s (pid %lld): %s pins %lld, the process counted %lld",
                           what, (long long)pid, caches[k], (long long)got, (long long)want);
         }
+    }
+}
+END_TEST
+
+START_TEST(children_of_a_starting_agent_recorded)
+{
+    const char *truth = e2e_strdupf("%s/truth.jsonl", e2e_recdir);
+    const char *args[] = {truth, "5", NULL};
+    struct recording rec = run_recorded(NULL, "fork_while_starting.py", args);
+    const struct jsonv **t;
+    size_t n = e2e_json_lines(e2e_read_file(truth), &t, "the victim's truth");
+
+    ck_assert_msg(n == 5, "fork_while_starting.py: %zu truth lines, expected 5", n);
+    for (size_t i = 0; i < n; i++) {
+        int64_t pid = e2e_int(t[i], "pid", "truth");
+        const struct jsonv *s = final_sample(&rec, pid, "a child forked while starting");
+        int64_t want = e2e_int(t[i], "Child.work", "truth");
+        int64_t got = pinned_in(s, "main.<locals>.Child.work");
+
+        ck_assert_msg(got == want, "child %lld: Child.work pins %lld, the child counted %lld",
+                      (long long)pid, (long long)got, (long long)want);
     }
 }
 END_TEST
@@ -312,6 +336,7 @@ fork_suite(void)
     tcase_add_test(tc, fork_children_recorded);
     tcase_add_loop_test(tc, pool_workers_recorded, 0,
                         sizeof(start_methods) / sizeof(start_methods[0]));
+    tcase_add_test(tc, children_of_a_starting_agent_recorded);
     tcase_add_test(tc, fork_storm_recorded);
     tcase_add_test(tc, forked_child_serves_its_socket);
     tcase_add_test(tc, follow_forks_off);
