@@ -61,9 +61,9 @@ extern const char *arg_sarif;        /* --sarif FILE, or NULL */
 #define CLI_IGNORE_MAX 64
 extern const char *arg_ignore[CLI_IGNORE_MAX]; /* --ignore-cache NAME (repeatable) */
 extern size_t arg_nignore;
-extern bool arg_no_warmup; /* --no-warmup */
-extern bool arg_pytest;    /* run --pytest: enable the pytest plugin */
-extern bool arg_watch;     /* attach --watch: watch after attaching */
+extern bool arg_no_warmup;   /* --no-warmup */
+extern bool arg_pytest;      /* run --pytest: enable the pytest plugin */
+extern bool arg_watch;       /* attach --watch: watch after attaching */
 extern const char *arg_html; /* run, report --html FILE, or NULL */
 /* run, attach --trace-alloc[=N]: tracemalloc frames; 0 when not given */
 #define CLI_TRACE_ALLOC_MAX 100
@@ -102,6 +102,9 @@ int cmd_watch(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
+/* Ask pid's agent to detach and wait for its socket to go (cmd-detach.c).
+ * Returns 0 or -errno with one line in err. */
+int cli_detach_agent(pid_t pid, char *err, size_t errlen);
 int cmd_metrics(int argc, char **argv);
 
 struct report;

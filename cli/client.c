@@ -171,11 +171,11 @@ client_agent_dir(pid_t pid, char *buf, size_t size)
      * from its environment (an agent can only use a directory its user
      * owns). */
     if (geteuid() == 0 && procfs_status(pid, &st) == 0 && st.uid[1] != 0) {
-        bool has_dir = procfs_environ_get(pid, "LRULEAK_DIR", lruleak_dir,
-                                          sizeof(lruleak_dir)) == 0;
+        bool has_dir =
+            procfs_environ_get(pid, "LRULEAK_DIR", lruleak_dir, sizeof(lruleak_dir)) == 0;
         bool has_xdg = procfs_environ_get(pid, "XDG_RUNTIME_DIR", xdg, sizeof(xdg)) == 0;
-        return sockpath_dir_from(has_dir ? lruleak_dir : NULL, has_xdg ? xdg : NULL, st.uid[1],
-                                 buf, size);
+        return sockpath_dir_from(has_dir ? lruleak_dir : NULL, has_xdg ? xdg : NULL, st.uid[1], buf,
+                                 size);
     }
     return sockpath_dir(buf, size);
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd-attach: `lruleak attach PID [--interval S] [--watch]` and
- * `lruleak detach PID`.
+ * cmd-attach: `lruleak attach PID [--interval S] [--watch]` (its undoing,
+ * `lruleak detach PID`, is cmd-detach.c).
  *
- * attach: when PID's agent already answers, it only says so (and watches
+ * When PID's agent already answers, it only says so (and watches
  * with --watch). Otherwise it loads the agent into the running process
  * (inject_attach: sys.remote_exec's protocol on 3.14+, ptrace otherwise),
  * handing it the options a preloaded agent would read from its environment
@@ -11,10 +11,6 @@
  * LRULEAK_RECORD of the CLI's environment), then waits - bounded - until
  * the agent answers on its socket, and prints which route was taken. An
  * agent that refuses the interpreter is detached again.
- *
- * detach: asks the agent to stop ({"cmd":"detach"}); it leaves Python,
- * removes its socket and its threads end. The library stays mapped (code
- * that may still run is never unloaded); a later attach starts it again.
  */
 #include "config.h"
 
@@ -31,6 +27,7 @@
 #include "cli.h"
 #include "client.h"
 #include "inject.h"
+#include "preload.h"
 #include "util.h"
 
 /* From the injection to the agent's first answer (it starts its threads
@@ -39,7 +36,6 @@
 /* A fresh agent says "waiting" until it has checked the interpreter; give
  * it this long to say "sampling" before reporting "waiting". */
 #define ATTACH_SAMPLING_S 5.0
-#define DETACH_TIMEOUT_MS 30000
 
 /* $name as an absolute path (the agent runs elsewhere) into buf, or "". */
 static int
@@ -126,30 +122,6 @@ hello(pid_t pid, struct hello *h, char *err, size_t errlen)
     return r;
 }
 
-/* Send {"cmd":"detach"} and wait for the socket to go. */
-static int
-detach(pid_t pid, char *err, size_t errlen)
-{
-    const struct jsonv *reply = NULL;
-    struct client c;
-    struct stat st;
-    int r;
-
-    client_init(&c);
-    r = client_connect(&c, pid, CLIENT_TIMEOUT_MS, err, errlen);
-    if (r == 0) {
-        r = client_request(&c, "{\"cmd\":\"detach\"}", DETACH_TIMEOUT_MS, &reply, err, errlen);
-    }
-    if (r == 0 && stat(c.path, &st) == 0) {
-        snprintf(err, errlen, "the agent in pid %d said it detached, but %s is still there",
-                 (int)pid, c.path);
-        r = -EEXIST;
-    }
-    jsonv_free(reply);
-    client_done(&c);
-    return r;
-}
-
 static int
 watch_after(pid_t pid, char **argv)
 {
@@ -195,7 +167,7 @@ cmd_attach(int argc, char **argv)
         }
         return arg_watch ? watch_after(pid, argv) : CLI_EXIT_OK;
     }
-    r = inject_find_agent(agent, sizeof(agent), tried, sizeof(tried));
+    r = preload_find_agent(agent, sizeof(agent), tried, sizeof(tried));
     if (r < 0) {
         fprintf(stderr, "lruleak: agent library not found (tried %s; set LRULEAK_AGENT)\n", tried);
         return CLI_EXIT_FAILURE;
@@ -242,7 +214,7 @@ cmd_attach(int argc, char **argv)
     }
     if (strcmp(h.state, "refused") == 0) {
         /* Leave the process as it was. */
-        detach(pid, err, sizeof(err));
+        cli_detach_agent(pid, err, sizeof(err));
         fprintf(stderr, "lruleak: the agent refused pid %d: %s (detached again)\n", (int)pid,
                 h.reason);
         return CLI_EXIT_FAILURE;
@@ -256,29 +228,4 @@ cmd_attach(int argc, char **argv)
         printf("lruleak: the agent waits: pid %d has not imported functools yet\n", (int)pid);
     }
     return arg_watch ? watch_after(pid, argv) : CLI_EXIT_OK;
-}
-
-int
-cmd_detach(int argc, char **argv)
-{
-    char err[600];
-    pid_t pid;
-    int r;
-
-    (void)argc;
-    if (util_parse_pid(argv[1], &pid) < 0) {
-        char shown[64];
-        fprintf(stderr, "lruleak: detach: '%s' is not a pid\n",
-                util_printable(argv[1], shown, sizeof(shown)));
-        return CLI_EXIT_USAGE;
-    }
-    r = detach(pid, err, sizeof(err));
-    if (r < 0) {
-        fprintf(stderr, "lruleak: %s\n", err);
-        return client_exit_code(r);
-    }
-    printf("lruleak: detached from pid %d: sampling stopped, socket removed (the library stays "
-           "loaded; lruleak attach %d starts it again)\n",
-           (int)pid, (int)pid);
-    return CLI_EXIT_OK;
 }

@@ -45,7 +45,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "inject.h"
+#include "preload.h"
 #include "report.h"
 #include "util.h"
 
@@ -489,7 +489,7 @@ cmd_run(int argc, char **argv)
     int status = 0, r, ret = CLI_EXIT_FAILURE;
 
     (void)argc;
-    r = inject_find_agent(agent, sizeof(agent), tried, sizeof(tried));
+    r = preload_find_agent(agent, sizeof(agent), tried, sizeof(tried));
     if (r == -EINVAL) {
         fprintf(stderr, "lruleak: %s; set LRULEAK_AGENT\n", tried);
         goto out;
@@ -521,13 +521,13 @@ cmd_run(int argc, char **argv)
             goto out;
         }
     }
-    r = inject_child_env(environ, agent, run.spool, arg_interval_str, &env);
+    r = preload_child_env(environ, agent, run.spool, arg_interval_str, &env);
     if (r < 0) {
         fprintf(stderr, "lruleak: out of memory\n");
         goto out;
     }
-    if (arg_pytest || inject_is_pytest(argv + 1)) {
-        r = inject_pytest_plugin_dir(agent, plugin_dir, sizeof(plugin_dir));
+    if (arg_pytest || preload_is_pytest(argv + 1)) {
+        r = preload_pytest_plugin_dir(agent, plugin_dir, sizeof(plugin_dir));
         if (r < 0 && arg_pytest) {
             fprintf(stderr, "lruleak: --pytest: no pytest plugin in %s\n", plugin_dir);
             goto out;
@@ -541,7 +541,7 @@ cmd_run(int argc, char **argv)
             char **base = env;
 
             env = NULL;
-            r = inject_pytest_env(base, plugin_dir, &env);
+            r = preload_pytest_env(base, plugin_dir, &env);
             if (r < 0) {
                 fprintf(stderr, "lruleak: out of memory\n");
                 goto out;
@@ -628,7 +628,7 @@ out:
     }
     free(run.files);
     free(run.buf);
-    inject_env_free(env);
+    preload_env_free(env);
     report_free(run.rep);
     return ret;
 }

@@ -84,30 +84,118 @@ enum {
     ACCEPT_METRICS = 1u << 11, /* --pid, --listen, --timeout */
 };
 
-static const struct option options[] = {
-    {"interval", required_argument, NULL, OPT_INTERVAL},
-    {"output", required_argument, NULL, OPT_OUTPUT},
-    {"fail-on", required_argument, NULL, OPT_FAIL_ON},
-    {"format", required_argument, NULL, OPT_FORMAT},
-    {"full", no_argument, NULL, OPT_FULL},
-    {"quick", no_argument, NULL, OPT_QUICK},
-    {"max-pinned", required_argument, NULL, OPT_MAX_PINNED},
-    {"junit", required_argument, NULL, OPT_JUNIT},
-    {"sarif", required_argument, NULL, OPT_SARIF},
-    {"ignore-cache", required_argument, NULL, OPT_IGNORE_CACHE},
-    {"no-warmup", no_argument, NULL, OPT_NO_WARMUP},
-    {"pytest", no_argument, NULL, OPT_PYTEST},
-    {"verbose", no_argument, NULL, OPT_VERBOSE},
-    {"watch", no_argument, NULL, OPT_WATCH},
-    {"html", required_argument, NULL, OPT_HTML},
-    {"trace-alloc", optional_argument, NULL, OPT_TRACE_ALLOC},
-    {"pid", required_argument, NULL, OPT_PID},
-    {"listen", required_argument, NULL, OPT_LISTEN},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {0},
+/*
+ * The one option table: getopt's long options, which verbs take each
+ * option, and the help text are all made from it (in this order).
+ * help NULL: accepted but not listed (--full, the old spelling of the
+ * default). Lines of help after the first are indented under it.
+ */
+struct option_doc {
+    const char *name;
+    int has_arg;
+    int val;
+    unsigned accept;
+    bool ci;           /* listed under "CI options" */
+    const char *shown; /* how --help spells it */
+    const char *help;
 };
+
+static const struct option_doc option_docs[] = {
+    {"interval", required_argument, OPT_INTERVAL, ACCEPT_INTERVAL, false, "--interval S",
+     "run, attach: seconds between samples (agent default 1.0,\n"
+     "min 0.001); watch: seconds between refreshes (default 1.0)"},
+    {"output", required_argument, OPT_OUTPUT, ACCEPT_OUTPUT, false, "-o, --output FILE",
+     "run: recording file (default lruleak-<pid>.jsonl)"},
+    {"pytest", no_argument, OPT_PYTEST, ACCEPT_PYTEST, false, "--pytest",
+     "run: enable the pytest plugin (automatic when CMD is pytest\n"
+     "or python -m pytest)"},
+    {"format", required_argument, OPT_FORMAT, ACCEPT_FORMAT, false, "--format FORMAT",
+     "text (default) or json; metrics: text (Prometheus 0.0.4)\n"
+     "or openmetrics (OpenMetrics 1.0)"},
+    {"html", required_argument, OPT_HTML, ACCEPT_HTML, false, "--html FILE",
+     "run, report: also write the report as one self-contained HTML\n"
+     "page (growth plots, allocation sites, fixes; no script, no\n"
+     "network)"},
+    {"trace-alloc", optional_argument, OPT_TRACE_ALLOC, ACCEPT_TRACE_ALLOC, false,
+     "--trace-alloc[=N]",
+     "run, attach: start tracemalloc in the target with N frames\n"
+     "(default 1; an existing session is reused) and report where\n"
+     "the pinned objects were created (costs memory and time)"},
+    {"quick", no_argument, OPT_QUICK, ACCEPT_FULL, false, "--quick",
+     "snapshot: skip the full-heap wrapper discovery (finds the\n"
+     "caches of classes, modules and earlier samples only)"},
+    {"full", no_argument, OPT_FULL, ACCEPT_FULL, false, NULL, NULL},
+    {"verbose", no_argument, OPT_VERBOSE, ACCEPT_VERBOSE, false, "-v, --verbose",
+     "list every cache, not only those that pin objects"},
+    {"watch", no_argument, OPT_WATCH, ACCEPT_WATCH, false, "--watch",
+     "attach: then show the live view (lruleak watch PID)"},
+    {"pid", required_argument, OPT_PID, ACCEPT_METRICS, false, "--pid PID",
+     "metrics: only this agent (repeatable; default: every\n"
+     "agent lruleak list finds, at each scrape)"},
+    {"listen", required_argument, OPT_LISTEN, ACCEPT_METRICS, false, "--listen ADDR",
+     "metrics: serve GET /metrics over HTTP at ADDR, [HOST]:PORT\n"
+     "(default host 127.0.0.1; ':9464' is loopback too). A\n"
+     "non-loopback address is served only when typed as a number\n"
+     "(0.0.0.0:9464, [::]:9464, 192.0.2.7:9464); SIGTERM stops it"},
+    {"timeout", required_argument, OPT_TIMEOUT, ACCEPT_METRICS, false, "--timeout S",
+     "metrics: deadline of each scrape for the agents' answers\n"
+     "(default 2); a late agent shows lruleak_up 0"},
+    {"help", no_argument, OPT_HELP, 0, false, "-h, --help", "show this help"},
+    {"version", no_argument, OPT_VERSION, 0, false, "-V, --version", "show the version"},
+    {"fail-on", required_argument, OPT_FAIL_ON, ACCEPT_FAIL_ON, true, "--fail-on VERDICT",
+     "exit 10 when a cache leaks (leak) or pins objects at all\n"
+     "(bounded): in test sessions, objects blamed on tests; in\n"
+     "other processes, their last sample (run: if CMD succeeded)"},
+    {"max-pinned", required_argument, OPT_MAX_PINNED, ACCEPT_CI, true, "--max-pinned N",
+     "exit 10 when those caches pin more than N objects in all"},
+    {"junit", required_argument, OPT_JUNIT, ACCEPT_CI, true, "--junit FILE",
+     "write JUnit XML: a testcase per test, failing when it leaked"},
+    {"sarif", required_argument, OPT_SARIF, ACCEPT_CI, true, "--sarif FILE",
+     "write SARIF 2.1.0: a result per leaking cache at its file:line"},
+    {"ignore-cache", required_argument, OPT_IGNORE_CACHE, ACCEPT_CI, true, "--ignore-cache NAME",
+     "never count this cache (fnmatch on qualname or\n"
+     "module.qualname; repeatable)"},
+    {"no-warmup", no_argument, OPT_NO_WARMUP, ACCEPT_CI, true, "--no-warmup",
+     "blame a cache's first fill too (default: a cache that only\n"
+     "one test per process fills is a warm-up, not a leak)"},
+};
+#define N_OPTIONS (sizeof(option_docs) / sizeof(option_docs[0]))
+
+/* getopt's table, made from option_docs on first use. */
+static struct option options[N_OPTIONS + 1];
+
+static void
+make_options(void)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        options[i] =
+            (struct option){option_docs[i].name, option_docs[i].has_arg, NULL, option_docs[i].val};
+    }
+    options[N_OPTIONS] = (struct option){0};
+}
+
+/* Print the options of one group, help text at column 21. */
+static void
+help_options(bool ci)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const struct option_doc *o = &option_docs[i];
+        if (o->help == NULL || o->ci != ci) {
+            continue;
+        }
+        int w = printf("  %s", o->shown);
+        printf("%*s", w < 19 ? 21 - w : 2, "");
+        for (const char *p = o->help; *p != '\0';) {
+            size_t n = strcspn(p, "\n");
+            printf("%.*s\n", (int)n, p);
+            p += n;
+            if (*p == '\n') {
+                p++;
+                printf("%21s", "");
+            }
+        }
+    }
+}
 
 struct verb {
     const char *name;
@@ -156,46 +244,11 @@ help(void)
     for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
         printf("  lruleak %s\n      %s\n", verbs[i].usage, verbs[i].help);
     }
-    printf("\nOptions:\n"
-           "  --interval S       run, attach: seconds between samples (agent default 1.0,\n"
-           "                     min 0.001); watch: seconds between refreshes (default 1.0)\n"
-           "  -o, --output FILE  run: recording file (default lruleak-<pid>.jsonl)\n"
-           "  --pytest           run: enable the pytest plugin (automatic when CMD is pytest\n"
-           "                     or python -m pytest)\n"
-           "  --format FORMAT    text (default) or json; metrics: text (Prometheus 0.0.4)\n"
-           "                     or openmetrics (OpenMetrics 1.0)\n"
-           "  --html FILE        run, report: also write the report as one self-contained HTML\n"
-           "                     page (growth plots, allocation sites, fixes; no script, no\n"
-           "                     network)\n"
-           "  --trace-alloc[=N]  run, attach: start tracemalloc in the target with N frames\n"
-           "                     (default 1; an existing session is reused) and report where\n"
-           "                     the pinned objects were created (costs memory and time)\n"
-           "  --quick            snapshot: skip the full-heap wrapper discovery (finds the\n"
-           "                     caches of classes, modules and earlier samples only)\n"
-           "  -v, --verbose      list every cache, not only those that pin objects\n"
-           "  --watch            attach: then show the live view (lruleak watch PID)\n"
-           "  --pid PID          metrics: only this agent (repeatable; default: every\n"
-           "                     agent lruleak list finds, at each scrape)\n"
-           "  --listen ADDR      metrics: serve GET /metrics over HTTP at ADDR, [HOST]:PORT\n"
-           "                     (default host 127.0.0.1; ':9464' is loopback too). A\n"
-           "                     non-loopback address is served only when typed as a number\n"
-           "                     (0.0.0.0:9464, [::]:9464, 192.0.2.7:9464); SIGTERM stops it\n"
-           "  --timeout S        metrics: deadline of each scrape for the agents' answers\n"
-           "                     (default 2); a late agent shows lruleak_up 0\n"
-           "  -h, --help         show this help\n"
-           "  -V, --version      show the version\n"
-           "\nCI options (run, report):\n"
-           "  --fail-on VERDICT  exit 10 when a cache leaks (leak) or pins objects at all\n"
-           "                     (bounded): in test sessions, objects blamed on tests; in\n"
-           "                     other processes, their last sample (run: if CMD succeeded)\n"
-           "  --max-pinned N     exit 10 when those caches pin more than N objects in all\n"
-           "  --junit FILE       write JUnit XML: a testcase per test, failing when it leaked\n"
-           "  --sarif FILE       write SARIF 2.1.0: a result per leaking cache at its file:line\n"
-           "  --ignore-cache NAME  never count this cache (fnmatch on qualname or\n"
-           "                     module.qualname; repeatable)\n"
-           "  --no-warmup        blame a cache's first fill too (default: a cache that only\n"
-           "                     one test per process fills is a warm-up, not a leak)\n"
-           "\nExit status:\n"
+    printf("\nOptions:\n");
+    help_options(false);
+    printf("\nCI options (run, report):\n");
+    help_options(true);
+    printf("\nExit status:\n"
            "  0    success\n"
            "  1    runtime error\n"
            "  2    usage error\n"
@@ -217,41 +270,12 @@ help(void)
 static unsigned
 accept_bit(int opt)
 {
-    switch (opt) {
-    case OPT_INTERVAL:
-        return ACCEPT_INTERVAL;
-    case OPT_OUTPUT:
-        return ACCEPT_OUTPUT;
-    case OPT_FAIL_ON:
-        return ACCEPT_FAIL_ON;
-    case OPT_FORMAT:
-        return ACCEPT_FORMAT;
-    case OPT_FULL:
-    case OPT_QUICK:
-        return ACCEPT_FULL;
-    case OPT_VERBOSE:
-        return ACCEPT_VERBOSE;
-    case OPT_MAX_PINNED:
-    case OPT_JUNIT:
-    case OPT_SARIF:
-    case OPT_IGNORE_CACHE:
-    case OPT_NO_WARMUP:
-        return ACCEPT_CI;
-    case OPT_PYTEST:
-        return ACCEPT_PYTEST;
-    case OPT_WATCH:
-        return ACCEPT_WATCH;
-    case OPT_HTML:
-        return ACCEPT_HTML;
-    case OPT_TRACE_ALLOC:
-        return ACCEPT_TRACE_ALLOC;
-    case OPT_PID:
-    case OPT_LISTEN:
-    case OPT_TIMEOUT:
-        return ACCEPT_METRICS;
-    default:
-        return 0;
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        if (option_docs[i].val == opt) {
+            return option_docs[i].accept;
+        }
     }
+    return 0;
 }
 
 /* Returns 0, or -1 after printing a usage error. */
@@ -442,6 +466,7 @@ parse_verb(const struct verb *v, int argc, char **argv, struct cli_call *ret)
     /* run: stop at CMD, whose own options are not ours ("+"). ":" first:
      * report a missing value as ':' so the message can say so. optind 0
      * (not 1) makes glibc forget any state left by an earlier parse. */
+    make_options();
     opterr = 0;
     optind = 0;
     for (;;) {

@@ -4,7 +4,7 @@
 
 Usage: scripts/bench-attach.py [--build DIR] [--python PY] [--cycles N] [--mode spin|sleep]
 
-It starts tests/e2e/targets/spin.py (a CPU-bound pure-Python main thread that
+It starts tests/scenarios/spin.py (a CPU-bound pure-Python main thread that
 records the longest gap between two of its rounds) or blocked.py sleep (a
 main thread in time.sleep), WITHOUT the agent, and runs N attach/detach
 cycles against it with the built CLI, then reports:
@@ -26,7 +26,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TARGETS = os.path.join(ROOT, "tests", "e2e", "targets")
+TARGETS = os.path.join(ROOT, "tests", "scenarios")
 
 
 def run_target(python, mode, env):

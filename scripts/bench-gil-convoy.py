@@ -4,17 +4,17 @@
 
 Usage: scripts/bench-gil-convoy.py [--build DIR] [--python PY ...] [--requests N]
 
-The target is tests/e2e/targets/spin.py: a main thread that computes in pure
+The target is tests/scenarios/spin.py: a main thread that computes in pure
 Python and calls select() with a zero timeout every 2000 rounds, so it drops
 the GIL and takes it back all the time (a busy event loop polling its
 selector does the same). CPython's switch interval then rarely fires and a
-thread waiting for the GIL can wait for seconds (agent/gil.h). Per
+thread waiting for the GIL can wait for seconds (agent/runtime/gil.h). Per
 interpreter, side by side:
   - a Python thread in the same loop's process: how late its 10 ms sleeps
     end (median, max over 3 s): what any thread without the handoff waits;
   - the agent (preloaded, 1 s interval): the time to answer N full
     snapshot requests (median, max), each needing the GIL many times;
-  - the same requests to targets/blocked.py, whose main thread sleeps in
+  - the same requests to scenarios/blocked.py, whose main thread sleeps in
     time.sleep() (an idle program: no convoy, no handoff);
   - spin.py's longest stall (the longest gap between two of its rounds)
     without the agent and with it, while those requests ran.
@@ -32,8 +32,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SPIN = os.path.join(ROOT, "tests", "e2e", "targets", "spin.py")
-BLOCKED = os.path.join(ROOT, "tests", "e2e", "targets", "blocked.py")
+SPIN = os.path.join(ROOT, "tests", "scenarios", "spin.py")
+BLOCKED = os.path.join(ROOT, "tests", "scenarios", "blocked.py")
 
 THREAD_WAIT = r"""
 import select, sys, threading, time

@@ -5,7 +5,7 @@
 Usage: scripts/bench-metrics.py [--agents 1,10,50] [--scrapes 20] [--python PY]
 (after scripts/build.sh; figures in README "Fleet monitoring").
 
-For each number of agents N: start N victims (tests/e2e/targets/
+For each number of agents N: start N victims (tests/scenarios/
 metrics_victim.py, 10 leaked objects each) under the built agent in a
 private socket directory, then time `lruleak metrics` printed once and a
 GET /metrics from `lruleak metrics --listen` (median and max over the
@@ -27,7 +27,7 @@ import urllib.request
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 CLI = os.path.join(ROOT, "build", "cli", "lruleak")
 AGENT = os.path.join(ROOT, "build", "agent", "liblruleak.so")
-VICTIM = os.path.join(ROOT, "tests", "e2e", "targets", "metrics_victim.py")
+VICTIM = os.path.join(ROOT, "tests", "scenarios", "metrics_victim.py")
 
 
 def main():

@@ -19,13 +19,13 @@
 # the packaged service, when the machine starts it, is neither used nor in the
 # way).
 # libpython3.11-testsuite, CPython's regression tests for python3.11 (the
-# cpython suite).
+# cpython suite); clang-format (the janitor suite's format check).
 set -eu
 
 pkgs="meson ninja-build pkg-config gcc libc6-dev check libunwind-dev python3.11 valgrind socat
       clang libclang-rt-14-dev llvm-14 python3-pytest python3-pytest-xdist python3-jsonschema
       python3-pygments python3-rich python3-jwt python3-arrow chromium libmicrohttpd-dev
-      prometheus libpython3.11-testsuite"
+      prometheus libpython3.11-testsuite clang-format"
 missing=""
 for p in $pkgs; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -295,13 +295,13 @@ e2e_main(Suite *(*make_suite)(void))
     }
     e2e_cfg.agent = env_or_null("LRULEAK_AGENT");
     e2e_cfg.cli = env_or_null("LRULEAK_CLI");
-    e2e_cfg.targets = env_or_null("E2E_TARGETS");
+    e2e_cfg.scenarios = env_or_null("E2E_SCENARIOS");
     e2e_cfg.inert = env_or_null("E2E_INERT");
     e2e_cfg.preload = env_or_null("E2E_PRELOAD");
     e2e_cfg.cli_wrapper = split_words(env_or_null("E2E_CLI_WRAPPER"));
-    if (e2e_cfg.agent == NULL || e2e_cfg.cli == NULL || e2e_cfg.targets == NULL ||
+    if (e2e_cfg.agent == NULL || e2e_cfg.cli == NULL || e2e_cfg.scenarios == NULL ||
         e2e_cfg.inert == NULL) {
-        fprintf(stderr, "e2e: LRULEAK_AGENT, LRULEAK_CLI, E2E_TARGETS and E2E_INERT must be "
+        fprintf(stderr, "e2e: LRULEAK_AGENT, LRULEAK_CLI, E2E_SCENARIOS and E2E_INERT must be "
                         "set (meson test sets them)\n");
         return 1;
     }
@@ -699,7 +699,7 @@ e2e_victim_v(char *const envp[], const char *script, char *const args[])
     size_t n = 0;
 
     argv[n++] = (char *)e2e_cfg.python;
-    argv[n++] = e2e_strdupf("%s/%s", e2e_cfg.targets, script);
+    argv[n++] = e2e_strdupf("%s/%s", e2e_cfg.scenarios, script);
     for (size_t i = 0; args != NULL && args[i] != NULL && n < 31; i++) {
         argv[n++] = args[i];
     }

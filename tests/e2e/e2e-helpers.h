@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * e2e-helpers: what the end-to-end tests share. Real Python victims from
- * tests/e2e/targets/ run under the real agent (LD_PRELOAD) and are examined
+ * tests/scenarios/ run under the real agent (LD_PRELOAD) and are examined
  * through the real CLI and the agent's socket.
  *
  * Configuration comes from the environment meson sets (tests/e2e/meson.build):
  * PYTHON (empty: every e2e executable exits 77, meson reports SKIP),
- * LRULEAK_AGENT, LRULEAK_CLI, E2E_TARGETS (the targets directory), E2E_INERT
- * (the built targets/inert). E2E_KEEP=1 keeps each test's private directory
+ * LRULEAK_AGENT, LRULEAK_CLI, E2E_SCENARIOS (the victims directory), E2E_INERT
+ * (the built hosts/inert). E2E_KEEP=1 keeps each test's private directory
  * (sockets, recordings, agent log) and prints its path.
  * Two optional variables serve the hardening runs: E2E_PRELOAD (the
  * sanitizer runtime of a sanitized build, first in every child's
@@ -45,13 +45,13 @@
 #define E2E_TCASE_TIMEOUT 60
 
 struct e2e_config {
-    const char *python;  /* interpreter under test */
-    const char *agent;   /* built liblruleak.so */
-    const char *cli;     /* built lruleak */
-    const char *targets; /* tests/e2e/targets (source dir) */
-    const char *inert;   /* built targets/inert */
-    const char *preload; /* E2E_PRELOAD, or NULL */
-    char **cli_wrapper;  /* E2E_CLI_WRAPPER split at spaces, or NULL */
+    const char *python;    /* interpreter under test */
+    const char *agent;     /* built liblruleak.so */
+    const char *cli;       /* built lruleak */
+    const char *scenarios; /* tests/scenarios (source dir) */
+    const char *inert;     /* built hosts/inert */
+    const char *preload;   /* E2E_PRELOAD, or NULL */
+    char **cli_wrapper;    /* E2E_CLI_WRAPPER split at spaces, or NULL */
 };
 
 /* The configuration; valid after e2e_main() checked it. */
@@ -179,7 +179,7 @@ struct e2e_proc *e2e_cli(char *const envp[], const char *arg, ...) __attribute__
 /* ---- victims -------------------------------------------------------------- */
 
 /*
- * Start `python targets/<script> args...` (args NULL-terminated) with envp,
+ * Start `python tests/scenarios/<script> args...` (args NULL-terminated) with envp,
  * wait for its READY line (lines before it are kept in ->out). Fails the
  * test, with the victim's stderr, when it exits or times out first.
  */
@@ -189,7 +189,7 @@ struct e2e_proc *e2e_victim_v(char *const envp[], const char *script, char *cons
 /* Write "go", read the truth line, and require exit status 0. The truth is
  * the parsed JSON object {qualname: {...}}. */
 const struct jsonv *e2e_victim_truth(struct e2e_proc *v);
-/* targets/spin.py: write "go", read its report line (returned, parsed),
+/* scenarios/spin.py: write "go", read its report line (returned, parsed),
  * then its truth, require exit status 0, and check the truth against the
  * caches of sample ("what" names the case in messages). */
 const struct jsonv *e2e_spin_finish(struct e2e_proc *v, const struct jsonv *sample,

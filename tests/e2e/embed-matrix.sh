@@ -1,5 +1,5 @@
 #!/bin/sh
-# embed-matrix.sh: the RTLD_LOCAL embedding test (targets/embed-local.c) for
+# embed-matrix.sh: the RTLD_LOCAL embedding test (hosts/embed-local.c) for
 # the version matrix's interpreter in $PYTHON: finds its shared libpython
 # (skips, exit 77, when it has none) and its prefix, then runs the embedder.
 #

@@ -3,8 +3,8 @@
  * test-e2e-attach: `lruleak attach` / `lruleak detach` on processes started
  * WITHOUT the agent, checked against the programs' own ground truth.
  *
- * service: targets/service.py (an HTTP service from the standard library
- * with a method-level cache) under a load loop (targets/load.py); attach
+ * service: scenarios/service.py (an HTTP service from the standard library
+ * with a method-level cache) under a load loop (scenarios/load.py); attach
  * while requests flow, compare the agent's numbers (socket and `lruleak
  * snapshot`) with the service's own /truth, detach, re-attach, compare
  * again; every request before, during and after must have been answered,
@@ -114,7 +114,7 @@ http_get(int port, const char *path)
 static struct e2e_proc *
 start_load(const struct service *s)
 {
-    char *script = e2e_strdupf("%s/load.py", e2e_cfg.targets);
+    char *script = e2e_strdupf("%s/load.py", e2e_cfg.scenarios);
     char *port = e2e_strdupf("%d", s->port);
     char *argv[] = {(char *)e2e_cfg.python, script, port, NULL};
     return e2e_spawn(argv, e2e_env(NULL));
@@ -402,7 +402,7 @@ END_TEST
 /* ---- a thread inside the dynamic loader ---------------------------------------------- */
 
 /*
- * targets/loader.py holds its only thread inside dl_iterate_phdr() (the
+ * scenarios/loader.py holds its only thread inside dl_iterate_phdr() (the
  * loader's lock held) until told. The attach must not run dlopen there: it
  * keeps waiting; released a second later, the thread leaves the loader and
  * the attach goes through, saying it waited.

@@ -2,13 +2,13 @@
 /*
  * test-e2e-cli: the lruleak command line against real processes.
  *
- * `run`: a short script (targets/short.py, well under 100 ms; tiny.py, a
+ * `run`: a short script (scenarios/short.py, well under 100 ms; tiny.py, a
  * few milliseconds) under
  * `lruleak run --output F`: the recording ends with a final sample whose
  * numbers match the truth the script wrote to a side file, `report F
  * --format json` shows the same, CMD's exit status passes through and
  * `--fail-on leak` turns a successful leaky run into exit 10. `run` follows
- * a Python child (targets/family.py). Errors: snapshot of a pid that does
+ * a Python child (scenarios/family.py). Errors: snapshot of a pid that does
  * not exist or has no agent (exit 3), report of a missing or corrupt file
  * (exit 1). The exit codes are the CLI's documented ones (cli/cli.h).
  */
@@ -60,7 +60,7 @@ static void
 verify_short_truth(const char *mode)
 {
     char *path = e2e_strdupf("%s/verify-%s.json", e2e_recdir, mode);
-    char *script = e2e_strdupf("%s/short.py", e2e_cfg.targets);
+    char *script = e2e_strdupf("%s/short.py", e2e_cfg.scenarios);
     char *argv[] = {(char *)e2e_cfg.python, script, (char *)mode, "0", path, "--verify", NULL};
     struct e2e_proc *p = e2e_run(argv, e2e_env(NULL), NULL, E2E_CLI_MS);
     ck_assert_msg(p->status == 0, "short.py %s --verify: its own truth is inconsistent: %s", mode,
@@ -72,7 +72,7 @@ static struct e2e_proc *
 run_short(const char *mode, const char *status, const char *fail_on, const char *out,
           const char *truth)
 {
-    char *script = e2e_strdupf("%s/short.py", e2e_cfg.targets);
+    char *script = e2e_strdupf("%s/short.py", e2e_cfg.scenarios);
     char **env = e2e_env_cli(NULL);
     if (fail_on != NULL) {
         return e2e_cli(env, "run", "--output", out, "--fail-on", fail_on, "--", e2e_cfg.python,
@@ -148,13 +148,13 @@ START_TEST(cli_run_short_script_final_sample)
 END_TEST
 
 /*
- * A script of a few milliseconds (targets/tiny.py prints its truth on
+ * A script of a few milliseconds (scenarios/tiny.py prints its truth on
  * stdout, which `run` passes through). Five runs, so that a race between
  * the script's end and the agent's start-up shows up reliably.
  */
 START_TEST(cli_run_tiny_script_final_sample)
 {
-    char *script = e2e_strdupf("%s/tiny.py", e2e_cfg.targets);
+    char *script = e2e_strdupf("%s/tiny.py", e2e_cfg.scenarios);
     char *verify[] = {(char *)e2e_cfg.python, script, "--verify", NULL};
     struct e2e_proc *p = e2e_run(verify, e2e_env(NULL), NULL, E2E_CLI_MS);
     ck_assert_msg(p->status == 0, "tiny.py --verify: its own truth is inconsistent: %s",
@@ -270,7 +270,7 @@ START_TEST(cli_run_follows_python_child)
 {
     char *out = e2e_strdupf("%s/run.jsonl", e2e_recdir);
     char *pids = e2e_strdupf("%s/pids.json", e2e_recdir);
-    char *script = e2e_strdupf("%s/family.py", e2e_cfg.targets);
+    char *script = e2e_strdupf("%s/family.py", e2e_cfg.scenarios);
 
     struct e2e_proc *run = e2e_cli(e2e_env_cli(NULL), "run", "--output", out, "--", e2e_cfg.python,
                                    script, pids, NULL);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test-e2e-corpus: real libraries installed from Debian (python3-*), driven
- * through their public API by the victims targets/corpus_*.py, under the
+ * through their public API by the victims scenarios/corpus_*.py, under the
  * agent. Each victim registers every live lru_cache wrapper of the library
  * and tracks the first arguments of their keys with weak references
  * (corpus_truth.py), then prints the truth of e2e_truth.py: clear the
@@ -150,7 +150,7 @@ probe_libraries(const char *python, const char *targets)
 int
 main(void)
 {
-    const char *python = getenv("PYTHON"), *targets = getenv("E2E_TARGETS");
+    const char *python = getenv("PYTHON"), *targets = getenv("E2E_SCENARIOS");
     const char *required = getenv("E2E_CORPUS_REQUIRED");
 
     if (python != NULL && *python != '\0' && targets != NULL && access(python, X_OK) == 0 &&

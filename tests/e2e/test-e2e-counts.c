@@ -2,7 +2,7 @@
 /*
  * test-e2e-counts: the agent's numbers against each program's own truth.
  *
- * Every test starts one victim from targets/ under the agent, takes
+ * Every test starts one victim from tests/scenarios/ under the agent, takes
  * snapshots through the socket and through `lruleak snapshot --format json`
  * after READY (full ones, then a plain one; see e2e_truth_check), then lets
  * the victim compute its truth (e2e_truth.py: it clears its caches and
@@ -107,8 +107,14 @@ START_TEST(counts_cycles_through_instance_state)
 {
     const struct jsonv *truth = e2e_truth_scenario("instcycles.py", NULL);
     static const char *const rows[] = {
-        "Resolver.subschemas", "Resolver.find_in_subschemas", "Slotted.tag", "Partial.label",
-        "Closure.value",       "Multi.a",                     "Multi.b",     "Multi.c",
+        "Resolver.subschemas",
+        "Resolver.find_in_subschemas",
+        "Slotted.tag",
+        "Partial.label",
+        "Closure.value",
+        "Multi.a",
+        "Multi.b",
+        "Multi.c",
     };
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {

@@ -67,7 +67,7 @@ struct recording {
     size_t processes; /* process lines */
 };
 
-/* lruleak run --output REC -- PYTHON targets/SCRIPT ARGS..., exit 0. */
+/* lruleak run --output REC -- PYTHON scenarios/SCRIPT ARGS..., exit 0. */
 static struct recording
 run_recorded(const char *const *env_extra, const char *script, const char *const *args)
 {
@@ -82,7 +82,7 @@ run_recorded(const char *const *env_extra, const char *script, const char *const
     argv[n++] = (char *)out;
     argv[n++] = "--";
     argv[n++] = (char *)e2e_cfg.python;
-    argv[n++] = e2e_strdupf("%s/%s", e2e_cfg.targets, script);
+    argv[n++] = e2e_strdupf("%s/%s", e2e_cfg.scenarios, script);
     for (size_t i = 0; args[i] != NULL; i++) {
         argv[n++] = (char *)args[i];
     }
@@ -123,7 +123,7 @@ forked(const struct recording *rec, int64_t pid)
     return f;
 }
 
-/* Run targets/SCRIPT TRUTH N under `lruleak run`; its truth file holds one
+/* Run scenarios/SCRIPT TRUTH N under `lruleak run`; its truth file holds one
  * line per process, `expected` of them, all in the recording. */
 static struct recording
 run_counted(const char *script, const char *n, size_t expected, const struct jsonv ***ret_truth)

@@ -88,7 +88,7 @@ END_TEST
 START_TEST(inert_in_c_program)
 {
     char *argv[] = {(char *)e2e_cfg.inert, "5", "two words", NULL};
-    check_inert(argv, "targets/inert");
+    check_inert(argv, "hosts/inert");
 }
 END_TEST
 
@@ -103,7 +103,7 @@ START_TEST(inert_in_python_when_disabled)
     e2e_proc_write(with, "go\n");
     ck_assert(e2e_proc_wait(with, E2E_EXIT_MS));
 
-    char *script = e2e_strdupf("%s/bounded.py", e2e_cfg.targets);
+    char *script = e2e_strdupf("%s/bounded.py", e2e_cfg.scenarios);
     char *argv[] = {(char *)e2e_cfg.python, script, NULL};
     struct e2e_proc *without = e2e_run(argv, e2e_env_cli(NULL), "go\n", E2E_CLI_MS);
     assert_same(with, without, "python with LRULEAK_DISABLE=1");
@@ -120,7 +120,7 @@ END_TEST
  */
 START_TEST(unchanged_python_that_forks)
 {
-    char *script = e2e_strdupf("%s/forker.py", e2e_cfg.targets);
+    char *script = e2e_strdupf("%s/forker.py", e2e_cfg.scenarios);
     char *argv[] = {(char *)e2e_cfg.python, script, NULL};
     struct e2e_proc *with = e2e_run(argv, e2e_env_agent("0.05", NULL), NULL, E2E_CLI_MS);
     struct e2e_proc *without = e2e_run(argv, e2e_env_cli(NULL), NULL, E2E_CLI_MS);
@@ -135,7 +135,7 @@ END_TEST
  * object is read through its pointer variable) instead of crashing. */
 START_TEST(module_errors_raise)
 {
-    char *script = e2e_strdupf("%s/module_errors.py", e2e_cfg.targets);
+    char *script = e2e_strdupf("%s/module_errors.py", e2e_cfg.scenarios);
     char *agent_dir = e2e_strdupf("%s", e2e_cfg.agent);
     char *slash = strrchr(agent_dir, '/');
     if (slash != NULL) {
@@ -144,8 +144,8 @@ START_TEST(module_errors_raise)
     char *argv[] = {(char *)e2e_cfg.python, script, agent_dir, NULL};
     struct e2e_proc *p = e2e_run(argv, e2e_env_cli(NULL), NULL, E2E_CLI_MS);
 
-    ck_assert_msg(p->status == 0, "module_errors.py exited %d (stdout: %s, stderr: %s)",
-                  p->status, e2e_buf_str(&p->out), e2e_buf_str(&p->err));
+    ck_assert_msg(p->status == 0, "module_errors.py exited %d (stdout: %s, stderr: %s)", p->status,
+                  e2e_buf_str(&p->out), e2e_buf_str(&p->err));
     ck_assert_msg(strstr(e2e_buf_str(&p->out), "in a forked child:") != NULL,
                   "no RuntimeError in the child: %s", e2e_buf_str(&p->out));
 }
@@ -153,7 +153,7 @@ END_TEST
 
 /*
  * An interpreter the agent does not know - simulated by preloading
- * targets/fake-version.c, whose Py_GetVersion() announces `version` - is
+ * hosts/fake-version.c, whose Py_GetVersion() announces `version` - is
  * refused: the agent never touches Python, says why on its socket (hello,
  * snapshot) and the program's output and exit status are those of the
  * same run without the agent.
@@ -173,7 +173,7 @@ check_refused(const char *version, const char *expect)
         NULL,
     };
     const char *without_vars[] = {e2e_preload_var(shim), fake, NULL};
-    char *script = e2e_strdupf("%s/bounded.py", e2e_cfg.targets);
+    char *script = e2e_strdupf("%s/bounded.py", e2e_cfg.scenarios);
     char *argv[] = {(char *)e2e_cfg.python, script, NULL};
 
     struct e2e_proc *with = e2e_victim(e2e_env(with_vars), "bounded.py", NULL);
@@ -202,8 +202,8 @@ check_refused(const char *version, const char *expect)
     }
     ck_assert_str_eq(state, "refused");
     const char *reason = e2e_str(hello, "reason", "hello");
-    ck_assert_msg(strstr(reason, expect) != NULL, "%s: reason \"%s\" does not say \"%s\"",
-                  version, reason, expect);
+    ck_assert_msg(strstr(reason, expect) != NULL, "%s: reason \"%s\" does not say \"%s\"", version,
+                  reason, expect);
 
     char *pid = e2e_strdupf("%d", (int)with->pid);
     struct e2e_proc *snap = e2e_cli(e2e_env_cli(NULL), "snapshot", pid, NULL);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test-e2e-pytest: `lruleak run -- python -m pytest` on the fixture suite
- * (targets/pytest-suite), checked against the suite's own ground truth.
+ * (scenarios/pytest-suite), checked against the suite's own ground truth.
  *
  * The suite's conftest counts, per test and per cache, the objects the test
  * created that are still alive once it is over (weak references and
@@ -14,7 +14,7 @@
  * --max-pinned, the JUnit file matches pytest's own junitxml names and
  * fails exactly the blamed tests, and the SARIF file validates against the
  * published schema with one result at Leaky.compute's file:line
- * (targets/check_ci_files.py). The same under pytest-xdist (-n 2), with
+ * (tests/sarif/check_ci_files.py). The same under pytest-xdist (-n 2), with
  * cache_clear() refills that reuse addresses (test_refill.py), with the
  * plugin loaded by hand (-p lruleak, its terminal summary), and a plain
  * `python -c` under run sees no PYTHONPATH/PYTEST_PLUGINS of ours.
@@ -49,7 +49,7 @@ struct suite_run {
 static const char *
 suite_dir(void)
 {
-    return e2e_strdupf("%s/pytest-suite", e2e_cfg.targets);
+    return e2e_strdupf("%s/pytest-suite", e2e_cfg.scenarios);
 }
 
 /*
@@ -246,8 +246,8 @@ check_attribution(const struct suite_run *sr, size_t *ret_blamed_tests)
 static void
 check_ci_files(const struct suite_run *sr, size_t blamed_tests)
 {
-    char *checker = e2e_strdupf("%s/check_ci_files.py", e2e_cfg.targets);
-    char *schema = e2e_strdupf("%s/../../sarif/sarif-schema-2.1.0.json", e2e_cfg.targets);
+    char *checker = e2e_strdupf("%s/../sarif/check_ci_files.py", e2e_cfg.scenarios);
+    char *schema = e2e_strdupf("%s/../sarif/sarif-schema-2.1.0.json", e2e_cfg.scenarios);
     char *argv[] = {(char *)e2e_cfg.python,   checker, schema, (char *)sr->sarif, (char *)sr->junit,
                     (char *)sr->pytest_junit, NULL};
     struct e2e_proc *p = e2e_run(argv, e2e_env(NULL), NULL, E2E_CLI_MS);

@@ -4,7 +4,7 @@
  * interpreter's own remote execution (PEP 768), and its fallback to ptrace.
  * Exits 77 (SKIP) when PYTHON is older than 3.14.
  *
- *   - a main thread that runs bytecode (targets/spin.py): attached through
+ *   - a main thread that runs bytecode (scenarios/spin.py): attached through
  *     sys.remote_exec, its numbers against the program's truth; detached
  *     and attached again the same way (the module is loaded already);
  *   - PYTHON_DISABLE_REMOTE_DEBUG=1 in the target: ptrace, and the CLI says

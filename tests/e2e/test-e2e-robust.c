@@ -12,13 +12,13 @@
  * Clients: a stalled half request and a client that never reads its
  * replies block neither other clients nor the host's exit.
  *
- * Threads: targets/threads.py calls cached methods and cache_clear() from
+ * Threads: scenarios/threads.py calls cached methods and cache_clear() from
  * four threads while the agent samples every 50 ms; its output must not
  * change and the counts must match the truth once the threads stop.
  *
- * GIL convoy: targets/spin.py's main thread drops and retakes the GIL in a
+ * GIL convoy: scenarios/spin.py's main thread drops and retakes the GIL in a
  * tight loop (select() with a zero timeout), which keeps a plain waiter
- * out for seconds on a debug build (agent/gil.h). Full snapshots taken
+ * out for seconds on a debug build (agent/runtime/gil.h). Full snapshots taken
  * meanwhile must each be answered in the usual time, and match the truth.
  */
 #include "config.h"
@@ -57,7 +57,7 @@ static const struct bad_input bad_inputs[] = {
 static struct e2e_proc *
 baseline(const char *script, const char *arg)
 {
-    char *path = e2e_strdupf("%s/%s", e2e_cfg.targets, script);
+    char *path = e2e_strdupf("%s/%s", e2e_cfg.scenarios, script);
     char *argv[] = {(char *)e2e_cfg.python, path, (char *)arg, NULL};
     return e2e_run(argv, e2e_env_cli(NULL), "go\n", E2E_CLI_MS);
 }

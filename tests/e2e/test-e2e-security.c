@@ -107,7 +107,7 @@ START_TEST(security_refuses_socket_dir)
     struct stat before, after;
     ck_assert(lstat(dir, &before) == 0);
 
-    char *script = e2e_strdupf("%s/several.py", e2e_cfg.targets);
+    char *script = e2e_strdupf("%s/several.py", e2e_cfg.scenarios);
     char *argv[] = {(char *)e2e_cfg.python, script, NULL};
     struct e2e_proc *base = e2e_run(argv, e2e_env_cli(NULL), "go\n", E2E_CLI_MS);
 

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """The HTML report in a real browser (suite 'html').
 
-Each test drives the built CLI on a real victim (tests/e2e/targets/grow.py
+Each test drives the built CLI on a real victim (tests/scenarios/grow.py
 under `lruleak run --trace-alloc --html`), or on a recording it writes
 itself (a day of 1 Hz samples), then loads the page in Debian's chromium,
 headless, and reads back the DOM chromium dumps, parsed here with the
@@ -9,7 +9,7 @@ standard library's html.parser. Numbers are checked against the recording
 parsed independently with json, and against the victim's own ground truth
 (weak references and gc.collect() in a forked child, see grow.py).
 
-Environment (from meson): LRULEAK_CLI, E2E_TARGETS, PYTHON (the victim's
+Environment (from meson): LRULEAK_CLI, E2E_SCENARIOS, PYTHON (the victim's
 interpreter), CHROMIUM (optional; default: chromium on PATH).
 """
 import html.parser
@@ -25,8 +25,8 @@ import zlib
 import pytest
 
 CLI = os.environ.get("LRULEAK_CLI", "lruleak")
-TARGETS = os.environ.get("E2E_TARGETS", os.path.join(os.path.dirname(__file__), "..", "e2e",
-                                                     "targets"))
+TARGETS = os.environ.get("E2E_SCENARIOS", os.path.join(os.path.dirname(__file__), "..",
+                                                       "scenarios"))
 PYTHON = os.environ.get("PYTHON") or "/usr/bin/python3.11"
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium")
 
@@ -348,7 +348,7 @@ def test_attach_trace_alloc(tmp_path):
 
 def test_tests_that_leaked_worst_first(tmp_path):
     """A pytest run: the page lists the tests that leaked, worst first, with
-    the counts the suite's own truth gives (tests/e2e/targets/pytest-suite:
+    the counts the suite's own truth gives (tests/scenarios/pytest-suite:
     test_leak[n] leaves 2n+1 Leaky objects; warm-ups and allow-listed caches
     are not blamed)."""
     if subprocess.run([PYTHON, "-c", "import pytest"], capture_output=True).returncode != 0:

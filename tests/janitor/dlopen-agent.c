@@ -69,8 +69,8 @@ main(int argc, char **argv)
     int threads1 = count_entries("/proc/self/task");
     int fds1 = count_entries("/proc/self/fd");
     if (threads1 != threads0 || fds1 != fds0) {
-        fprintf(stderr, "dlopen-agent: threads %d -> %d, fds %d -> %d\n", threads0, threads1,
-                fds0, fds1);
+        fprintf(stderr, "dlopen-agent: threads %d -> %d, fds %d -> %d\n", threads0, threads1, fds0,
+                fds1);
         return 1;
     }
     if (dir != NULL && count_entries(dir) > 0) {

@@ -3,7 +3,7 @@
  * test-stress-clients: abusive clients must not slow the host down or stop
  * the sampling.
  *
- * targets/workload.py times a fixed CPU-bound workload next to a cached
+ * scenarios/workload.py times a fixed CPU-bound workload next to a cached
  * heap, three times: without the agent, with it (interval 0.1 s), and with
  * it while abusers hammer its socket. The abusers are forked children of
  * the test, each paced so that its own CPU use stays small next to the
@@ -307,7 +307,7 @@ parse_timing(const char *line)
 static struct e2e_proc *
 start_workload(char **env)
 {
-    char *script = e2e_strdupf("%s/workload.py", e2e_cfg.targets);
+    char *script = e2e_strdupf("%s/workload.py", e2e_cfg.scenarios);
     char *argv[] = {(char *)e2e_cfg.python, script, STRESS_INSTANCES, STRESS_REPEATS, NULL};
     struct e2e_proc *v = e2e_spawn(argv, env);
     const char *line = e2e_proc_read_line(v, E2E_READY_MS);

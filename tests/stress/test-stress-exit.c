@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test-stress-exit: STRESS_EXIT_RUNS short-lived Python processes
- * (targets/exiter.py) end while the agent samples every millisecond.
+ * (scenarios/exiter.py) end while the agent samples every millisecond.
  *
  * They end every way a program ends (falling off the end, sys.exit, an
  * uncaught exception, os._exit, daemon threads still calling cached
@@ -37,7 +37,7 @@ struct run {
 static struct e2e_proc *
 start(size_t i, size_t mode, bool agent)
 {
-    char *script = e2e_strdupf("%s/exiter.py", e2e_cfg.targets);
+    char *script = e2e_strdupf("%s/exiter.py", e2e_cfg.scenarios);
     char *delay = e2e_strdupf("%zu", agent ? (i * 7) % 25 : 0);
     char *argv[] = {(char *)e2e_cfg.python, script, (char *)modes[mode], delay, NULL};
     struct e2e_proc *p = e2e_spawn(argv, agent ? e2e_env_agent("0.001", NULL) : e2e_env_cli(NULL));

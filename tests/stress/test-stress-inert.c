@@ -3,7 +3,7 @@
  * test-stress-inert: the inert and fork checks, STRESS_INERT_RUNS times, so
  * that a one-in-a-hundred flake fails (0.99^300 < 5%).
  *
- * Each run is targets/fork_inert.py under the agent (10 ms interval), with
+ * Each run is scenarios/fork_inert.py under the agent (10 ms interval), with
  * `-W error::DeprecationWarning`: it forks from the main thread and from a
  * second thread whose copy in the child simply returns. Each run must end
  * within STRESS_INERT_DEADLINE_MS with exactly the stdout, stderr (empty)
@@ -30,7 +30,7 @@
 static struct e2e_proc *
 start(bool agent)
 {
-    char *script = e2e_strdupf("%s/fork_inert.py", e2e_cfg.targets);
+    char *script = e2e_strdupf("%s/fork_inert.py", e2e_cfg.scenarios);
     char *argv[] = {
         (char *)e2e_cfg.python, "-W", "error::DeprecationWarning", script, "0.15", NULL};
 

@@ -3,7 +3,7 @@
  * test-stress-kill: processes killed at the worst moment.
  *
  * A client killed with SIGKILL while it reads a long reply (a sample of
- * targets/many.py is about a megabyte), five times in a row: the agent
+ * scenarios/many.py is about a megabyte), five times in a row: the agent
  * drops the half-sent reply, keeps sampling, answers the next client with
  * the right numbers, and the host's output is unchanged.
  *
@@ -52,7 +52,7 @@ assert_sampling_goes_on(pid_t pid, const char *what)
 
 START_TEST(kill_client_mid_stream)
 {
-    char *script = e2e_strdupf("%s/many.py", e2e_cfg.targets);
+    char *script = e2e_strdupf("%s/many.py", e2e_cfg.scenarios);
     char *argv[] = {(char *)e2e_cfg.python, script, NULL};
     struct e2e_proc *base = e2e_run(argv, e2e_env_cli(NULL), "go\n", 60000);
     struct e2e_proc *v = e2e_victim(e2e_env_agent("0.05", NULL), "many.py", NULL);
@@ -143,7 +143,7 @@ static struct e2e_proc *
 start_run(const char *out, struct e2e_proc *ret_victim)
 {
     const char *tmpdir[] = {e2e_strdupf("TMPDIR=%s", e2e_recdir), NULL};
-    char *script = e2e_strdupf("%s/several.py", e2e_cfg.targets);
+    char *script = e2e_strdupf("%s/several.py", e2e_cfg.scenarios);
     char *argv[] = {(char *)e2e_cfg.cli, "run", "--interval",           "0.05", "--output",
                     (char *)out,         "--",  (char *)e2e_cfg.python, script, NULL};
     struct e2e_proc *cli;

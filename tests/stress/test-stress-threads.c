@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test-stress-threads: 16 threads create instances, call cached methods
- * and clear the caches (targets/threads.py) for STRESS_THREADS_S seconds
+ * and clear the caches (scenarios/threads.py) for STRESS_THREADS_S seconds
  * while the agent samples every 10 ms.
  *
  * While they run, the test asks the agent for hello once a second: every
@@ -26,7 +26,7 @@
 
 START_TEST(stress_16_threads_10ms)
 {
-    char *script = e2e_strdupf("%s/threads.py", e2e_cfg.targets);
+    char *script = e2e_strdupf("%s/threads.py", e2e_cfg.scenarios);
     char *base_argv[] = {(char *)e2e_cfg.python, script, "0.3", STRESS_THREADS, NULL};
     struct e2e_proc *base = e2e_run(base_argv, e2e_env_cli(NULL), "go\n", E2E_CLI_MS);
     char *duration = e2e_strdupf("%d", STRESS_THREADS_S);

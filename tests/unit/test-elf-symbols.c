@@ -65,8 +65,8 @@ START_TEST(elf_symbols_agree_with_the_loader)
     ck_assert_int_eq(elf_open(libc_path(), &f), 0);
     ck_assert_int_eq(elf_symbol(&f, "malloc", &value, &size), 0);
     uint64_t base = (uint64_t)(uintptr_t)info.dli_fbase;
-    ck_assert_uint_eq(base - f.first_vaddr + value, (uint64_t)(uintptr_t)dlsym(RTLD_DEFAULT,
-                                                                               "malloc"));
+    ck_assert_uint_eq(base - f.first_vaddr + value,
+                      (uint64_t)(uintptr_t)dlsym(RTLD_DEFAULT, "malloc"));
     elf_close(&f);
 }
 END_TEST

@@ -72,15 +72,13 @@ START_TEST(procfs_root_and_environment)
     ck_assert_int_eq(procfs_same_root(getpid()), 1);
     /* The initial environment: check-main runs us with PATH set by meson
      * or the shell; a variable nobody sets is -ENOENT. */
-    ck_assert_int_eq(procfs_environ_get(getpid(), "LRULEAK_TEST_NO_SUCH_VARIABLE", buf,
-                                        sizeof(buf)),
-                     -ENOENT);
+    ck_assert_int_eq(
+        procfs_environ_get(getpid(), "LRULEAK_TEST_NO_SUCH_VARIABLE", buf, sizeof(buf)), -ENOENT);
     if (getenv("PATH") != NULL && procfs_environ_get(getpid(), "PATH", buf, sizeof(buf)) == 0) {
         ck_assert_str_eq(buf, getenv("PATH"));
     }
-    ck_assert_int_eq(procfs_environ_get(getpid(), "PATH", buf, 1) == -ENAMETOOLONG ||
-                         getenv("PATH") == NULL,
-                     1);
+    ck_assert_int_eq(
+        procfs_environ_get(getpid(), "PATH", buf, 1) == -ENAMETOOLONG || getenv("PATH") == NULL, 1);
 }
 END_TEST
 

@@ -55,8 +55,8 @@ END_TEST
 START_TEST(pycompat_refuses_unknown_versions)
 {
     ck_assert_int_eq(check("3.16.0a1 (main, Jan 1 2027) [GCC]"), -ENOTSUP);
-    ck_assert_msg(strstr(why, "CPython 3.16 is not a version this agent knows (3.8 to 3.15)"),
-                  "%s", why);
+    ck_assert_msg(strstr(why, "CPython 3.16 is not a version this agent knows (3.8 to 3.15)"), "%s",
+                  why);
     ck_assert_int_eq(check("3.7.16 (default) [GCC]"), -ENOTSUP);
     ck_assert_msg(strstr(why, "3.7 is not a version"), "%s", why);
     ck_assert_int_eq(check("2.7.18 (default) [GCC]"), -ENOTSUP);

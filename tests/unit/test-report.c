@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for the CLI report model (cli/report.c) and its two renderers
+ * Unit tests for the CLI report model (cli/report/report.c) and its two renderers
  * (report-text.c, report-json.c): recording lines go in through
  * report_read_file, and we check the model (processes, exec generations,
  * row identity across samples, latest fields, first appearance, series),

@@ -13,7 +13,7 @@ START_TEST(snapshot_verdict_table)
         int64_t pinned, maxsize;
         const char *verdict;
     } rows[] = {
-        {0, -1, "ok"}, {0, 128, "ok"},       {5, -1, "leak"},
+        {0, -1, "ok"},     {0, 128, "ok"},      {5, -1, "leak"},
         {5, 0, "bounded"}, {1, 128, "bounded"}, {-1, -1, "ok"},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -68,10 +68,10 @@ START_TEST(snapshot_json_has_contract_fields)
     ck_assert(jsonv_is(caches, JSONV_ARRAY));
     ck_assert_uint_eq(caches->u.arr.n, 1);
     const struct jsonv *row = &caches->u.arr.items[0];
-    static const char *fields[] = {"qualname", "module",  "file",    "line",     "kind",
-                                   "maxsize",  "typed",   "entries", "hits",     "misses",
-                                   "selves",   "pinned",  "retained_bytes", "verdict",
-                                   "wrappers", "self_only"};
+    static const char *fields[] = {"qualname",       "module",  "file",     "line",
+                                   "kind",           "maxsize", "typed",    "entries",
+                                   "hits",           "misses",  "selves",   "pinned",
+                                   "retained_bytes", "verdict", "wrappers", "self_only"};
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         ck_assert_msg(jsonv_get(row, fields[i]) != NULL, "missing %s", fields[i]);
     }

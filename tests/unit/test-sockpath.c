@@ -144,8 +144,8 @@ START_TEST(sockpath_dir_for_another_environment)
         ck_assert_int_eq(
             sockpath_dir_from(dir_cases[i].lruleak_dir, dir_cases[i].xdg, 4321, buf, sizeof(buf)),
             0);
-        ck_assert_str_eq(buf, dir_cases[i].expect != NULL ? dir_cases[i].expect
-                                                           : "/tmp/lruleak-4321");
+        ck_assert_str_eq(buf,
+                         dir_cases[i].expect != NULL ? dir_cases[i].expect : "/tmp/lruleak-4321");
     }
     ck_assert_int_eq(sockpath_dir_from(NULL, NULL, 4321, buf, 8), -ENAMETOOLONG);
     ck_assert_str_eq(buf, "");

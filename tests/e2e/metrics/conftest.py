@@ -4,7 +4,7 @@ agent (LD_PRELOAD of the built liblruleak.so), the real CLI, a private
 socket directory per test (other agents on the machine stay out of the
 scrapes), and the exporter started with --listen on a kernel-chosen port.
 
-meson passes LRULEAK_AGENT, LRULEAK_CLI, E2E_TARGETS, PYTHON (the victims'
+meson passes LRULEAK_AGENT, LRULEAK_CLI, E2E_SCENARIOS, PYTHON (the victims'
 interpreter) and optionally E2E_PRELOAD (a sanitizer runtime). When nothing
 ran because something is missing (every test skipped), the session exits 77
 so meson reports SKIP, not OK.
@@ -27,7 +27,7 @@ import expo_parser  # noqa: E402
 
 CLI = os.environ.get("LRULEAK_CLI", "")
 AGENT = os.environ.get("LRULEAK_AGENT", "")
-TARGETS = os.environ.get("E2E_TARGETS", "")
+TARGETS = os.environ.get("E2E_SCENARIOS", "")
 PYTHON = os.environ.get("PYTHON", "")
 # meson's metrics-cli-valgrind runs every lruleak of run_cli and Exporter
 # under valgrind memcheck (an error or a leak: exit 99, a failed test).
@@ -78,7 +78,7 @@ def env(tmp_path):
 
 
 class Victim:
-    """targets/metrics_victim.py under the agent."""
+    """scenarios/metrics_victim.py under the agent."""
 
     def __init__(self, env, *args, interval=None):
         e = dict(env)

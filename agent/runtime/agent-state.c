@@ -1,0 +1,743 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * agent-state: the agent's one state object (agent.h) and the operations on
+ * it shared by the sampler, the server and the _lruleak module: reading
+ * the configuration, starting (and after a detach restarting) the sampler
+ * thread, publishing and recording samples. No Python here.
+ *
+ * Starting is serialised by start_lock, never held while waiting for the
+ * GIL: agent_start() may run on a thread holding the GIL (_lruleak.start,
+ * an attach through sys.remote_exec, a ptrace attach that interrupted a
+ * thread in the middle of bytecode), so it only joins threads that need no
+ * GIL any more.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "attachopt.h"
+#include "fdhigh.h"
+#include "hostwatch.h"
+#include "termsig.h"
+#include "jsonv.h"
+#include "log.h"
+#include "pyapi.h"
+#include "sampler.h"
+
+struct agent agent = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .cond = PTHREAD_COND_INITIALIZER,
+    .scan_lock = PTHREAD_MUTEX_INITIALIZER,
+    .wake_fd = -1,
+    .record_fd = -1,
+};
+
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Guards the recording (agent.record_fd, agent.recorded_process and the
+ * order of lines): the process line comes first, whole, whichever thread
+ * writes it; every other line (samples, the host's test lines) after it.
+ * Taken before agent.lock, never while waiting for the GIL. */
+static pthread_mutex_t record_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool configured;
+
+bool
+agent_is_home(void)
+{
+    return agent.pid == getpid();
+}
+
+double
+agent_boottime(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_BOOTTIME, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+double
+agent_uptime(void)
+{
+    return agent_boottime() - agent.start_boot;
+}
+
+/* Process start from /proc/self/stat field 22 (clock ticks since boot). */
+void
+agent_read_start_time(void)
+{
+    char buf[1024];
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+    double now = agent_boottime();
+
+    if (fd >= 0) {
+        close(fd);
+    }
+    agent.start_boot = now;
+    if (n > 0) {
+        buf[n] = '\0';
+        char *p = strrchr(buf, ')'); /* comm may contain spaces */
+        unsigned long long ticks = 0;
+        /* after ") ": state(3) ... starttime is field 22, i.e. the 20th after state */
+        if (p != NULL && sscanf(p + 2,
+                                "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+                                "%*d %*d %*d %*d %llu",
+                                &ticks) == 1) {
+            agent.start_boot = (double)ticks / (double)sysconf(_SC_CLK_TCK);
+        }
+    }
+    agent.start_wall = (double)time(NULL) - (now - agent.start_boot);
+}
+
+int
+agent_spawn(void *(*fn)(void *), pthread_t *ret_tid)
+{
+    pthread_attr_t attr;
+    sigset_t all, old;
+    int r;
+
+    /* The agent's threads take no signals: the host's handlers, sigwait()
+     * loops and Python's own signal handling stay exactly as they were. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    r = -pthread_create(ret_tid, &attr, fn, NULL);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return r;
+}
+
+void
+agent_note_thread(pid_t *slot)
+{
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+
+    pthread_mutex_lock(&agent.lock);
+    *slot = tid;
+    pthread_mutex_unlock(&agent.lock);
+}
+
+void
+agent_join_threads(void)
+{
+    if (agent.sampler_alive) {
+        pthread_join(agent.sampler_tid, NULL);
+        agent.sampler_alive = false;
+    }
+    if (agent.server_alive) {
+        pthread_join(agent.server_tid, NULL);
+        agent.server_alive = false;
+    }
+    agent_wait_threads_reaped();
+}
+
+void
+agent_end_with_host(void)
+{
+    pthread_mutex_lock(&agent.lock);
+    agent.host_gone = true;
+    pthread_cond_broadcast(&agent.cond);
+    pthread_mutex_unlock(&agent.lock);
+    if (agent.sampler_alive) {
+        pthread_join(agent.sampler_tid, NULL);
+        agent.sampler_alive = false;
+    }
+    /* The sampler may have ended earlier by a way that leaves the server
+     * serving (a child that had nothing prepared to sample, say): the
+     * server ends on a detach whose sampler is gone. Telling it here, with
+     * no sampler left to see the flag, is what keeps the join below from
+     * waiting for ever (3.14's test_3_join_in_forked_from_thread, once in
+     * 600 runs under load). */
+    pthread_mutex_lock(&agent.lock);
+    agent.sampler_gone = true;
+    agent.sampler_os_tid = 0;
+    agent.detaching = true;
+    pthread_mutex_unlock(&agent.lock);
+    agent_wake_server();
+    agent_join_threads();
+}
+
+void
+agent_wait_threads_reaped(void)
+{
+    pid_t tids[2];
+    char path[64];
+
+    pthread_mutex_lock(&agent.lock);
+    tids[0] = agent.sampler_os_tid;
+    tids[1] = agent.server_os_tid;
+    pthread_mutex_unlock(&agent.lock);
+    for (int i = 0; i < 2; i++) {
+        if (tids[i] <= 0 || tids[i] == (pid_t)syscall(SYS_gettid)) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/proc/self/task/%d", (int)tids[i]);
+        /* A joined thread is reaped within microseconds; 100 ms at most. */
+        for (int tries = 0; tries < 2000 && access(path, F_OK) == 0; tries++) {
+            struct timespec t = {0, 50000};
+            nanosleep(&t, NULL);
+        }
+    }
+}
+
+/* ---- configuration ------------------------------------------------------------ */
+
+static double
+env_double(const char *name, double dflt, double min)
+{
+    const char *v = secure_getenv(name);
+    char *end;
+    double d;
+
+    if (v == NULL || v[0] == '\0') {
+        return dflt;
+    }
+    d = strtod(v, &end);
+    if (end == v || *end != '\0' || !(d >= min) || d > 86400.0) {
+        log_msg("ignoring %s=%s (expected a number >= %g)", name, v, min);
+        return dflt;
+    }
+    return d;
+}
+
+static void
+after_fork_child(void)
+{
+    /* Only flips state: the child has none of our threads, and Python may
+     * be mid-fork. A child of os.fork() is re-armed later, from Python's
+     * after_in_child hook (follow-fork.c); one of a raw fork() stays
+     * dormant (its pid is not agent.pid). */
+    agent.server_running = false;
+}
+
+void
+agent_configure(void)
+{
+    const char *v;
+
+    if (configured) {
+        return;
+    }
+    configured = true;
+    log_open(secure_getenv("LRULEAK_LOG"));
+    agent.interval = env_double("LRULEAK_INTERVAL", 1.0, 0.001);
+    agent.max_nodes = (size_t)env_double("LRULEAK_MAX_NODES", 2e6, 1000);
+    agent.trace_alloc = (int)env_double("LRULEAK_TRACE_ALLOC", 0, 0);
+    if (agent.trace_alloc > ATTACHOPT_TRACE_ALLOC_MAX) {
+        agent.trace_alloc = ATTACHOPT_TRACE_ALLOC_MAX;
+    }
+    v = secure_getenv("LRULEAK_RECORD");
+    if (v != NULL && v[0] != '\0') {
+        snprintf(agent.record_dir, sizeof(agent.record_dir), "%s", v);
+    }
+    agent_read_start_time();
+    v = secure_getenv("LRULEAK_FOLLOW_FORKS");
+    agent.follow_forks = v == NULL || strcmp(v, "0") != 0;
+    pthread_atfork(NULL, NULL, after_fork_child);
+    hostwatch_setup();
+    agent.python_process = true;
+}
+
+/* ---- starting and restarting ------------------------------------------------ */
+
+/* start_lock held. */
+static int
+start_locked(void)
+{
+    int r;
+
+    pthread_mutex_lock(&agent.lock);
+    enum agent_state state = agent.state;
+    bool stopping = agent.stopping, detaching = agent.detaching;
+    pthread_mutex_unlock(&agent.lock);
+    if (stopping) {
+        return -ESHUTDOWN;
+    }
+    if (detaching) {
+        return -EBUSY;
+    }
+    if (agent.sampler_alive && state != AGENT_DETACHED) {
+        return 0; /* running, refused or paused for os.fork(): nothing to do */
+    }
+    if (state == AGENT_DETACHED) {
+        /* Both threads have left for good (the sampler deleted its thread
+         * state, the server closed everything before saying DETACHED):
+         * these joins wait for no lock and no GIL. */
+        if (agent.server_alive) {
+            pthread_join(agent.server_tid, NULL);
+            agent.server_alive = false;
+        }
+        if (agent.sampler_alive) {
+            pthread_join(agent.sampler_tid, NULL);
+            agent.sampler_alive = false;
+        }
+        pthread_mutex_lock(&agent.lock);
+        agent.state = AGENT_WAITING;
+        agent.sampler_gone = false;
+        agent.want_sample = agent.want_full = false;
+        pthread_mutex_unlock(&agent.lock);
+    }
+    r = agent_spawn(sampler_main, &agent.sampler_tid);
+    if (r < 0) {
+        log_msg("cannot start the sampler thread: %s", strerror(-r));
+        return r;
+    }
+    agent.sampler_alive = true;
+    return 0;
+}
+
+int
+agent_start(void)
+{
+    int r;
+
+    if (!agent_is_home()) {
+        return -ECHILD;
+    }
+    pthread_mutex_lock(&start_lock);
+    r = start_locked();
+    pthread_mutex_unlock(&start_lock);
+    return r;
+}
+
+int
+agent_attach(const char *options)
+{
+    struct attachopt o;
+    char why[160];
+    int r;
+
+    if (!agent_is_home()) {
+        return -ECHILD;
+    }
+    if (pyapi_probe() == NULL) {
+        return -ENOTSUP; /* not a CPython process */
+    }
+    pthread_mutex_lock(&start_lock);
+    agent_configure();
+    r = attachopt_parse(options, &o, why, sizeof(why));
+    if (r < 0) {
+        log_msg("attach refused: %s", why);
+        goto out;
+    }
+    log_open(o.log);
+    if (o.record[0] != '\0' && agent.record_fd < 0) {
+        snprintf(agent.record_dir, sizeof(agent.record_dir), "%s", o.record);
+    }
+    pthread_mutex_lock(&agent.lock);
+    if (o.interval > 0) {
+        agent.interval = o.interval;
+    }
+    pthread_mutex_unlock(&agent.lock);
+    if (o.trace_alloc > 0) {
+        agent.trace_alloc = o.trace_alloc; /* read by the sampler thread it starts */
+    }
+    if (o.dir[0] != '\0' && !agent.server_running) {
+        snprintf(agent.sock_dir, sizeof(agent.sock_dir), "%s", o.dir);
+    }
+    agent.attached = true;
+    /* Running already (the caller found no socket where it looks: this
+     * agent serves elsewhere): say so rather than pretend to start. */
+    pthread_mutex_lock(&agent.lock);
+    bool running = agent.sampler_alive && agent.state != AGENT_DETACHED;
+    pthread_mutex_unlock(&agent.lock);
+    r = running ? -EALREADY : start_locked();
+    log_msg("attach: %s", r == 0 ? "started" : strerror(-r));
+out:
+    pthread_mutex_unlock(&start_lock);
+    return r;
+}
+
+int
+agent_request_detach(void)
+{
+    int r = 0;
+
+    pthread_mutex_lock(&agent.lock);
+    if (agent.stopping || agent.state == AGENT_STOPPED) {
+        r = -ESHUTDOWN;
+    } else {
+        agent.detaching = true;
+        sampler_abort_scan();
+        pthread_cond_broadcast(&agent.cond);
+    }
+    pthread_mutex_unlock(&agent.lock);
+    return r;
+}
+
+bool
+agent_is_detached(void)
+{
+    pthread_mutex_lock(&agent.lock);
+    bool d = agent.state == AGENT_DETACHED || agent.detaching;
+    pthread_mutex_unlock(&agent.lock);
+    return d;
+}
+
+enum agent_detach
+agent_detach_state(void)
+{
+    pthread_mutex_lock(&agent.lock);
+    enum agent_detach d = !agent.detaching     ? AGENT_DETACH_NONE
+                          : agent.sampler_gone ? AGENT_DETACH_READY
+                                               : AGENT_DETACH_ASKED;
+    pthread_mutex_unlock(&agent.lock);
+    return d;
+}
+
+void
+agent_detached(void)
+{
+    termsig_uninstall();
+    hostwatch_forget();
+    /* The sampler is gone and the exit hook records nothing once detached:
+     * nobody else writes to the recording now. */
+    pthread_mutex_lock(&record_lock);
+    if (agent.record_fd >= 0) {
+        close(agent.record_fd);
+        agent.record_fd = -1;
+    }
+    pthread_mutex_unlock(&record_lock);
+    pthread_mutex_lock(&agent.lock);
+    agent.state = AGENT_DETACHED;
+    agent.detaching = false;
+    agent.server_running = false;
+    pthread_cond_broadcast(&agent.cond);
+    pthread_mutex_unlock(&agent.lock);
+}
+
+void
+agent_reset_after_fork(void)
+{
+    /* Only this thread exists now; a parent thread may have held any of
+     * these at fork() time (os.fork()'s before hook makes that unlikely,
+     * a raw fork() elsewhere does not). */
+    pthread_mutex_init(&agent.lock, NULL);
+    pthread_cond_init(&agent.cond, NULL);
+    pthread_mutex_init(&agent.scan_lock, NULL);
+    pthread_mutex_init(&record_lock, NULL);
+    pthread_mutex_init(&start_lock, NULL);
+    agent.pid = getpid();
+    agent.forked = true;
+    agent_read_start_time();
+    /* The parent's threads, socket, samples and files are not ours. */
+    agent.sampler_alive = false;
+    agent.server_alive = false;
+    agent.server_running = false;
+    agent.sock_path[0] = '\0';
+    agent.parked = false;
+    agent.stopping = false;
+    agent.pausing = false;
+    agent.want_sample = false;
+    agent.want_full = false;
+    agent.detaching = false;
+    agent.sampler_gone = false;
+    agent.host_gone = false;
+    agent.term_asked = false;
+    agent.sampler_wants_gil = false;
+    termsig_after_fork();
+    agent.main_only = false;
+    agent.sampler_os_tid = agent.server_os_tid = 0;
+    agent.requests = 0;
+    agent.answered = 0;
+    free(agent.latest);
+    agent.latest = NULL;
+    agent.latest_len = 0;
+    agent.seq = 0;
+    if (agent.wake_fd >= 0) {
+        close(agent.wake_fd);
+        agent.wake_fd = -1;
+    }
+    if (agent.record_fd >= 0) {
+        close(agent.record_fd);
+        agent.record_fd = -1;
+    }
+    agent.record_broken = false; /* a file of its own (<pid>.jsonl) */
+    agent.recorded_process = false;
+}
+
+static void
+open_recording(void)
+{
+    char path[600];
+    int fd;
+
+    if (agent.record_dir[0] == '\0') {
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/%d.jsonl", agent.record_dir, (int)agent.pid);
+    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+    fd = fdhigh_move(fd);
+    if (fd < 0) {
+        log_msg("cannot record to %s: %s", path, strerror(errno));
+        agent.record_broken = true;
+    }
+    agent.record_fd = fd;
+}
+
+/* Append one line to the recording; record_lock held. */
+static void
+record_locked(const char *line, size_t len)
+{
+    while (agent.record_fd >= 0 && len > 0) {
+        ssize_t n = write(agent.record_fd, line, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            log_msg("recording stopped: %s", strerror(errno));
+            agent.record_broken = true;
+            close(agent.record_fd);
+            agent.record_fd = -1;
+            return;
+        }
+        line += n;
+        len -= (size_t)n;
+    }
+}
+
+static char *
+read_argv_json(void)
+{
+    char buf[16384];
+    struct jsonw w;
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+
+    if (fd >= 0) {
+        close(fd);
+    }
+    jsonw_init(&w);
+    jsonw_arr_begin(&w);
+    for (ssize_t i = 0; i < n;) {
+        size_t len = strnlen(buf + i, (size_t)(n - i));
+        jsonw_strn(&w, buf + i, len);
+        i += (ssize_t)len + 1;
+    }
+    jsonw_arr_end(&w);
+    if (w.err < 0) {
+        jsonw_done(&w);
+        return NULL;
+    }
+    return w.buf;
+}
+
+void
+agent_record_process(const char *type, const char *reason)
+{
+    struct jsonw w;
+
+    /* Written once, whichever thread gets here first (sampler, exit hook,
+     * destructor); a thread that comes second waits until it is written. */
+    pthread_mutex_lock(&record_lock);
+    if (agent.recorded_process) {
+        pthread_mutex_unlock(&record_lock);
+        return;
+    }
+    agent.recorded_process = true;
+    if (agent.record_fd < 0) {
+        open_recording();
+    }
+    if (agent.argv_json == NULL) {
+        char *argv = read_argv_json();
+        pthread_mutex_lock(&agent.lock);
+        agent.argv_json = argv;
+        pthread_mutex_unlock(&agent.lock);
+    }
+    jsonw_init(&w);
+    jsonw_obj_begin(&w);
+    jsonw_kstr(&w, "type", type);
+    jsonw_kint(&w, "pid", agent.pid);
+    jsonw_kint(&w, "ppid", getppid());
+    jsonw_kstr(&w, "python", agent.python[0] != '\0' ? agent.python : NULL);
+    jsonw_key(&w, "argv");
+    if (agent.argv_json != NULL) {
+        jsonw_raw(&w, agent.argv_json, strlen(agent.argv_json));
+    } else {
+        jsonw_null(&w);
+    }
+    jsonw_kdouble(&w, "start", agent.start_wall, 3);
+    jsonw_kstr(&w, "lruleak_version", LRULEAK_VERSION);
+    if (agent.forked) {
+        jsonw_kbool(&w, "forked", true); /* an os.fork() child, not an exec */
+    }
+    if (reason != NULL) {
+        jsonw_kstr(&w, "reason", reason);
+    }
+    jsonw_obj_end(&w);
+    jsonw_bytes(&w, "\n", 1);
+    if (w.err == 0 && w.buf != NULL) {
+        record_locked(w.buf, w.len);
+    }
+    pthread_mutex_unlock(&record_lock);
+    jsonw_done(&w);
+}
+
+void
+agent_set_state(enum agent_state state, const char *reason)
+{
+    pthread_mutex_lock(&agent.lock);
+    agent.state = state;
+    if (reason != NULL) {
+        snprintf(agent.reason, sizeof(agent.reason), "%s", reason);
+    }
+    pthread_cond_broadcast(&agent.cond);
+    pthread_mutex_unlock(&agent.lock);
+}
+
+/* Append one line after the process line (written first if no thread has
+ * yet), reopening the recording (appending) after a detach closed it.
+ * Returns whether the recording is still open afterwards, i.e. the line is
+ * written. */
+static bool
+record_line(const char *line, size_t len)
+{
+    bool written;
+
+    agent_record_process("process", NULL);
+    pthread_mutex_lock(&record_lock);
+    if (agent.record_fd < 0 && !agent.record_broken) {
+        open_recording();
+    }
+    record_locked(line, len);
+    written = agent.record_fd >= 0;
+    pthread_mutex_unlock(&record_lock);
+    return written;
+}
+
+void
+agent_record(const char *line, size_t len)
+{
+    /* Samples (sampler thread) and the host's test lines (main thread)
+     * never interleave inside a line: both go through record_lock. */
+    (void)record_line(line, len);
+}
+int
+agent_record_client_line(const char *line, size_t len, char *why, size_t whylen)
+{
+    const struct jsonv *root = NULL;
+    const char *type;
+    int64_t pid = 0;
+    int r = -EINVAL;
+
+    if (len > AGENT_CLIENT_LINE_MAX) {
+        snprintf(why, whylen, "line longer than %d bytes", AGENT_CLIENT_LINE_MAX);
+        return -E2BIG;
+    }
+    if (memchr(line, '\n', len) != NULL || memchr(line, '\0', len) != NULL) {
+        snprintf(why, whylen, "a record is one line");
+        return -EINVAL;
+    }
+    if (jsonv_parse(line, len, &root, NULL, 0) < 0 || !jsonv_is(root, JSONV_OBJECT)) {
+        snprintf(why, whylen, "not a JSON object");
+        goto out;
+    }
+    type = jsonv_get_str(root, "type");
+    if (type == NULL || (strcmp(type, "test") != 0 && strcmp(type, "session") != 0)) {
+        snprintf(why, whylen, "\"type\" must be \"test\" or \"session\"");
+        goto out;
+    }
+    if (!jsonv_get_int(root, "pid", &pid) || pid != agent.pid) {
+        snprintf(why, whylen, "\"pid\" must be this process (%d)", (int)agent.pid);
+        goto out;
+    }
+    r = 0;
+    /* Detached: the recording is closed until an attach (not reopened by
+     * the host's lines). */
+    if (agent.record_dir[0] != '\0' && !agent_is_detached()) {
+        /* The process line comes first, even when the host records before
+         * the sampler got going; it names the Python version: a plain C
+         * function, safe before pycompat. */
+        const char *v = pyapi_version_string();
+        pthread_mutex_lock(&agent.lock);
+        if (agent.python[0] == '\0' && v != NULL) {
+            snprintf(agent.python, sizeof(agent.python), "%.*s", (int)strcspn(v, " "), v);
+        }
+        pthread_mutex_unlock(&agent.lock);
+        /* One write for line and newline: O_APPEND keeps it whole. */
+        char *buf = malloc(len + 1);
+        if (buf != NULL) {
+            memcpy(buf, line, len);
+            buf[len] = '\n';
+            r = record_line(buf, len + 1) ? 1 : 0;
+            free(buf);
+        }
+    }
+out:
+    jsonv_free(root);
+    return r;
+}
+
+void
+agent_publish(struct snapshot *snap, uint64_t answers)
+{
+    struct jsonw w;
+
+    jsonw_init(&w);
+    pthread_mutex_lock(&agent.lock);
+    snap->seq = agent.seq + 1;
+    pthread_mutex_unlock(&agent.lock);
+    snapshot_write_json(snap, &w);
+    jsonw_bytes(&w, "\n", 1);
+    if (w.err < 0 || w.buf == NULL) {
+        log_msg("cannot encode sample: %s", strerror(-w.err));
+        jsonw_done(&w);
+        return;
+    }
+    agent_record(w.buf, w.len);
+    pthread_mutex_lock(&agent.lock);
+    free(agent.latest);
+    agent.latest = w.buf; /* take the buffer */
+    agent.latest_len = w.len;
+    agent.seq = snap->seq;
+    if (answers > agent.answered) {
+        agent.answered = answers;
+    }
+    pthread_cond_broadcast(&agent.cond);
+    pthread_mutex_unlock(&agent.lock);
+    agent_wake_server();
+}
+
+/* The eventfd is written by several threads and closed by the server's
+ * detach: under agent.lock, so nobody writes into a closed (and maybe
+ * reused) descriptor. */
+void
+agent_wake_server(void)
+{
+    uint64_t one = 1;
+
+    pthread_mutex_lock(&agent.lock);
+    if (agent.wake_fd >= 0) {
+        (void)!write(agent.wake_fd, &one, sizeof(one));
+    }
+    pthread_mutex_unlock(&agent.lock);
+}
+
+void
+agent_open_wake(int fd)
+{
+    pthread_mutex_lock(&agent.lock);
+    agent.wake_fd = fd;
+    pthread_mutex_unlock(&agent.lock);
+}
+
+void
+agent_close_wake(void)
+{
+    pthread_mutex_lock(&agent.lock);
+    if (agent.wake_fd >= 0) {
+        close(agent.wake_fd);
+    }
+    agent.wake_fd = -1;
+    pthread_mutex_unlock(&agent.lock);
+}

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * scan-internal: state shared by scan.c (orchestration, references),
+ * scan-discover.c (finding wrappers), scan-cache.c (reading caches) and
+ * scan-graph.c (pinned objects and retained memory). Not for other modules.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "objmap.h"
+#include "pyapi.h"
+#include "scan.h"
+#include "snapshot.h"
+
+/* ---- nodes: one per Python object the sample reasons about ------------- */
+enum node_flag {
+    NODE_SELF = 1 << 0,     /* first argument of some cache key */
+    NODE_OWNED = 1 << 1,    /* we hold a strong reference */
+    NODE_IN_GRAPH = 1 << 2, /* queued for the retained-graph walk */
+    NODE_EXPANDED = 1 << 3, /* its references were followed */
+    NODE_ALIVE = 1 << 4,    /* reachable from outside the caches */
+    NODE_EXTERNAL = 1 << 5, /* sits in a key tuple that something else holds */
+    NODE_SIZED = 1 << 6,
+    NODE_WRAPPER = 1 << 7,   /* one of s->wrappers, reached by the graph walk */
+    NODE_CANDIDATE = 1 << 8, /* of a type that may count as a self (TC_SELF) */
+};
+
+struct node {
+    PyObject *obj;
+    Py_ssize_t refcnt;   /* read when the graph walk reaches it, minus our own */
+    int64_t size;        /* bytes, when NODE_SIZED */
+    uint32_t cache_refs; /* references from cache entries: key tuples, results */
+    uint32_t internal;   /* references from expanded nodes */
+    uint32_t edge_start;
+    uint32_t edge_count;
+    uint32_t stamp; /* group-local marks: distinct selves, retained walk */
+    uint32_t flags;
+};
+
+/* ---- wrappers and the rows (groups) they aggregate into ------------------ */
+struct wrapper {
+    PyObject *obj;      /* strong */
+    PyObject *cache;    /* strong: the cache dict */
+    PyObject *kwd_mark; /* borrowed via obj; NULL on 3.8/3.9 */
+    enum snapshot_kind kind;
+    uint32_t group;
+    int64_t maxsize;
+    bool valid; /* layout checked, names and counters read */
+    bool named; /* found in a class namespace or module globals */
+    /* A wrapper that no class or module names may sit inside an object
+     * graph (a per-instance cache in an instance's __dict__ or slots, a
+     * closure's cache): everything its entries reference is walked, and
+     * what would go with it is remembered for retained_bytes. */
+    bool inner;
+    uint32_t cedge_start, cedge_count; /* its entries' nodes, in s->cedges */
+    int64_t own_bytes;                 /* cache dict, key tuples, links (bounded) */
+};
+
+/* An allocation site of a row's pinned objects (scan-alloc.c). */
+struct scan_site {
+    char *file; /* owned */
+    long line;
+    int64_t count;
+    bool unknown, other; /* unused here: the row keeps those counts apart */
+};
+
+struct group {
+    uint64_t hash;
+    char *qualname, *module, *file; /* owned */
+    long line;
+    enum snapshot_kind kind;
+    int64_t maxsize;
+    bool typed;
+    bool self_only;
+    bool any_key;
+    int64_t entries, hits, misses, wrappers;
+    int64_t selves, pinned, retained;
+    uint32_t *selfs; /* node indexes */
+    size_t n_selfs, cap_selfs;
+    /* --trace-alloc (scan-alloc.c) */
+    bool traced;
+    struct scan_site *sites; /* owned, up to its fixed capacity */
+    size_t n_sites;
+    int64_t alloc_unknown, alloc_other, alloc_examined;
+};
+
+struct ptrvec {
+    PyObject **v;
+    size_t n, cap;
+};
+
+struct scan {
+    const struct scan_options *opt;
+    /* per sample */
+    struct node *nodes;
+    size_t n_nodes, cap_nodes;
+    struct objmap node_index;
+    uint32_t *edges;
+    size_t n_edges, cap_edges;
+    uint32_t *cedges; /* entry nodes (key items, results) of inner wrappers */
+    size_t n_cedges, cap_cedges;
+    struct wrapper *wrappers;
+    size_t n_wrappers, cap_wrappers;
+    struct objmap wrapper_index;
+    struct group *groups;
+    size_t n_groups, cap_groups;
+    struct objmap group_index; /* key: hash value (never dereferenced) */
+    struct objmap stop;        /* module dicts, cache dicts: never expanded */
+    uint32_t *queue;           /* graph walk order */
+    size_t n_queue, cap_queue;
+    struct objmap type_class; /* type -> TC_* bits */
+    struct {
+        PyObject *type;
+        unsigned tc;
+    } tc_cache[64];           /* direct-mapped front of type_class */
+    struct objmap size_mode;  /* type -> index into size_descr, + 1 */
+    struct ptrvec size_descr; /* strong: size functions of static types (persistent) */
+    struct ptrvec held;       /* strong refs that are not nodes */
+    struct ptrvec visit;      /* scratch: objects a tp_traverse visited */
+    bool truncated;
+    /* persistent across samples */
+    PyObject *known; /* strong list of weakrefs to wrappers found by a full walk */
+};
+
+/* Type classification bits (scan-cache.c). */
+enum {
+    TC_SELF = 1 << 0,   /* may count as a self (not a class/module/value type) */
+    TC_RESULT = 1 << 1, /* worth following as a cache result */
+};
+
+/* ---- scan.c ---------------------------------------------------------------- */
+/* -ECANCELED when the caller asked the sample to stop (exit, fork, detach),
+ * else 0. Checked between units of work; the GIL stays held. */
+int scan_check_stop(struct scan *s);
+int scan_hold(struct scan *s, PyObject *obj); /* keep a strong ref until the end */
+/* Drop a strong reference taken in this sample (never the last one: see
+ * scan.h). */
+void scan_release(struct scan *s, PyObject *obj);
+int ptrvec_push(struct ptrvec *v, PyObject *o);
+/* Index of obj's node, created (zeroed) when new; OBJMAP_ABSENT on ENOMEM. */
+uint32_t scan_node(struct scan *s, PyObject *obj, bool *ret_new);
+/* Make room for `extra` more nodes. Call only where no borrowed reference is in use. Returns 0,
+ * -ECANCELED (stop requested) or -ENOMEM; the GIL is held on return. */
+int scan_reserve(struct scan *s, size_t extra);
+/* Take a strong reference on a node's object once. */
+void scan_own(struct scan *s, struct node *n);
+
+/* ---- scan-discover.c -------------------------------------------------------- */
+/* Fill s->wrappers (strong refs) from classes, modules, known weakrefs and,
+ * when full, the GC heap. Adds module dicts to s->stop. */
+int scan_discover(struct scan *s, bool full);
+
+/* ---- scan-cache.c ------------------------------------------------------------ */
+
+/* Check one wrapper's layout, find its row, add its counters. */
+int scan_wrapper_prepare(struct scan *s, struct wrapper *w);
+/* Read a prepared wrapper's entries into nodes and its row. All wrappers of
+ * one row must be read one after another (distinct selves use row stamps). */
+int scan_wrapper_entries(struct scan *s, struct wrapper *w);
+/* Collect what tp_traverse of obj visits into s->visit (cleared first). */
+int scan_traverse_collect(struct scan *s, PyObject *obj);
+
+/* ---- scan-graph.c ---------------------------------------------------------------- */
+/* Walk from the selves and result containers, decide pinned, sum retained. */
+int scan_graph(struct scan *s);
+/* Bytes of one object as sys.getsizeof counts them: through the nearest
+ * static base's __sizeof__ (never user code; GIL held), or, for
+ * scan_size_plain, from the type's basic and item sizes alone (no call:
+ * exact for tuples and the lru links, fine with borrowed references). */
+int64_t scan_size_of(struct scan *s, PyObject *o);
+int64_t scan_size_plain(PyObject *o);
+
+/* After scan_graph: a self nothing outside the caches keeps alive. */
+static inline bool
+scan_node_pinned(const struct node *n)
+{
+    return (n->flags & (NODE_ALIVE | NODE_EXPANDED)) == NODE_EXPANDED;
+}
+
+/* ---- scan-pinned.c ---------------------------------------------------------------- */
+/* After scan_graph, before the references are released: append the pinned
+ * selves of every row to opt->pinned_out (see scan.h). Returns 0 or -ENOMEM. */
+int scan_collect_pinned(struct scan *s, PyObject *out);
+
+/* ---- scan-alloc.c ------------------------------------------------------------------ */
+/* After scan_graph, before the references are released: the allocation
+ * sites of every row's pinned selves, when tracemalloc traces. Sets
+ * *ret_frames to its traceback limit (0: not tracing). Returns 0 or
+ * -ENOMEM. */
+int scan_alloc_sites(struct scan *s, int *ret_frames);
+
+unsigned scan_type_class_slow(struct scan *s, PyObject *type);
+/* TC_* bits of a type, through a small direct-mapped cache (hot path). */
+static inline unsigned
+scan_type_class(struct scan *s, PyObject *type)
+{
+    size_t slot = ((uintptr_t)type >> 4) & 63;
+
+    if (s->tc_cache[slot].type == type) {
+        return s->tc_cache[slot].tc;
+    }
+    return scan_type_class_slow(s, type);
+}
