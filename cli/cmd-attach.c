@@ -25,6 +25,7 @@
 
 #include "attachopt.h"
 #include "cli.h"
+#include "protocol.h"
 #include "client.h"
 #include "inject.h"
 #include "preload.h"
@@ -106,16 +107,17 @@ hello(pid_t pid, struct hello *h, char *err, size_t errlen)
     client_init(&c);
     r = client_connect(&c, pid, CLIENT_TIMEOUT_MS, err, errlen);
     if (r == 0) {
-        r = client_request(&c, "{\"cmd\":\"hello\"}", CLIENT_TIMEOUT_MS, &reply, err, errlen);
+        r = client_request(&c, protocol_request_line(PROTOCOL_HELLO, false), CLIENT_TIMEOUT_MS,
+                           &reply, err, errlen);
     }
-    if (r == 0) {
-        const char *s = jsonv_get_str(reply, "state");
-        const char *why = jsonv_get_str(reply, "reason");
-        const char *py = jsonv_get_str(reply, "python");
-        snprintf(h->state, sizeof(h->state), "%s", s != NULL ? s : "?");
-        snprintf(h->reason, sizeof(h->reason), "%s", why != NULL ? why : "");
-        snprintf(h->python, sizeof(h->python), "%s", py != NULL ? py : "");
-        jsonv_get_double(reply, "interval", &h->interval);
+    struct protocol_hello ph;
+    if (r == 0 && protocol_read_hello(reply, &ph) == 0) {
+        snprintf(h->state, sizeof(h->state), "%s", ph.state);
+        snprintf(h->reason, sizeof(h->reason), "%s", ph.reason != NULL ? ph.reason : "");
+        snprintf(h->python, sizeof(h->python), "%s", ph.python != NULL ? ph.python : "");
+        h->interval = ph.interval;
+    } else if (r == 0) {
+        snprintf(h->state, sizeof(h->state), "?");
     }
     jsonv_free(reply);
     client_done(&c);

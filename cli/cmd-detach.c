@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "protocol.h"
 #include "client.h"
 #include "jsonv.h"
 #include "util.h"
@@ -32,7 +33,8 @@ cli_detach_agent(pid_t pid, char *err, size_t errlen)
     client_init(&c);
     r = client_connect(&c, pid, CLIENT_TIMEOUT_MS, err, errlen);
     if (r == 0) {
-        r = client_request(&c, "{\"cmd\":\"detach\"}", DETACH_TIMEOUT_MS, &reply, err, errlen);
+        r = client_request(&c, protocol_request_line(PROTOCOL_DETACH, false), DETACH_TIMEOUT_MS,
+                           &reply, err, errlen);
     }
     if (r == 0 && stat(c.path, &st) == 0) {
         snprintf(err, errlen, "the agent in pid %d said it detached, but %s is still there",

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "protocol.h"
 #include "client.h"
 #include "util.h"
 #include "sockpath.h"
@@ -43,17 +44,16 @@ cmp_rows(const void *a, const void *b)
 static void
 print_row(const struct row *row)
 {
-    const struct jsonv *argv = jsonv_get(row->hello, "argv");
-    const char *python = jsonv_get_str(row->hello, "python");
-    const char *state = jsonv_get_str(row->hello, "state");
-    int64_t samples = 0;
+    struct protocol_hello h;
 
-    (void)jsonv_get_int(row->hello, "samples", &samples);
-    printf("%-8d %-8s %-9s %7lld  ", (int)row->pid, python != NULL ? python : "?",
-           state != NULL ? state : "?", (long long)samples);
-    if (jsonv_is(argv, JSONV_ARRAY) && argv->u.arr.n > 0) {
-        for (size_t i = 0; i < argv->u.arr.n; i++) {
-            const struct jsonv *a = &argv->u.arr.items[i];
+    if (protocol_read_hello(row->hello, &h) < 0) {
+        h = (struct protocol_hello){.state = "?"};
+    }
+    printf("%-8d %-8s %-9s %7lld  ", (int)row->pid, h.python != NULL ? h.python : "?", h.state,
+           (long long)h.samples);
+    if (h.argv != NULL && h.argv->u.arr.n > 0) {
+        for (size_t i = 0; i < h.argv->u.arr.n; i++) {
+            const struct jsonv *a = &h.argv->u.arr.items[i];
 
             fputs(i > 0 ? " " : "", stdout);
             util_put_printable(stdout, jsonv_is(a, JSONV_STRING) ? a->u.str.s : "?");
@@ -62,10 +62,9 @@ print_row(const struct row *row)
         fputs("?", stdout);
     }
     putchar('\n');
-    const char *reason = jsonv_get_str(row->hello, "reason");
-    if (reason != NULL) {
+    if (h.reason != NULL) {
         fputs("         refused: ", stdout);
-        util_put_printable(stdout, reason);
+        util_put_printable(stdout, h.reason);
         putchar('\n');
     }
 }
@@ -119,8 +118,8 @@ cmd_list(int argc, char **argv)
         client_init(&c);
         r = client_connect(&c, pid, LIST_TIMEOUT_MS, err, sizeof(err));
         if (r == 0) {
-            r = client_request(&c, "{\"cmd\":\"hello\"}", LIST_TIMEOUT_MS, &hello, err,
-                               sizeof(err));
+            r = client_request(&c, protocol_request_line(PROTOCOL_HELLO, false), LIST_TIMEOUT_MS,
+                               &hello, err, sizeof(err));
         }
         client_done(&c);
         if (r < 0) {

@@ -42,6 +42,7 @@
 #include <microhttpd.h>
 
 #include "cli.h"
+#include "protocol.h"
 #include "client.h"
 #include "metrics-addr.h"
 #include "metrics-expo.h"
@@ -99,15 +100,15 @@ ask(struct target *t, double deadline)
     t->gone = r == -ESRCH || r == -ENOENT || r == -ECONNREFUSED;
     if (r == 0) {
         ms = left_ms(deadline);
-        r = ms == 0
-                ? -ETIMEDOUT
-                : client_request(&c, "{\"cmd\":\"hello\"}", ms, &t->hello, t->err, sizeof(t->err));
+        r = ms == 0 ? -ETIMEDOUT
+                    : client_request(&c, protocol_request_line(PROTOCOL_HELLO, false), ms,
+                                     &t->hello, t->err, sizeof(t->err));
     }
     if (r == 0) {
         ms = left_ms(deadline);
-        r = ms == 0
-                ? -ETIMEDOUT
-                : client_request(&c, "{\"cmd\":\"latest\"}", ms, &t->reply, t->err, sizeof(t->err));
+        r = ms == 0 ? -ETIMEDOUT
+                    : client_request(&c, protocol_request_line(PROTOCOL_LATEST, false), ms,
+                                     &t->reply, t->err, sizeof(t->err));
         /* An agent that has not sampled yet (or refused the interpreter)
          * is up, with no cache metrics. */
         if (r == -EREMOTEIO) {
@@ -419,14 +420,13 @@ static const struct agent_family agent_families[] = {
      "Memory the agent's scanner had allocated at the last sample."},
 };
 
+/* The program name a hello names, or "". */
 static const char *
-argv0_of(const struct jsonv *hello)
+argv0_of(const struct protocol_hello *h)
 {
-    const struct jsonv *argv = jsonv_get(hello, "argv");
-
-    if (jsonv_is(argv, JSONV_ARRAY) && argv->u.arr.n > 0 &&
-        jsonv_is(&argv->u.arr.items[0], JSONV_STRING)) {
-        return argv->u.arr.items[0].u.str.s;
+    if (h->argv != NULL && h->argv->u.arr.n > 0 &&
+        jsonv_is(&h->argv->u.arr.items[0], JSONV_STRING)) {
+        return h->argv->u.arr.items[0].u.str.s;
     }
     return "";
 }
@@ -461,12 +461,16 @@ render(struct metrics_expo *e, const struct target *t, size_t n)
         if (!t[i].up) {
             continue;
         }
+        struct protocol_hello h;
+        if (protocol_read_hello(t[i].hello, &h) < 0) {
+            continue;
+        }
         snprintf(pid, sizeof(pid), "%d", (int)t[i].pid);
         struct metrics_label l[] = {
             {"pid", pid},
-            {"python", str_or_empty(jsonv_get_str(t[i].hello, "python"))},
-            {"lruleak_version", str_or_empty(jsonv_get_str(t[i].hello, "lruleak_version"))},
-            {"argv0", argv0_of(t[i].hello)},
+            {"python", str_or_empty(h.python)},
+            {"lruleak_version", str_or_empty(h.lruleak_version)},
+            {"argv0", argv0_of(&h)},
         };
         metrics_expo_sample(e, l, 4, 1);
     }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "protocol.h"
 #include "client.h"
 #include "report.h"
 #include "util.h"
@@ -47,14 +48,13 @@ cmd_snapshot(int argc, char **argv)
     }
     r = client_connect(&c, pid, CLIENT_TIMEOUT_MS, err, sizeof(err));
     if (r == 0) {
-        r = client_request(&c, "{\"cmd\":\"hello\"}", CLIENT_TIMEOUT_MS, &hello, err, sizeof(err));
+        r = client_request(&c, protocol_request_line(PROTOCOL_HELLO, false), CLIENT_TIMEOUT_MS,
+                           &hello, err, sizeof(err));
     }
     if (r == 0) {
         /* A plain snapshot is complete (full-heap discovery); --quick asks
          * for the cheap one. Allow the time a full walk can take. */
-        r = client_request(&c,
-                           arg_quick && !arg_full ? "{\"cmd\":\"snapshot\",\"full\":false}"
-                                                  : "{\"cmd\":\"snapshot\"}",
+        r = client_request(&c, protocol_request_line(PROTOCOL_SNAPSHOT, !arg_quick || arg_full),
                            CLIENT_FULL_TIMEOUT_MS, &reply, err, sizeof(err));
     }
     if (r < 0) {

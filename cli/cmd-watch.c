@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "protocol.h"
 #include "client.h"
 #include "report.h"
 #include "util.h"
@@ -310,7 +311,8 @@ attach(struct watch *w, char *err, size_t errlen)
     w->discovered = false;
     r = client_connect(&w->c, w->pid, CLIENT_TIMEOUT_MS, err, errlen);
     if (r == 0) {
-        r = client_request(&w->c, "{\"cmd\":\"hello\"}", CLIENT_TIMEOUT_MS, &hello, err, errlen);
+        r = client_request(&w->c, protocol_request_line(PROTOCOL_HELLO, false), CLIENT_TIMEOUT_MS,
+                           &hello, err, errlen);
     }
     if (r == 0) {
         r = report_add_hello(w->rep, hello, err, errlen);
@@ -351,11 +353,11 @@ refresh(struct watch *w, char *err, size_t errlen)
      * wrappers found before), which keeps the GIL time taken from the
      * watched process small. */
     if (w->discovered) {
-        r = client_request(&w->c, "{\"cmd\":\"snapshot\",\"full\":false}",
+        r = client_request(&w->c, protocol_request_line(PROTOCOL_SNAPSHOT, false),
                            CLIENT_SNAPSHOT_TIMEOUT_MS, &reply, why, sizeof(why));
     } else {
-        r = client_request(&w->c, "{\"cmd\":\"snapshot\",\"full\":true}", CLIENT_FULL_TIMEOUT_MS,
-                           &reply, why, sizeof(why));
+        r = client_request(&w->c, protocol_request_line(PROTOCOL_SNAPSHOT, true),
+                           CLIENT_FULL_TIMEOUT_MS, &reply, why, sizeof(why));
     }
     if (r == 0) {
         w->discovered = true;

@@ -100,3 +100,69 @@ protocol_write_error(struct jsonw *w, int errnum, const char *msg)
     jsonw_obj_end(w);
     jsonw_bytes(w, "\n", 1);
 }
+
+const char *
+protocol_request_line(enum protocol_cmd cmd, bool full)
+{
+    switch (cmd) {
+    case PROTOCOL_HELLO:
+        return "{\"cmd\":\"hello\"}";
+    case PROTOCOL_SNAPSHOT:
+        return full ? "{\"cmd\":\"snapshot\"}" : "{\"cmd\":\"snapshot\",\"full\":false}";
+    case PROTOCOL_LATEST:
+        return "{\"cmd\":\"latest\"}";
+    case PROTOCOL_DETACH:
+        return "{\"cmd\":\"detach\"}";
+    }
+    return "{}";
+}
+
+void
+protocol_write_hello(struct jsonw *w, const struct protocol_hello *h)
+{
+    jsonw_obj_begin(w);
+    jsonw_kbool(w, "ok", true);
+    jsonw_kstr(w, "lruleak_version", h->lruleak_version);
+    jsonw_kint(w, "pid", h->pid);
+    jsonw_kint(w, "ppid", h->ppid);
+    jsonw_kstr(w, "python", h->python);
+    jsonw_key(w, "argv");
+    if (h->argv_json != NULL) {
+        jsonw_raw(w, h->argv_json, strlen(h->argv_json));
+    } else {
+        jsonw_null(w);
+    }
+    jsonw_kstr(w, "state", h->state);
+    if (h->reason != NULL) {
+        jsonw_kstr(w, "reason", h->reason);
+    }
+    jsonw_kdouble(w, "interval", h->interval, 3);
+    jsonw_kint(w, "samples", h->samples);
+    jsonw_obj_end(w);
+    jsonw_bytes(w, "\n", 1);
+}
+
+int
+protocol_read_hello(const struct jsonv *reply, struct protocol_hello *h)
+{
+    bool ok = false;
+    const struct jsonv *argv = jsonv_get(reply, "argv");
+
+    memset(h, 0, sizeof(*h));
+    if (!jsonv_is(reply, JSONV_OBJECT) || !jsonv_get_bool(reply, "ok", &ok) || !ok) {
+        return -EPROTO;
+    }
+    h->lruleak_version = jsonv_get_str(reply, "lruleak_version");
+    (void)jsonv_get_int(reply, "pid", &h->pid);
+    (void)jsonv_get_int(reply, "ppid", &h->ppid);
+    h->python = jsonv_get_str(reply, "python");
+    h->argv = jsonv_is(argv, JSONV_ARRAY) ? argv : NULL;
+    h->state = jsonv_get_str(reply, "state");
+    if (h->state == NULL) {
+        h->state = "?";
+    }
+    h->reason = jsonv_get_str(reply, "reason");
+    (void)jsonv_get_double(reply, "interval", &h->interval);
+    (void)jsonv_get_int(reply, "samples", &h->samples);
+    return 0;
+}

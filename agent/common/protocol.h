@@ -18,14 +18,19 @@
  *   {"ok":true, ...}                       (hello fields, or "sample":{...})
  *   {"ok":false,"errno":N,"error":"text"}  for anything that went wrong
  *
- * This module only parses requests and writes error replies; it knows
- * nothing about sockets or Python. Never logs. Thread context: none.
+ * Both sides build and read these lines here only: clients send
+ * protocol_request_line(), agents parse it; agents write the hello reply
+ * with protocol_write_hello(), clients read it with protocol_read_hello().
+ * (The sample's own schema is snapshot.h.) Nothing here knows about
+ * sockets or Python. Never logs. Thread context: none.
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "jsonv.h"
 #include "jsonw.h"
 
 /* Longest request line, newline included; longer lines get an error. */
@@ -57,3 +62,37 @@ void protocol_write_error(struct jsonw *w, int errnum, const char *msg);
 
 /* Name of a command, for logs. */
 const char *protocol_cmd_name(enum protocol_cmd cmd);
+
+/* The request line a client sends for cmd (without '\n'); full matters
+ * for PROTOCOL_SNAPSHOT only. A static string. */
+const char *protocol_request_line(enum protocol_cmd cmd, bool full);
+
+/*
+ * The hello reply: who the agent is and what it is doing.
+ *   {"ok":true,"lruleak_version":V,"pid":N,"ppid":N,"python":"3.11.2"|null,
+ *    "argv":[...]|null,"state":S[,"reason":R],"interval":X,"samples":N}
+ * state: waiting, sampling, refused (then reason says why), stopped,
+ * detached.
+ */
+struct protocol_hello {
+    const char *lruleak_version;
+    int64_t pid;
+    int64_t ppid;
+    const char *python;       /* NULL until the agent knows */
+    const char *argv_json;    /* writing: the command line as JSON text, or NULL */
+    const struct jsonv *argv; /* reading: its array of strings, or NULL */
+    const char *state;
+    const char *reason; /* NULL unless refused */
+    double interval;    /* seconds */
+    int64_t samples;    /* samples published so far */
+};
+
+/* Append the hello reply (and its '\n') to w. */
+void protocol_write_hello(struct jsonw *w, const struct protocol_hello *h);
+
+/*
+ * Read a hello reply: fills *h with pointers into reply (valid while it
+ * is), "?" for a missing state. Returns 0, or -EPROTO when reply is not a
+ * successful hello (not an object, "ok" not true).
+ */
+int protocol_read_hello(const struct jsonv *reply, struct protocol_hello *h);

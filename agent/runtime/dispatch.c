@@ -45,27 +45,19 @@ static void
 write_hello(struct jsonw *out)
 {
     pthread_mutex_lock(&agent.lock);
-    jsonw_obj_begin(out);
-    jsonw_kbool(out, "ok", true);
-    jsonw_kstr(out, "lruleak_version", LRULEAK_VERSION);
-    jsonw_kint(out, "pid", agent.pid);
-    jsonw_kint(out, "ppid", getppid());
-    jsonw_kstr(out, "python", agent.python[0] != '\0' ? agent.python : NULL);
-    jsonw_key(out, "argv");
-    if (agent.argv_json != NULL) {
-        jsonw_raw(out, agent.argv_json, strlen(agent.argv_json));
-    } else {
-        jsonw_null(out);
-    }
-    jsonw_kstr(out, "state", state_name(agent.state));
-    if (agent.state == AGENT_REFUSED) {
-        jsonw_kstr(out, "reason", agent.reason);
-    }
-    jsonw_kdouble(out, "interval", agent.interval, 3);
-    jsonw_kint(out, "samples", (int64_t)agent.seq);
-    jsonw_obj_end(out);
+    struct protocol_hello h = {
+        .lruleak_version = LRULEAK_VERSION,
+        .pid = agent.pid,
+        .ppid = getppid(),
+        .python = agent.python[0] != '\0' ? agent.python : NULL,
+        .argv_json = agent.argv_json,
+        .state = state_name(agent.state),
+        .reason = agent.state == AGENT_REFUSED ? agent.reason : NULL,
+        .interval = agent.interval,
+        .samples = (int64_t)agent.seq,
+    };
+    protocol_write_hello(out, &h);
     pthread_mutex_unlock(&agent.lock);
-    jsonw_bytes(out, "\n", 1);
 }
 
 void

@@ -205,6 +205,77 @@ START_TEST(protocol_error_reasons_roundtrip)
 }
 END_TEST
 
+/* What a client sends is what the agent parses, for every request. */
+START_TEST(protocol_request_lines_roundtrip)
+{
+    static const struct {
+        enum protocol_cmd cmd;
+        bool full;
+    } cases[] = {
+        {PROTOCOL_HELLO, true},  {PROTOCOL_SNAPSHOT, true}, {PROTOCOL_SNAPSHOT, false},
+        {PROTOCOL_LATEST, true}, {PROTOCOL_DETACH, true},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *line = protocol_request_line(cases[i].cmd, cases[i].full);
+        struct protocol_request req;
+        char err[256];
+
+        ck_assert_msg(protocol_parse_request(line, strlen(line), &req, err, sizeof(err)) == 0,
+                      "%s: %s", line, err);
+        ck_assert_int_eq(req.cmd, cases[i].cmd);
+        ck_assert_msg(req.cmd != PROTOCOL_SNAPSHOT || req.full == cases[i].full, "%s", line);
+    }
+}
+END_TEST
+
+/* The hello an agent writes reads back field for field; a refusal
+ * carries its reason, an error reply is not a hello. */
+START_TEST(protocol_hello_roundtrip)
+{
+    const struct protocol_hello in = {
+        .lruleak_version = "0.1.0",
+        .pid = 4242,
+        .ppid = 1,
+        .python = "3.11.2",
+        .argv_json = "[\"python3\",\"app \\\"x\\\".py\"]",
+        .state = "refused",
+        .reason = "free-threaded build",
+        .interval = 0.25,
+        .samples = 17,
+    };
+    struct protocol_hello out;
+    const struct jsonv *root;
+    struct jsonw w;
+
+    jsonw_init(&w);
+    protocol_write_hello(&w, &in);
+    ck_assert_int_eq(w.err, 0);
+    ck_assert_int_eq(w.buf[w.len - 1], '\n');
+    ck_assert_int_eq(jsonv_parse(w.buf, w.len - 1, &root, NULL, 0), 0);
+    ck_assert_int_eq(protocol_read_hello(root, &out), 0);
+    ck_assert_str_eq(out.lruleak_version, "0.1.0");
+    ck_assert_int_eq(out.pid, 4242);
+    ck_assert_int_eq(out.ppid, 1);
+    ck_assert_str_eq(out.python, "3.11.2");
+    ck_assert_str_eq(out.state, "refused");
+    ck_assert_str_eq(out.reason, "free-threaded build");
+    ck_assert(out.interval == 0.25);
+    ck_assert_int_eq(out.samples, 17);
+    ck_assert_ptr_nonnull(out.argv);
+    ck_assert_uint_eq(out.argv->u.arr.n, 2);
+    ck_assert_str_eq(out.argv->u.arr.items[1].u.str.s, "app \"x\".py");
+    jsonv_free(root);
+
+    jsonw_clear(&w);
+    protocol_write_error(&w, EINVAL, "no");
+    ck_assert_int_eq(jsonv_parse(w.buf, w.len - 1, &root, NULL, 0), 0);
+    ck_assert_int_eq(protocol_read_hello(root, &out), -EPROTO);
+    jsonv_free(root);
+    jsonw_done(&w);
+}
+END_TEST
+
 Suite *
 protocol_suite(void)
 {
@@ -223,6 +294,8 @@ protocol_suite(void)
     tcase_add_test(tc, protocol_writes_error_reply);
     tcase_add_loop_test(tc, protocol_error_reasons_roundtrip, 0,
                         sizeof(request_cases) / sizeof(request_cases[0]));
+    tcase_add_test(tc, protocol_request_lines_roundtrip);
+    tcase_add_test(tc, protocol_hello_roundtrip);
     suite_add_tcase(s, tc);
     return s;
 }
