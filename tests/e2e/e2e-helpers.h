@@ -2,7 +2,10 @@
 /*
  * e2e-helpers: what the end-to-end tests share. Real Python victims from
  * tests/scenarios/ run under the real agent (LD_PRELOAD) and are examined
- * through the real CLI and the agent's socket.
+ * through the real CLI and the agent's socket. The implementation is split:
+ * e2e-helpers.c (fixture, time, strings, environments), e2e-proc.c
+ * (processes and victims), e2e-sock.c (sockets, agents, attaching),
+ * e2e-json.c (JSON, recordings, ground-truth checks).
  *
  * Configuration comes from the environment meson sets (tests/e2e/meson.build):
  * PYTHON (empty: every e2e executable exits 77, meson reports SKIP),
