@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * snapshot: see snapshot.h. Pure data: the verdict rule and the JSON field
- * names are the contract documented in README.md ("A sample").
+ * names are the contract documented in agent/README.md ("A sample").
  */
 #include "config.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * snapshot: the result of one sample as plain C data, its verdicts and its
- * JSON form (the "sample" object of README.md). Produced by scan, published
+ * JSON form (the "sample" object of agent/README.md). Produced by scan, published
  * by the sampler, serialised for the socket and the recording. No Python;
  * unit-testable. One thread at a time per snapshot.
  */
@@ -89,7 +89,7 @@ int snapshot_cache_sites(struct snapshot_cache *c, size_t n);
  * it is dropped). */
 void snapshot_cache_add_site(struct snapshot_cache *c, const char *file, long line, int64_t count,
                              enum snapshot_site_kind kind);
-/* "leak", "bounded" or "ok" (README: pinned > 0 and unbounded / capped). */
+/* "leak", "bounded" or "ok" (agent/README.md: pinned > 0 and unbounded / capped). */
 const char *snapshot_verdict(const struct snapshot_cache *c);
 const char *snapshot_kind_name(enum snapshot_kind kind);
 /* Order rows: pinned desc, then entries desc, then qualname. */

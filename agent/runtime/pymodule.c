@@ -189,7 +189,7 @@ static struct pyapi_method_def methods[] = {
     {"start", mod_start, METH_VARARGS,
      "start(options=None): start sampling in this process (options: see lruleak attach)."},
     {"snapshot", mod_snapshot, METH_VARARGS,
-     "snapshot(full=False) -> dict: take a sample now (see the lruleak README)."},
+     "snapshot(full=False) -> dict: take a sample now (see lruleak's agent/README.md)."},
     {"pinned", mod_pinned, METH_VARARGS,
      "pinned(full=True) -> list: take a sample now and return, per cache with pinned\n"
      "objects, a dict (qualname, module, file, line, kind, maxsize, objects). The\n"

@@ -5,7 +5,7 @@
  *
  *   import _lruleak
  *   _lruleak.start()           start sampling (no LD_PRELOAD needed)
- *   _lruleak.snapshot(full=False) -> dict, the "sample" object of README.md
+ *   _lruleak.snapshot(full=False) -> dict, the "sample" object of agent/README.md
  *   _lruleak.__version__
  *
  * Called by Python with the GIL held.

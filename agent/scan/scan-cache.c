@@ -254,7 +254,7 @@ add_cache_ref(struct scan *s, PyObject *o, bool external, uint32_t *ret_idx)
     return 0;
 }
 
-/* Immortal objects (3.12+) still count as selves (README: only classes,
+/* Immortal objects (3.12+) still count as selves (agent/README.md: only classes,
  * modules and value types are left out); the graph walk marks them alive, so
  * they are never pinned. As results they can hold nothing of interest. */
 static bool
