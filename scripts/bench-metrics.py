@@ -3,7 +3,7 @@
 """bench-metrics.py: what a scrape of `lruleak metrics` costs.
 
 Usage: scripts/bench-metrics.py [--agents 1,10,50] [--scrapes 20] [--python PY]
-(after scripts/build.sh; figures in README "Fleet monitoring").
+(after scripts/build.sh; figures in scripts/README.md "What a scrape costs").
 
 For each number of agents N: start N victims (tests/scenarios/
 metrics_victim.py, 10 leaked objects each) under the built agent in a

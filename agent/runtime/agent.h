@@ -20,6 +20,7 @@
 #pragma once
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -57,7 +58,7 @@ struct agent {
     /* guarded by lock */
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    enum agent_state state;
+    _Atomic enum agent_state state; /* also read without agent.lock (atomic) */
     char reason[256];
     char python[32];
     char *argv_json; /* JSON array of /proc/self/cmdline */
@@ -71,7 +72,7 @@ struct agent {
     bool stopping; /* atexit: the sampler must leave Python for good */
     bool parked;   /* the sampler has left Python for good */
     bool server_running;
-    bool pausing;                        /* os.fork() in progress (3.12+): our threads leave */
+    atomic_bool pausing;                 /* os.fork() in progress (3.12+): our threads leave */
     bool detaching;                      /* a client asked to detach: the sampler leaves */
     bool sampler_gone;                   /* the sampler thread has left Python and ends */
     bool sampler_wants_gil;              /* the sampler waits for or holds the GIL */

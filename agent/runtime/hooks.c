@@ -80,8 +80,8 @@ install_atexit(void)
  * Py_Initialize, which PySys_AddAuditHook allows (PEP 578: runtime
  * initialisation keeps hooks added earlier); otherwise the sampler adds it
  * at its first look. Afterwards the hook returns at once. */
-static volatile int exit_hook_installed;
-static volatile int audit_hook_added;
+static atomic_int exit_hook_installed;
+static atomic_int audit_hook_added;
 static int audit_hook_early; /* added before Py_Initialize: it starts the agent */
 static int started_here;     /* it did (GIL held: no race) */
 static int in_hook;
@@ -90,7 +90,8 @@ static int (*is_initialized)(void);
 int
 hooks_install_exit(void)
 {
-    if (__sync_bool_compare_and_swap(&exit_hook_installed, 0, 1) && install_atexit() < 0) {
+    if (atomic_compare_exchange_strong(&exit_hook_installed, &(int){0}, 1) &&
+        install_atexit() < 0) {
         exit_hook_installed = 0;
         return -EIO;
     }
@@ -100,7 +101,7 @@ hooks_install_exit(void)
 bool
 hooks_exit_installed(void)
 {
-    return __atomic_load_n(&exit_hook_installed, __ATOMIC_ACQUIRE) != 0;
+    return atomic_load(&exit_hook_installed) != 0;
 }
 
 static bool
@@ -317,7 +318,7 @@ hooks_before_exit(void)
      * does its tasks and calls os._exit() before its own sampler is; the
      * final sample is then prepared here), and this thread holds the
      * GIL. */
-    enum agent_state state = __atomic_load_n(&agent.state, __ATOMIC_ACQUIRE);
+    enum agent_state state = atomic_load(&agent.state);
     if (!agent.python_process || agent.pid != getpid() || !exit_hook_installed ||
         (state != AGENT_SAMPLING && state != AGENT_WAITING) || agent.stopping) {
         return;

@@ -6,7 +6,7 @@
  * initial one forks, the child's only thread is an ordinary thread: when
  * its function returns, it ends with pthread_exit, and without our threads
  * the process would exit (status 0) right there. With them it would live
- * on forever with a zombie leader (tests/scenarios/fork-thread-returns.py).
+ * on forever with a zombie leader (tests/scenarios/fork_thread_returns.py).
  * So:
  *   - such a child's thread carries a thread-specific value whose
  *     destructor runs as the thread ends: when no other thread of the

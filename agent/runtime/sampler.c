@@ -39,9 +39,9 @@
 #define SAMPLER_DUTY_FACTOR 20.0
 #define SAMPLER_REQUEST_WAIT_MAX_S 5.0
 
-static volatile int stop_flag; /* atexit: leave Python for good */
-static volatile int scan_stop; /* abandon the running sample (exit or os.fork()) */
-static int in_sample;          /* the sampler thread is inside a sample (atomic) */
+static atomic_int stop_flag; /* atexit: leave Python for good */
+static atomic_int scan_stop; /* abandon the running sample (exit or os.fork()) */
+static atomic_int in_sample; /* the sampler thread is inside a sample */
 
 static bool prepared; /* pyapi + pycompat ready (guarded by scan_lock) */
 static double last_full = -1e9;
@@ -101,7 +101,7 @@ sampler_fork_pause(void)
     bool go = (agent.state == AGENT_SAMPLING || agent.state == AGENT_WAITING) && !agent.stopping &&
               !agent.pausing && !agent.detaching;
     if (go) {
-        __atomic_store_n(&agent.pausing, true, __ATOMIC_RELEASE);
+        atomic_store(&agent.pausing, true);
         scan_stop = 1;
         pthread_cond_broadcast(&agent.cond);
     }
@@ -141,7 +141,7 @@ sampler_fork_resume(void)
 {
     if (agent_is_home() && agent.pausing && !agent.stopping) {
         pthread_mutex_lock(&agent.lock);
-        __atomic_store_n(&agent.pausing, false, __ATOMIC_RELEASE);
+        atomic_store(&agent.pausing, false);
         scan_stop = stop_flag;
         pthread_mutex_unlock(&agent.lock);
         server_resume();
@@ -226,7 +226,7 @@ requests_now(void)
  * hands its pinned objects to pinned_out is the caller's own: it is not
  * published and answers nothing. */
 static int
-sample(bool full, bool final, bool main_thread, volatile int *stop, uint64_t answers,
+sample(bool full, bool final, bool main_thread, atomic_int *stop, uint64_t answers,
        PyObject *pinned_out)
 {
     struct scan_options opt = {
@@ -329,7 +329,7 @@ sampler_final(void)
         termsig_final_ends();
         return;
     }
-    busy = __atomic_load_n(&in_sample, __ATOMIC_ACQUIRE);
+    busy = atomic_load(&in_sample);
     clock_gettime(CLOCK_MONOTONIC, &t0);
 
     /* Let the sampler finish its slice and leave Python: wait without the
@@ -552,13 +552,13 @@ run_python(python_job_fn fn, void *arg)
         return -EINTR;
     }
     pthread_mutex_lock(&agent.scan_lock);
-    __atomic_store_n(&in_sample, 1, __ATOMIC_RELEASE);
+    atomic_store(&in_sample, 1);
     r = -EINTR;
     if (enter_python(&state)) {
         r = fn(arg);
         leave_python(state);
     }
-    __atomic_store_n(&in_sample, 0, __ATOMIC_RELEASE);
+    atomic_store(&in_sample, 0);
     pthread_mutex_unlock(&agent.scan_lock);
     return r;
 }
@@ -1029,7 +1029,7 @@ sampler_main(void *arg)
         if (prepared && !stop_flag) {
             sample_loop();
         }
-        if (!__atomic_load_n(&agent.pausing, __ATOMIC_ACQUIRE)) {
+        if (!atomic_load(&agent.pausing)) {
             sampler_exit();
         }
         return NULL;
@@ -1064,7 +1064,7 @@ sampler_main(void *arg)
             pyc.lru_fields ? "verified" : "checked per wrapper",
             pyc.lru_links ? "verified" : "read by traverse");
     sample_loop();
-    if (!__atomic_load_n(&agent.pausing, __ATOMIC_ACQUIRE)) {
+    if (!atomic_load(&agent.pausing)) {
         sampler_exit();
     }
     return NULL;

@@ -368,7 +368,7 @@ server_main(void *arg)
     agent_note_thread(&agent.server_os_tid);
     for (;;) {
         int n = 0;
-        if (__atomic_load_n(&agent.pausing, __ATOMIC_ACQUIRE)) {
+        if (atomic_load(&agent.pausing)) {
             return NULL; /* os.fork(): see below */
         }
         pfd[n++] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
@@ -404,7 +404,7 @@ server_main(void *arg)
         if (pfd[2].fd >= 0 && (pfd[2].revents & POLLIN)) {
             termsig_readable();
         }
-        if (__atomic_load_n(&agent.pausing, __ATOMIC_ACQUIRE)) {
+        if (atomic_load(&agent.pausing)) {
             /* os.fork(): leave; clients and the socket stay, and
              * server_resume() picks them up again. */
             return NULL;
@@ -555,8 +555,7 @@ server_start(void)
 
     /* While os.fork() pauses the agent no thread starts; the sampler
      * started again afterwards comes back here. */
-    if (agent.server_running || !agent_is_home() ||
-        __atomic_load_n(&agent.pausing, __ATOMIC_ACQUIRE)) {
+    if (agent.server_running || !agent_is_home() || atomic_load(&agent.pausing)) {
         return 0;
     }
     r = open_socket();

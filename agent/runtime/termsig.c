@@ -73,8 +73,7 @@ on_sigterm(int sig)
         return;
     }
     if (agent.pid == getpid() && ask_fd >= 0 && done_fd >= 0 &&
-        __atomic_load_n(&agent.state, __ATOMIC_ACQUIRE) == AGENT_SAMPLING && !agent.stopping &&
-        !agent.main_only) {
+        atomic_load(&agent.state) == AGENT_SAMPLING && !agent.stopping && !agent.main_only) {
         uint64_t one = 1;
         struct pollfd p = {.fd = done_fd, .events = POLLIN};
         bool holds = pycompat_thread_holds_gil();

@@ -21,6 +21,7 @@
  */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -30,10 +31,10 @@
 struct scan;
 
 struct scan_options {
-    bool full;          /* also walk every GC object (gc.get_objects / GC visit) */
-    bool main_thread;   /* running on the interpreter's main thread (atexit, _lruleak) */
-    size_t max_nodes;   /* budget for the retained-graph walk */
-    volatile int *stop; /* when non-NULL and set, abandon at the next check */
+    bool full;        /* also walk every GC object (gc.get_objects / GC visit) */
+    bool main_thread; /* running on the interpreter's main thread (atexit, _lruleak) */
+    size_t max_nodes; /* budget for the retained-graph walk */
+    atomic_int *stop; /* when non-NULL and set, abandon at the next check */
     /* When non-NULL, a Python list: scan_run appends one dict per row with
      * pinned selves, {"qualname", "module", "file", "line", "kind",
      * "maxsize", "objects": [the pinned selves]} (the _lruleak.pinned()

@@ -3,7 +3,7 @@
 agent as without it. Each test runs a real victim from tests/scenarios
 twice or against its own ground truth, under the built agent (LD_PRELOAD)
 with the interpreter in $PYTHON, and fails on any difference. Each one
-failed on the agent before the fix it guards (README: Reliability).
+failed on the agent before the fix it guards (tests/README.md: Reliability).
 
 Environment (tests/harm/meson.build): PYTHON, LRULEAK_AGENT, LRULEAK_CLI,
 SCENARIOS; optionally E2E_PRELOAD (a sanitizer runtime, first in
@@ -168,7 +168,7 @@ def test_fork_prints_no_thread_warning(mode):
 
 def test_threads_seen_by_the_program_are_its_own(tmp_path):
     if VERSION < (3, 9):
-        # README, What the agent changes: 3.8's Py_AddPendingCall is not
+        # agent/README.md, What the agent changes: 3.8's Py_AddPendingCall is not
         # safe at exit, so there the agent samples with a thread state of
         # its own, which a dump taken during a sample lists (1 in 500).
         pytest.skip("CPython 3.8: samples run on the agent's own thread state")

@@ -5,7 +5,7 @@ A corpus victim drives a library installed from Debian through its public
 API, the way its users do, and cannot name beforehand every object the
 library puts into its caches. So, once the workload is done, it asks this
 module to register every lru_cache wrapper of the library that is alive
-(found by a walk of gc.get_objects()) with the kind README defines, and to
+(found by a walk of gc.get_objects()) with the kind agent/README.md defines, and to
 track, through weak references, every object found as the first argument
 of their keys. The numbers then come from e2e_truth.Truth as for every
 other victim: clear the registered caches, gc.collect(), and count which

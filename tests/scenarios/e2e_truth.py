@@ -18,7 +18,7 @@ How the numbers are obtained, without trusting the agent's algorithm:
 - entries/hits/misses come from cache_info() of the live wrappers;
 - selves: the cache dict is read through gc.get_referents(wrapper) (the C
   lru_cache traverses it); the first argument of each key is taken the way
-  README defines it (key[0], or the first keyword value when the key starts
+  agent/README.md defines it (key[0], or the first keyword value when the key starts
   with the keyword marker), excluding classes, modules, None, bool, int,
   float, complex, str, bytes, tuple and frozenset; counted by identity;
 - self_only: every key is a 1-tuple holding a self (the first argument and

@@ -56,7 +56,7 @@ def main():
     for _ in range(3):
         make(Parent, "Parent.keep").keep()
     # The agent's first look at a new interpreter installs its fork hooks;
-    # a fork in a program's first milliseconds stays unfollowed (README).
+    # a fork in a program's first milliseconds stays unfollowed (README.md, Limits).
     time.sleep(0.3)
     for i in range(n):
         pid = os.fork()

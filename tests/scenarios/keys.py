@@ -9,7 +9,7 @@
 - Same.tag: all Same objects are equal and hash alike, but selves are
   counted by identity (keys differ in their second argument);
 - marker: a function cache whose first arguments are Ellipsis and
-  NotImplemented (not in README's list of excluded types, so selves, but
+  NotImplemented (not in agent/README.md's list of excluded types, so selves, but
   immortal singletons: never pinned);
 - subscribe: a function cache keyed by bound methods of kept Listeners; the
   bound method objects themselves are referenced by nothing but the cache,

@@ -8,14 +8,10 @@ referenced from a list; NeverCalled has a cache with no entries, which the
 agent must not list. Usage: seed_truth.py [N]
 """
 import functools
-import os
 import sys
 
 from e2e_truth import Truth  # noqa: E402  (first: it completes 3.8's functools)
-
-sys.path.insert(0, os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                  "..", "..", "scenarios")))
-import seed  # noqa: E402
+import seed  # noqa: E402  (next to this file)
 
 
 class NeverCalled:

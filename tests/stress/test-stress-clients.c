@@ -21,7 +21,7 @@
  * repeat with the abusers is at most STRESS_SLOWDOWN_MAX times the best
  * without the agent (the best of nine, and a bound, that this noisy VM,
  * shared with other builds, keeps; the medians and every repeat are
- * printed for the README); the agent kept sampling during the abuse (its
+ * printed for tests/README.md); the agent kept sampling during the abuse (its
  * sample count grew) but the snapshot requests did not make it sample more
  * than its duty cycle allows: the samples of that stretch (from the
  * agent's recording) took at most STRESS_DUTY_MAX of its wall time; its
@@ -57,7 +57,7 @@
 /* Generous on purpose: on a 2-core VM the abusive clients of this very test
  * compete with the workload for the CPU (a CI run saw 2.0x with other jobs
  * on the machine, 1.006x alone). The agent's own share is bounded tightly
- * below (STRESS_DUTY_MAX, STRESS_AGENT_CPU_MAX); the figures go to README. */
+ * below (STRESS_DUTY_MAX, STRESS_AGENT_CPU_MAX); the figures go to tests/README.md. */
 #define STRESS_SLOWDOWN_MAX 3.0
 /* The agent aims at 1/20 of wall time; allow for a sample that straddles
  * the stretch's ends. */

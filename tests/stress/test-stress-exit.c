@@ -10,7 +10,7 @@
  * status of a run without the agent. The agent logs each exit that found
  * a sample running ("exit during a sample"); there must be some, or the
  * test did not test what it says, and their number is printed for the
- * README with the slowest exit.
+ * tests/README.md with the slowest exit.
  */
 #include "config.h"
 

@@ -10,7 +10,7 @@
  * threads stop, the counts must match the program's ground truth, its
  * output must equal a run without the agent (the line before READY does
  * not depend on timing), and it must exit 0 within the deadline. The figures
- * (samples taken, samples per second) go to stderr for the README.
+ * (samples taken, samples per second) go to stderr for tests/README.md.
  */
 #include "config.h"
 

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """The files of scripts/monitoring: the alerting rules (promtool check
 rules, promtool test rules), the Grafana dashboard (strict JSON, the
-panels the README promises, every query valid PromQL naming only metrics
+panels scripts/README.md promises, every query valid PromQL naming only metrics
 the exporter writes) and the systemd unit (systemd-analyze verify; its
 command serves and stops on its kill signal)."""
 import configparser
