@@ -170,14 +170,10 @@ write_cache(const struct snapshot_cache *c, struct jsonw *w)
         jsonw_kint(w, "maxsize", c->maxsize);
     }
     jsonw_kbool(w, "typed", c->typed);
-    jsonw_kint(w, "entries", c->entries);
-    jsonw_kint(w, "hits", c->hits);
-    jsonw_kint(w, "misses", c->misses);
-    jsonw_kint(w, "selves", c->selves);
-    jsonw_kint(w, "pinned", c->pinned);
-    jsonw_kint(w, "retained_bytes", c->retained_bytes);
+#define WRITE_COUNT(name) jsonw_kint(w, #name, c->name);
+    SNAPSHOT_CACHE_COUNTS(WRITE_COUNT)
+#undef WRITE_COUNT
     jsonw_kstr(w, "verdict", snapshot_verdict(c));
-    jsonw_kint(w, "wrappers", c->wrappers);
     jsonw_kbool(w, "self_only", c->self_only);
     if (c->sites != NULL) {
         jsonw_key(w, "alloc_sites");

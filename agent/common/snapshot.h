@@ -36,6 +36,21 @@ struct snapshot_site {
     enum snapshot_site_kind kind;
 };
 
+/*
+ * The integer counts of a cache row, in the sample's JSON under these very
+ * names: written by snapshot_write_json, read back by the CLI's report
+ * (cli/report/report-read.c) through the same list, so that a count added
+ * or renamed here changes both sides. X(name) for each.
+ */
+#define SNAPSHOT_CACHE_COUNTS(X)                                                                   \
+    X(entries)                                                                                     \
+    X(hits)                                                                                        \
+    X(misses)                                                                                      \
+    X(selves)                                                                                      \
+    X(pinned)                                                                                      \
+    X(retained_bytes)                                                                              \
+    X(wrappers)
+
 struct snapshot_cache {
     char *qualname; /* owned; never NULL */
     char *module;   /* owned; never NULL */

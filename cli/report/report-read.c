@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "snapshot.h"
 #include "report-internal.h"
 #include "report-source.h"
 
@@ -382,17 +383,14 @@ add_cache(struct report *rep, struct report_process *p, const struct jsonv *o, d
     }
     c->typed = false;
     (void)jsonv_get_bool(o, "typed", &c->typed);
+    /* The sample's counts, by the names the agent writes them under. */
     static const struct {
         const char *key;
         size_t off;
     } counts[] = {
-        {"entries", offsetof(struct report_cache, entries)},
-        {"hits", offsetof(struct report_cache, hits)},
-        {"misses", offsetof(struct report_cache, misses)},
-        {"selves", offsetof(struct report_cache, selves)},
-        {"pinned", offsetof(struct report_cache, pinned)},
-        {"retained_bytes", offsetof(struct report_cache, retained_bytes)},
-        {"wrappers", offsetof(struct report_cache, wrappers)},
+#define COUNT_FIELD(name) {#name, offsetof(struct report_cache, name)},
+        SNAPSHOT_CACHE_COUNTS(COUNT_FIELD)
+#undef COUNT_FIELD
     };
     for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
         r = count_member(o, counts[i].key, idx, (int64_t *)((char *)c + counts[i].off), err,
