@@ -1,16 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * agent-state: the agent's one state object (agent.h) and the operations on
- * it shared by the sampler, the server and the _lruleak module: reading
- * the configuration, starting (and after a detach restarting) the sampler
- * thread, detaching, the reset after fork. The recording and the
- * publishing of samples are recording.c. No Python here.
- *
- * Starting is serialised by start_lock, never held while waiting for the
- * GIL: agent_start() may run on a thread holding the GIL (_lruleak.start,
- * an attach through sys.remote_exec, a ptrace attach that interrupted a
- * thread in the middle of bytecode), so it only joins threads that need no
- * GIL any more.
+ * agent-state: the agent's one state object (agent.h) and the plumbing the
+ * other files share: clocks, spawning and joining the agent's threads,
+ * the configuration, the server's wake-up pipe. The transitions (start,
+ * attach, detach, fork, exit) are lifecycle.c; the recording and the
+ * publishing of samples recording.c. No Python here.
  */
 #include "config.h"
 
@@ -42,8 +36,6 @@ struct agent agent = {
     .wake_fd = -1,
     .record_fd = -1,
 };
-
-static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static bool configured;
 
@@ -139,32 +131,6 @@ agent_join_threads(void)
 }
 
 void
-agent_end_with_host(void)
-{
-    pthread_mutex_lock(&agent.lock);
-    agent.host_gone = true;
-    pthread_cond_broadcast(&agent.cond);
-    pthread_mutex_unlock(&agent.lock);
-    if (agent.sampler_alive) {
-        pthread_join(agent.sampler_tid, NULL);
-        agent.sampler_alive = false;
-    }
-    /* The sampler may have ended earlier by a way that leaves the server
-     * serving (a child that had nothing prepared to sample, say): the
-     * server ends on a detach whose sampler is gone. Telling it here, with
-     * no sampler left to see the flag, is what keeps the join below from
-     * waiting for ever (3.14's test_3_join_in_forked_from_thread, once in
-     * 600 runs under load). */
-    pthread_mutex_lock(&agent.lock);
-    agent.sampler_gone = true;
-    agent.sampler_os_tid = 0;
-    agent.detaching = true;
-    pthread_mutex_unlock(&agent.lock);
-    agent_wake_server();
-    agent_join_threads();
-}
-
-void
 agent_wait_threads_reaped(void)
 {
     pid_t tids[2];
@@ -212,7 +178,7 @@ after_fork_child(void)
 {
     /* Only flips state: the child has none of our threads, and Python may
      * be mid-fork. A child of os.fork() is re-armed later, from Python's
-     * after_in_child hook (follow-fork.c); one of a raw fork() stays
+     * after_in_child hook (lifecycle.c); one of a raw fork() stays
      * dormant (its pid is not agent.pid). */
     agent.server_running = false;
 }
@@ -243,213 +209,6 @@ agent_configure(void)
     pthread_atfork(NULL, NULL, after_fork_child);
     hostwatch_setup();
     agent.python_process = true;
-}
-
-/* ---- starting and restarting ------------------------------------------------ */
-
-/* start_lock held. */
-static int
-start_locked(void)
-{
-    int r;
-
-    pthread_mutex_lock(&agent.lock);
-    enum agent_state state = agent.state;
-    bool stopping = agent.stopping, detaching = agent.detaching;
-    pthread_mutex_unlock(&agent.lock);
-    if (stopping) {
-        return -ESHUTDOWN;
-    }
-    if (detaching) {
-        return -EBUSY;
-    }
-    if (agent.sampler_alive && state != AGENT_DETACHED) {
-        return 0; /* running, refused or paused for os.fork(): nothing to do */
-    }
-    if (state == AGENT_DETACHED) {
-        /* Both threads have left for good (the sampler deleted its thread
-         * state, the server closed everything before saying DETACHED):
-         * these joins wait for no lock and no GIL. */
-        if (agent.server_alive) {
-            pthread_join(agent.server_tid, NULL);
-            agent.server_alive = false;
-        }
-        if (agent.sampler_alive) {
-            pthread_join(agent.sampler_tid, NULL);
-            agent.sampler_alive = false;
-        }
-        pthread_mutex_lock(&agent.lock);
-        agent.state = AGENT_WAITING;
-        agent.sampler_gone = false;
-        agent.want_sample = agent.want_full = false;
-        pthread_mutex_unlock(&agent.lock);
-    }
-    r = agent_spawn(sampler_main, &agent.sampler_tid);
-    if (r < 0) {
-        log_msg("cannot start the sampler thread: %s", strerror(-r));
-        return r;
-    }
-    agent.sampler_alive = true;
-    return 0;
-}
-
-int
-agent_start(void)
-{
-    int r;
-
-    if (!agent_is_home()) {
-        return -ECHILD;
-    }
-    pthread_mutex_lock(&start_lock);
-    r = start_locked();
-    pthread_mutex_unlock(&start_lock);
-    return r;
-}
-
-int
-agent_attach(const char *options)
-{
-    struct attachopt o;
-    char why[160];
-    int r;
-
-    if (!agent_is_home()) {
-        return -ECHILD;
-    }
-    if (pyapi_probe() == NULL) {
-        return -ENOTSUP; /* not a CPython process */
-    }
-    pthread_mutex_lock(&start_lock);
-    agent_configure();
-    r = attachopt_parse(options, &o, why, sizeof(why));
-    if (r < 0) {
-        log_msg("attach refused: %s", why);
-        goto out;
-    }
-    log_open(o.log);
-    if (o.record[0] != '\0' && agent.record_fd < 0) {
-        snprintf(agent.record_dir, sizeof(agent.record_dir), "%s", o.record);
-    }
-    pthread_mutex_lock(&agent.lock);
-    if (o.interval > 0) {
-        agent.interval = o.interval;
-    }
-    pthread_mutex_unlock(&agent.lock);
-    if (o.trace_alloc > 0) {
-        agent.trace_alloc = o.trace_alloc; /* read by the sampler thread it starts */
-    }
-    if (o.dir[0] != '\0' && !agent.server_running) {
-        snprintf(agent.sock_dir, sizeof(agent.sock_dir), "%s", o.dir);
-    }
-    agent.attached = true;
-    /* Running already (the caller found no socket where it looks: this
-     * agent serves elsewhere): say so rather than pretend to start. */
-    pthread_mutex_lock(&agent.lock);
-    bool running = agent.sampler_alive && agent.state != AGENT_DETACHED;
-    pthread_mutex_unlock(&agent.lock);
-    r = running ? -EALREADY : start_locked();
-    log_msg("attach: %s", r == 0 ? "started" : strerror(-r));
-out:
-    pthread_mutex_unlock(&start_lock);
-    return r;
-}
-
-int
-agent_request_detach(void)
-{
-    int r = 0;
-
-    pthread_mutex_lock(&agent.lock);
-    if (agent.stopping || agent.state == AGENT_STOPPED) {
-        r = -ESHUTDOWN;
-    } else {
-        agent.detaching = true;
-        sampler_abort_scan();
-        pthread_cond_broadcast(&agent.cond);
-    }
-    pthread_mutex_unlock(&agent.lock);
-    return r;
-}
-
-bool
-agent_is_detached(void)
-{
-    pthread_mutex_lock(&agent.lock);
-    bool d = agent.state == AGENT_DETACHED || agent.detaching;
-    pthread_mutex_unlock(&agent.lock);
-    return d;
-}
-
-enum agent_detach
-agent_detach_state(void)
-{
-    pthread_mutex_lock(&agent.lock);
-    enum agent_detach d = !agent.detaching     ? AGENT_DETACH_NONE
-                          : agent.sampler_gone ? AGENT_DETACH_READY
-                                               : AGENT_DETACH_ASKED;
-    pthread_mutex_unlock(&agent.lock);
-    return d;
-}
-
-void
-agent_detached(void)
-{
-    termsig_uninstall();
-    hostwatch_forget();
-    /* The sampler is gone and the exit hook records nothing once detached:
-     * nobody else writes to the recording now. */
-    recording_close();
-    pthread_mutex_lock(&agent.lock);
-    agent.state = AGENT_DETACHED;
-    agent.detaching = false;
-    agent.server_running = false;
-    pthread_cond_broadcast(&agent.cond);
-    pthread_mutex_unlock(&agent.lock);
-}
-
-void
-agent_reset_after_fork(void)
-{
-    /* Only this thread exists now; a parent thread may have held any of
-     * these at fork() time (os.fork()'s before hook makes that unlikely,
-     * a raw fork() elsewhere does not). */
-    pthread_mutex_init(&agent.lock, NULL);
-    pthread_cond_init(&agent.cond, NULL);
-    pthread_mutex_init(&agent.scan_lock, NULL);
-    pthread_mutex_init(&start_lock, NULL);
-    agent.pid = getpid();
-    agent.forked = true;
-    agent_read_start_time();
-    /* The parent's threads, socket, samples and files are not ours. */
-    agent.sampler_alive = false;
-    agent.server_alive = false;
-    agent.server_running = false;
-    agent.sock_path[0] = '\0';
-    agent.parked = false;
-    agent.stopping = false;
-    agent.pausing = false;
-    agent.want_sample = false;
-    agent.want_full = false;
-    agent.detaching = false;
-    agent.sampler_gone = false;
-    agent.host_gone = false;
-    agent.term_asked = false;
-    agent.sampler_wants_gil = false;
-    termsig_after_fork();
-    agent.main_only = false;
-    agent.sampler_os_tid = agent.server_os_tid = 0;
-    agent.requests = 0;
-    agent.answered = 0;
-    free(agent.latest);
-    agent.latest = NULL;
-    agent.latest_len = 0;
-    agent.seq = 0;
-    if (agent.wake_fd >= 0) {
-        close(agent.wake_fd);
-        agent.wake_fd = -1;
-    }
-    recording_after_fork();
 }
 
 void

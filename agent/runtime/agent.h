@@ -163,7 +163,7 @@ double agent_boottime(void);
 /* Set start_boot/start_wall from /proc/self/stat (this process's start). */
 void agent_read_start_time(void);
 /*
- * In an os.fork() child (follow-fork.c), with the GIL: make the state
+ * In an os.fork() child (lifecycle.c), with the GIL: make the state
  * copied from the parent this process's own - new pid and start time,
  * fresh locks (a parent thread may have held one at fork), no threads, no
  * socket, no sample, the parent's recording fd and wake eventfd closed (not

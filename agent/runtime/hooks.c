@@ -10,7 +10,7 @@
  *   - os.register_at_fork hooks that step the agent's threads out of the
  *     way of os.fork() (3.12+ warns about threads; and a child must not
  *     inherit a half-taken sample) and re-arm the agent in the child
- *     (follow-fork.c);
+ *     (lifecycle.c);
  *   - the work of the _exit() interposer (exports.c): os._exit() skips
  *     atexit, so the final sample is taken there.
  *
@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "follow-fork.h"
+#include "lifecycle.h"
 #include "hooks.h"
 #include "log.h"
 #include "pycompat.h"
@@ -42,9 +42,7 @@ none(void)
 static PyObject *
 exit_hook(PyObject *self, PyObject *unused)
 {
-    if (agent_is_home()) {
-        sampler_final();
-    }
+    lifecycle_exit();
     return none();
 }
 
@@ -216,11 +214,11 @@ hooks_watch_imports(void)
  * inherit a sample half-way. So around os.fork() our two threads leave:
  * `before` (the forking thread, GIL held) asks them to, gives the GIL up
  * while it joins them, and `after_in_parent` starts them again.
- * `after_in_child` re-arms the agent in the child (follow-fork.c). */
+ * `after_in_child` re-arms the agent in the child (lifecycle.c). */
 static PyObject *
 fork_before(PyObject *self, PyObject *unused)
 {
-    sampler_fork_pause();
+    lifecycle_fork_before();
     return none();
 }
 
@@ -229,7 +227,7 @@ static int
 resume_pending(void *arg)
 {
     (void)arg;
-    sampler_fork_resume();
+    lifecycle_fork_parent();
     return 0;
 }
 
@@ -241,7 +239,7 @@ fork_after_parent(PyObject *self, PyObject *unused)
      * thread without one, nor once finalisation drained the queue). */
     if (!pyc.fork_warns_late || py.Py_AddPendingCall(resume_pending, NULL) != 0) {
         scan_clear_error();
-        sampler_fork_resume();
+        lifecycle_fork_parent();
     }
     return none();
 }
@@ -250,7 +248,7 @@ fork_after_parent(PyObject *self, PyObject *unused)
 static PyObject *
 fork_after_child(PyObject *self, PyObject *unused)
 {
-    follow_fork_child();
+    lifecycle_fork_child();
     return none();
 }
 
@@ -326,5 +324,5 @@ hooks_before_exit(void)
     if (!py.Py_IsInitialized() || pycompat_finalizing() || !pycompat_thread_holds_gil()) {
         return;
     }
-    sampler_final();
+    lifecycle_exit();
 }

@@ -47,7 +47,7 @@ void sampler_fork_pause(void);
 void sampler_fork_resume(void);
 
 /*
- * In an os.fork() child (follow-fork.c), after agent_reset_after_fork():
+ * In an os.fork() child (lifecycle.c), after agent_reset_after_fork():
  * forget the parent's sampler thread (its thread state is gone) and
  * counters; scan_busy means a parent thread was inside a sample at fork
  * time, so the scanner's tables cannot be trusted and a new one is made.
