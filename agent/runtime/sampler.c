@@ -39,17 +39,21 @@
 #define SAMPLER_DUTY_FACTOR 20.0
 #define SAMPLER_REQUEST_WAIT_MAX_S 5.0
 
-static atomic_int stop_flag; /* atexit: leave Python for good */
-static atomic_int scan_stop; /* abandon the running sample (exit or os.fork()) */
-static atomic_int in_sample; /* the sampler thread is inside a sample */
-
-static bool prepared; /* pyapi + pycompat ready (guarded by scan_lock) */
-static double last_full = -1e9;
-static double last_full_hold_ms = 1e9; /* longest GIL stretch of the last full sample */
-static bool walked;        /* a full walk found the wrappers, here or in the parent of a fork */
-static double last_scan_s; /* wall time of the last sample */
-/* --trace-alloc: tracemalloc was started (or found tracing) once. */
-static bool alloc_started;
+/* The sampler's own state (the agent's shared state is agent.h's). */
+static struct {
+    atomic_int stop_flag;     /* atexit: leave Python for good */
+    atomic_int scan_stop;     /* abandon the running sample (exit or os.fork()) */
+    atomic_int in_sample;     /* the sampler thread is inside a sample */
+    bool prepared;            /* pyapi + pycompat ready (guarded by scan_lock) */
+    double last_full;         /* agent_uptime() of the last full sample */
+    double last_full_hold_ms; /* longest GIL stretch of the last full sample */
+    bool walked;              /* a full walk found the wrappers, here or in the parent of a fork */
+    double last_scan_s;       /* wall time of the last sample */
+    bool alloc_started;       /* --trace-alloc: tracemalloc was started (or found tracing) once */
+} sm = {
+    .last_full = -1e9,
+    .last_full_hold_ms = 1e9,
+};
 
 static void
 sleep_s(double s)
@@ -102,7 +106,7 @@ sampler_fork_pause(void)
               !agent.pausing && !agent.detaching;
     if (go) {
         atomic_store(&agent.pausing, true);
-        scan_stop = 1;
+        sm.scan_stop = 1;
         pthread_cond_broadcast(&agent.cond);
     }
     pthread_mutex_unlock(&agent.lock);
@@ -142,7 +146,7 @@ sampler_fork_resume(void)
     if (agent_is_home() && agent.pausing && !agent.stopping) {
         pthread_mutex_lock(&agent.lock);
         atomic_store(&agent.pausing, false);
-        scan_stop = stop_flag;
+        sm.scan_stop = sm.stop_flag;
         pthread_mutex_unlock(&agent.lock);
         server_resume();
         if (agent_spawn(sampler_main, &agent.sampler_tid) == 0) {
@@ -160,7 +164,7 @@ prepare(char *why, size_t whylen)
     const char *missing = NULL;
     int r;
 
-    if (prepared) {
+    if (sm.prepared) {
         return 0;
     }
     r = pyapi_resolve(&missing);
@@ -186,7 +190,7 @@ prepare(char *why, size_t whylen)
     pthread_mutex_lock(&agent.lock);
     snprintf(agent.python, sizeof(agent.python), "%s", pyc.version);
     pthread_mutex_unlock(&agent.lock);
-    prepared = true;
+    sm.prepared = true;
     return 0;
 }
 
@@ -200,10 +204,10 @@ start_alloc_tracing(void)
 {
     int frames = 0, r;
 
-    if (agent.trace_alloc <= 0 || alloc_started) {
+    if (agent.trace_alloc <= 0 || sm.alloc_started) {
         return;
     }
-    alloc_started = true;
+    sm.alloc_started = true;
     r = scan_alloc_start(agent.trace_alloc, &frames);
     if (r < 0) {
         log_msg("cannot start tracemalloc: %s", strerror(-r));
@@ -252,11 +256,11 @@ sample(bool full, bool final, bool main_thread, atomic_int *stop, uint64_t answe
         snap.final = final;
         agent_publish(&snap, answers);
     }
-    last_scan_s = snap.scan_ms / 1e3;
+    sm.last_scan_s = snap.scan_ms / 1e3;
     if (full && r == 0) {
-        walked = true;
-        last_full = agent_uptime();
-        last_full_hold_ms = snap.max_gil_hold_ms;
+        sm.walked = true;
+        sm.last_full = agent_uptime();
+        sm.last_full_hold_ms = snap.max_gil_hold_ms;
     }
     snapshot_done(&snap);
     return r;
@@ -304,7 +308,7 @@ sampler_sample_here(bool full, PyObject *pinned_out, char *why, size_t whylen)
 static bool
 final_is_full(void)
 {
-    return !agent.forked || !walked || last_full_hold_ms <= SAMPLER_FULL_CHEAP_MS;
+    return !agent.forked || !sm.walked || sm.last_full_hold_ms <= SAMPLER_FULL_CHEAP_MS;
 }
 
 void
@@ -317,8 +321,8 @@ sampler_final(void)
     termsig_final_begins();
     pthread_mutex_lock(&agent.lock);
     agent.stopping = true;
-    stop_flag = 1;
-    scan_stop = 1;
+    sm.stop_flag = 1;
+    sm.scan_stop = 1;
     /* Detached (or being detached): the user took the agent out; no final
      * sample, no recording, and no later attach (agent_start checks
      * stopping). */
@@ -329,7 +333,7 @@ sampler_final(void)
         termsig_final_ends();
         return;
     }
-    busy = atomic_load(&in_sample);
+    busy = atomic_load(&sm.in_sample);
     clock_gettime(CLOCK_MONOTONIC, &t0);
 
     /* Let the sampler finish its slice and leave Python: wait without the
@@ -361,7 +365,7 @@ sampler_final(void)
         termsig_final_ends();
         return;
     }
-    if (!prepared) {
+    if (!sm.prepared) {
         /* The program ended before the sampler got going (the exit hook
          * came from the audit hook): prepare here, on the main thread. */
         char why[256];
@@ -371,7 +375,7 @@ sampler_final(void)
             agent_record_process("process", NULL);
         }
     }
-    if (prepared) {
+    if (sm.prepared) {
         int r = sample(final_is_full(), true, true, NULL, requests_now(), NULL);
         if (r < 0) {
             log_msg("final sample failed: %s", strerror(-r));
@@ -552,13 +556,13 @@ run_python(python_job_fn fn, void *arg)
         return -EINTR;
     }
     pthread_mutex_lock(&agent.scan_lock);
-    atomic_store(&in_sample, 1);
+    atomic_store(&sm.in_sample, 1);
     r = -EINTR;
     if (enter_python(&state)) {
         r = fn(arg);
         leave_python(state);
     }
-    atomic_store(&in_sample, 0);
+    atomic_store(&sm.in_sample, 0);
     pthread_mutex_unlock(&agent.scan_lock);
     return r;
 }
@@ -576,7 +580,7 @@ job_sample(void *arg)
 {
     const struct sample_job *q = arg;
 
-    return sample(q->full, q->final, false, &scan_stop, q->answers, NULL);
+    return sample(q->full, q->final, false, &sm.scan_stop, q->answers, NULL);
 }
 
 static int
@@ -647,7 +651,7 @@ job_forget(void *arg)
 static bool
 enter_python(int *ret_state)
 {
-    if (stop_flag || !py.Py_IsInitialized() || pycompat_finalizing()) {
+    if (sm.stop_flag || !py.Py_IsInitialized() || pycompat_finalizing()) {
         return false;
     }
     /* Say so first: os.fork()'s pause then gives the GIL up for us. */
@@ -659,7 +663,7 @@ enter_python(int *ret_state)
         return false;
     }
     *ret_state = gil_ensure();
-    if (stop_flag) {
+    if (sm.stop_flag) {
         leave_python(*ret_state);
         return false;
     }
@@ -771,7 +775,7 @@ sampler_exit(void)
 void
 sampler_abort_scan(void)
 {
-    scan_stop = 1;
+    sm.scan_stop = 1;
 }
 
 /* Every thread of the program has ended (hostwatch.h): leave as a detach
@@ -784,7 +788,7 @@ end_with_host(void)
     log_msg("the program's threads have all ended: final sample, then the agent ends");
     pthread_mutex_lock(&agent.lock);
     agent.stopping = true;
-    stop_flag = 1;
+    sm.stop_flag = 1;
     pthread_mutex_unlock(&agent.lock);
     /* No final sample: it would need a new thread state, and in an
      * interpreter whose threads have all ended CPython 3.11 and 3.12 hand
@@ -816,7 +820,7 @@ final_for_sigterm(void)
     }
     pthread_mutex_lock(&agent.lock);
     agent.stopping = true;
-    stop_flag = 1;
+    sm.stop_flag = 1;
     pthread_mutex_unlock(&agent.lock);
     termsig_done();
     park();
@@ -833,7 +837,7 @@ sample_loop(void)
         /* Periodic: after the interval (an attach may change it);
          * requested: after the duty wait. */
         pthread_mutex_lock(&agent.lock);
-        double rest = SAMPLER_DUTY_FACTOR * last_scan_s;
+        double rest = SAMPLER_DUTY_FACTOR * sm.last_scan_s;
         double wait = agent.interval > rest ? agent.interval : rest;
         clock_gettime(CLOCK_REALTIME, &now);
         deadline = timespec_after(now, wait);
@@ -871,8 +875,8 @@ sample_loop(void)
                 }
             }
         }
-        full = agent.want_full || last_full_hold_ms <= SAMPLER_FULL_CHEAP_MS ||
-               agent_uptime() - last_full >= SAMPLER_FULL_EVERY_S;
+        full = agent.want_full || sm.last_full_hold_ms <= SAMPLER_FULL_CHEAP_MS ||
+               agent_uptime() - sm.last_full >= SAMPLER_FULL_EVERY_S;
         agent.want_sample = false;
         agent.want_full = false;
         uint64_t answers = agent.requests; /* those that asked for this sample */
@@ -910,19 +914,19 @@ int
 sampler_reset_after_fork(bool scan_busy)
 {
     /* The parent's thread and its thread state do not exist here. */
-    stop_flag = 0;
-    scan_stop = 0;
+    sm.stop_flag = 0;
+    sm.scan_stop = 0;
     /* The parent's walks go on counting: its wrappers are known (weak
      * references), its full walk counts as just done, and whether full
      * walks are cheap stays as it found. A full walk in a child touches
      * (and so copies) every page it shares with its parent. */
-    last_full = 0;
+    sm.last_full = 0;
     if (scan_busy) {
         /* Abandoned, not freed: its arrays may be mid-resize and the
          * references it holds are the parent's sample's. */
         agent.scan = scan_new();
         if (agent.scan == NULL) {
-            prepared = false; /* prepare() tries again, or refuses */
+            sm.prepared = false; /* prepare() tries again, or refuses */
             return -ENOMEM;
         }
     }
@@ -1014,7 +1018,7 @@ sampler_main(void *arg)
 
     (void)arg;
     agent_note_thread(&agent.sampler_os_tid);
-    scan_stop = stop_flag; /* a detach before this start set it */
+    sm.scan_stop = sm.stop_flag; /* a detach before this start set it */
     wait_for_python(pyapi_probe());
     /* Attached on purpose: answer on the socket at once (state "waiting"
      * until the program imports functools), so `lruleak attach` can tell
@@ -1026,7 +1030,7 @@ sampler_main(void *arg)
     if (agent.main_only) {
         /* No thread state of ours here (see sample_on_main): sample only
          * what the parent had prepared. */
-        if (prepared && !stop_flag) {
+        if (sm.prepared && !sm.stop_flag) {
             sample_loop();
         }
         if (!atomic_load(&agent.pausing)) {
@@ -1052,7 +1056,7 @@ sampler_main(void *arg)
         }
         return NULL;
     }
-    if (stop_flag) {
+    if (sm.stop_flag) {
         sampler_exit(); /* the exit hook runs: it takes the final sample */
         return NULL;
     }
