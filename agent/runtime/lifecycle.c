@@ -306,6 +306,31 @@ agent_reset_after_fork(void)
     recording_after_fork();
 }
 
+/* ---- what the sampler's thread reports ------------------------------------------------ */
+
+void
+lifecycle_sampling(void)
+{
+    agent_record_process("process", NULL);
+    agent_set_state(AGENT_SAMPLING, NULL);
+    server_start();
+    termsig_install();
+}
+
+void
+lifecycle_refused(const char *why)
+{
+    agent_set_state(AGENT_REFUSED, why);
+    agent_record_process("refused", why);
+    server_start();
+}
+
+void
+lifecycle_attached_thread_up(void)
+{
+    server_start();
+}
+
 /* ---- os.fork() -------------------------------------------------------------------- */
 
 void

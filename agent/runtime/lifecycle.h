@@ -21,3 +21,15 @@ void lifecycle_fork_child(void);
 /* The program ends (atexit, os._exit(), SIGTERM's final sample): the
  * final sample, then the agent stays stopped. GIL held. */
 void lifecycle_exit(void);
+
+/* The sampler's thread reports (no GIL): */
+/* the interpreter is checked and prepared: record, say sampling, open the
+ * socket, take SIGTERM's final sample; */
+void lifecycle_sampling(void);
+/* the interpreter is refused (why): record and say so on the socket; */
+void lifecycle_refused(const char *why);
+/* an attached agent's thread is up: answer on the socket at once (state
+ * "waiting" until the program imports functools), so `lruleak attach` can
+ * tell a loaded agent from a failed attach, and detach works from the
+ * start. A preloaded agent opens its socket only once it samples. */
+void lifecycle_attached_thread_up(void);

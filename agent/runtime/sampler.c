@@ -16,6 +16,7 @@
 
 #include "agent.h"
 #include "gil.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "pycompat.h"
 #include "sampler.h"
@@ -88,9 +89,7 @@ static void
 refuse(const char *why)
 {
     log_msg("inert: %s", why);
-    agent_set_state(AGENT_REFUSED, why);
-    agent_record_process("refused", why);
-    server_start();
+    lifecycle_refused(why);
 }
 
 /* ---- os.fork() (3.12+): see hooks.c ------------------------------------------------ */
@@ -1025,7 +1024,7 @@ sampler_main(void *arg)
      * a loaded agent from a failed attach, and detach works from the
      * start. A preloaded agent opens its socket only once it samples. */
     if (agent.attached) {
-        server_start();
+        lifecycle_attached_thread_up();
     }
     if (agent.main_only) {
         /* No thread state of ours here (see sample_on_main): sample only
@@ -1060,10 +1059,7 @@ sampler_main(void *arg)
         sampler_exit(); /* the exit hook runs: it takes the final sample */
         return NULL;
     }
-    agent_record_process("process", NULL);
-    agent_set_state(AGENT_SAMPLING, NULL);
-    server_start();
-    termsig_install();
+    lifecycle_sampling();
     log_msg("sampling CPython %s every %gs (lru fields %s, links %s)", pyc.version, agent.interval,
             pyc.lru_fields ? "verified" : "checked per wrapper",
             pyc.lru_links ? "verified" : "read by traverse");
