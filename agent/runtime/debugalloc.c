@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * debugalloc: see debugalloc.h. The command line is read the way CPython's
- * own option parser reads it (Python/getopt.c, short options only until the
+ * own option parser reads it (short options only until the
  * program): a cluster such as -EsX takes its argument from the rest of the
  * word or from the next word, and -c, -m, -, -- or the first word that is
  * no option end the interpreter's options.

@@ -73,7 +73,7 @@ install_atexit(void)
  * installs it on the program's own thread: when the program imports
  * functools, or, if start-up imported functools already, when the
  * interpreter is about to run the program (the cpython.run_file/_module/
- * _command/_stdin/_startup/_interactivehook events of Modules/main.c,
+ * _command/_stdin/_startup/_interactivehook events CPython's main emits,
  * 3.8+). A preloaded agent adds the hook from its constructor, before
  * Py_Initialize, which PySys_AddAuditHook allows (PEP 578: runtime
  * initialisation keeps hooks added earlier); otherwise the sampler adds it
