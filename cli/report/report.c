@@ -25,8 +25,6 @@
 #include "report-internal.h"
 #include "report-source.h"
 
-#define MIN_INDEX_CAP 16
-
 /* ---- hashing and interning ---------------------------------------------- */
 
 static uint64_t
@@ -61,56 +59,60 @@ report_row_hash(const char *module, const char *qualname, const char *file, int6
     return hash_str(h, kind);
 }
 
-static int
-strings_grow(struct report *rep)
+static uint64_t
+string_hash(const char *s)
 {
-    size_t cap = rep->strings_cap ? rep->strings_cap * 2 : 64;
-    char **slots = calloc(cap, sizeof(*slots));
+    return hash_str(14695981039346656037ull, s);
+}
 
-    if (slots == NULL) {
-        return -ENOMEM;
-    }
-    for (size_t i = 0; i < rep->strings_cap; i++) {
-        char *s = rep->strings[i];
-        size_t j;
+static bool
+string_match(const void *ctx, size_t pos, const void *key)
+{
+    return strcmp(((const struct report *)ctx)->strings[pos], key) == 0;
+}
 
-        if (s == NULL) {
-            continue;
-        }
-        j = hash_str(14695981039346656037ull, s) & (cap - 1);
-        while (slots[j] != NULL) {
-            j = (j + 1) & (cap - 1);
-        }
-        slots[j] = s;
-    }
-    free(rep->strings);
-    rep->strings = slots;
-    rep->strings_cap = cap;
-    return 0;
+static uint64_t
+string_hash_at(const void *ctx, size_t pos)
+{
+    return string_hash(((const struct report *)ctx)->strings[pos]);
+}
+
+static const void *
+string_at(const void *ctx, size_t pos)
+{
+    return ((const struct report *)ctx)->strings[pos];
 }
 
 /* The model's copy of s (NULL on OOM). Equal strings share one copy. */
 const char *
 report_intern(struct report *rep, const char *s)
 {
-    size_t j;
+    uint64_t h = string_hash(s);
+    size_t *slot = posindex_slot(&rep->string_index, h, string_match, rep, s);
 
-    if ((rep->nstrings + 1) * 2 > rep->strings_cap && strings_grow(rep) < 0) {
-        return NULL;
+    if (slot != NULL && *slot != 0) {
+        return rep->strings[*slot - 1];
     }
-    j = hash_str(14695981039346656037ull, s) & (rep->strings_cap - 1);
-    while (rep->strings[j] != NULL) {
-        if (strcmp(rep->strings[j], s) == 0) {
-            return rep->strings[j];
+    if (rep->nstrings == rep->strings_cap) {
+        size_t cap = rep->strings_cap ? rep->strings_cap * 2 : 64;
+        char **v = realloc(rep->strings, cap * sizeof(*v));
+        if (v == NULL) {
+            return NULL;
         }
-        j = (j + 1) & (rep->strings_cap - 1);
+        rep->strings = v;
+        rep->strings_cap = cap;
     }
-    rep->strings[j] = strdup(s);
-    if (rep->strings[j] == NULL) {
+    if (posindex_reserve(&rep->string_index, rep->nstrings + 1, string_hash_at, string_match,
+                         string_at, rep) < 0) {
         return NULL;
     }
-    rep->nstrings++;
-    return rep->strings[j];
+    char *copy = strdup(s);
+    if (copy == NULL) {
+        return NULL;
+    }
+    rep->strings[rep->nstrings++] = copy;
+    *posindex_slot(&rep->string_index, h, string_match, rep, s) = rep->nstrings;
+    return copy;
 }
 
 /* ---- life cycle ---------------------------------------------------------- */
@@ -142,7 +144,7 @@ process_free(struct report_process *p)
     }
     free(p->argv);
     free(p->caches);
-    free(p->index);
+    posindex_done(&p->index);
     free(p);
 }
 
@@ -160,12 +162,13 @@ report_free(struct report *rep)
     for (size_t i = 0; i < rep->nprocs; i++) {
         process_free(rep->procs[i]);
     }
-    for (size_t i = 0; i < rep->strings_cap; i++) {
+    for (size_t i = 0; i < rep->nstrings; i++) {
         free(rep->strings[i]);
     }
     free(rep->procs);
-    free(rep->pid_index);
+    posindex_done(&rep->pid_index);
     free(rep->strings);
+    posindex_done(&rep->string_index);
     free(rep);
     return NULL;
 }
@@ -186,61 +189,42 @@ report_verdict_name(enum report_verdict v)
 
 /* ---- processes ------------------------------------------------------------ */
 
-static size_t
-pid_slot(int64_t pid, size_t cap)
+static uint64_t
+pid_hash(int64_t pid)
 {
-    return fnv1a(14695981039346656037ull, &pid, sizeof(pid)) & (cap - 1);
+    return fnv1a(14695981039346656037ull, &pid, sizeof(pid));
 }
 
-static int
-pid_index_rebuild(struct report *rep, size_t cap)
+static bool
+pid_match(const void *ctx, size_t pos, const void *key)
 {
-    size_t *slots = calloc(cap, sizeof(*slots));
+    return ((const struct report *)ctx)->procs[pos]->pid == *(const int64_t *)key;
+}
 
-    if (slots == NULL) {
-        return -ENOMEM;
-    }
-    /* Later processes overwrite earlier ones with the same pid: the index
-     * always names the latest generation. */
-    for (size_t i = 0; i < rep->nprocs; i++) {
-        size_t j = pid_slot(rep->procs[i]->pid, cap);
+static uint64_t
+pid_hash_at(const void *ctx, size_t pos)
+{
+    return pid_hash(((const struct report *)ctx)->procs[pos]->pid);
+}
 
-        while (slots[j] != 0 && rep->procs[slots[j] - 1]->pid != rep->procs[i]->pid) {
-            j = (j + 1) & (cap - 1);
-        }
-        slots[j] = i + 1;
-    }
-    free(rep->pid_index);
-    rep->pid_index = slots;
-    rep->pid_index_cap = cap;
-    return 0;
+static const void *
+pid_at(const void *ctx, size_t pos)
+{
+    return &((const struct report *)ctx)->procs[pos]->pid;
 }
 
 struct report_process *
 report_find_process(const struct report *rep, int64_t pid)
 {
-    size_t j;
+    size_t *slot = posindex_slot(&rep->pid_index, pid_hash(pid), pid_match, rep, &pid);
 
-    if (rep->pid_index_cap == 0) {
-        return NULL;
-    }
-    j = pid_slot(pid, rep->pid_index_cap);
-    while (rep->pid_index[j] != 0) {
-        struct report_process *p = rep->procs[rep->pid_index[j] - 1];
-
-        if (p->pid == pid) {
-            return p;
-        }
-        j = (j + 1) & (rep->pid_index_cap - 1);
-    }
-    return NULL;
+    return slot != NULL && *slot != 0 ? rep->procs[*slot - 1] : NULL;
 }
 
 int
 report_new_process(struct report *rep, int64_t pid, struct report_process **ret)
 {
     struct report_process *p;
-    size_t j;
     int r;
 
     if (rep->nprocs == rep->procs_cap) {
@@ -253,11 +237,9 @@ report_new_process(struct report *rep, int64_t pid, struct report_process **ret)
         rep->procs = procs;
         rep->procs_cap = cap;
     }
-    if ((rep->nprocs + 1) * 2 > rep->pid_index_cap) {
-        r = pid_index_rebuild(rep, rep->pid_index_cap ? rep->pid_index_cap * 2 : MIN_INDEX_CAP);
-        if (r < 0) {
-            return r;
-        }
+    r = posindex_reserve(&rep->pid_index, rep->nprocs + 1, pid_hash_at, pid_match, pid_at, rep);
+    if (r < 0) {
+        return r;
     }
     p = calloc(1, sizeof(*p));
     if (p == NULL) {
@@ -268,60 +250,54 @@ report_new_process(struct report *rep, int64_t pid, struct report_process **ret)
     p->start = -1;
     p->cached_method = -1;
     rep->procs[rep->nprocs++] = p;
-
-    j = pid_slot(pid, rep->pid_index_cap);
-    while (rep->pid_index[j] != 0 && rep->procs[rep->pid_index[j] - 1]->pid != pid) {
-        j = (j + 1) & (rep->pid_index_cap - 1);
-    }
-    rep->pid_index[j] = rep->nprocs;
+    /* A later process with the same pid takes its slot (an exec). */
+    *posindex_slot(&rep->pid_index, pid_hash(pid), pid_match, rep, &pid) = rep->nprocs;
     *ret = p;
     return 0;
 }
 
 /* ---- cache rows ----------------------------------------------------------- */
 
-static int
-row_index_rebuild(struct report_process *p, size_t cap)
+static bool
+row_match(const void *ctx, size_t pos, const void *key)
 {
-    size_t *slots = calloc(cap, sizeof(*slots));
+    const struct report_cache *c = ((const struct report_process *)ctx)->caches[pos];
+    const struct report_row_key *k = key;
 
-    if (slots == NULL) {
-        return -ENOMEM;
-    }
-    for (size_t i = 0; i < p->ncaches; i++) {
-        size_t j = p->caches[i]->hash & (cap - 1);
+    return c->hash == k->hash && c->line == k->line && strcmp(c->qualname, k->qualname) == 0 &&
+           strcmp(c->module, k->module) == 0 && strcmp(c->file, k->file) == 0 &&
+           strcmp(c->kind, k->kind) == 0;
+}
 
-        while (slots[j] != 0) {
-            j = (j + 1) & (cap - 1);
-        }
-        slots[j] = i + 1;
-    }
-    free(p->index);
-    p->index = slots;
-    p->index_cap = cap;
-    return 0;
+/* Rows are unique per process: when the index grows, no row can match
+ * another, so a row's "key" only needs to match nothing else. */
+static bool
+row_match_pos(const void *ctx, size_t pos, const void *key)
+{
+    (void)ctx;
+    (void)pos;
+    (void)key;
+    return false;
+}
+
+static uint64_t
+row_hash_at(const void *ctx, size_t pos)
+{
+    return ((const struct report_process *)ctx)->caches[pos]->hash;
+}
+
+static const void *
+row_at(const void *ctx, size_t pos)
+{
+    return ((const struct report_process *)ctx)->caches[pos];
 }
 
 struct report_cache *
 report_row_find(const struct report_process *p, const struct report_row_key *k)
 {
-    size_t j;
+    size_t *slot = posindex_slot(&p->index, k->hash, row_match, p, k);
 
-    if (p->index_cap == 0) {
-        return NULL;
-    }
-    j = k->hash & (p->index_cap - 1);
-    while (p->index[j] != 0) {
-        struct report_cache *c = p->caches[p->index[j] - 1];
-
-        if (c->hash == k->hash && c->line == k->line && strcmp(c->qualname, k->qualname) == 0 &&
-            strcmp(c->module, k->module) == 0 && strcmp(c->file, k->file) == 0 &&
-            strcmp(c->kind, k->kind) == 0) {
-            return c;
-        }
-        j = (j + 1) & (p->index_cap - 1);
-    }
-    return NULL;
+    return slot != NULL && *slot != 0 ? p->caches[*slot - 1] : NULL;
 }
 
 int
@@ -329,7 +305,6 @@ report_row_add(struct report *rep, struct report_process *p, const struct report
                struct report_cache **ret)
 {
     struct report_cache *c;
-    size_t j;
     int r;
 
     if (p->ncaches == p->caches_cap) {
@@ -342,11 +317,9 @@ report_row_add(struct report *rep, struct report_process *p, const struct report
         p->caches = v;
         p->caches_cap = cap;
     }
-    if ((p->ncaches + 1) * 2 > p->index_cap) {
-        r = row_index_rebuild(p, p->index_cap ? p->index_cap * 2 : MIN_INDEX_CAP);
-        if (r < 0) {
-            return r;
-        }
+    r = posindex_reserve(&p->index, p->ncaches + 1, row_hash_at, row_match_pos, row_at, p);
+    if (r < 0) {
+        return r;
     }
     c = calloc(1, sizeof(*c));
     if (c == NULL) {
@@ -363,11 +336,7 @@ report_row_add(struct report *rep, struct report_process *p, const struct report
     c->line = k->line;
     c->hash = k->hash;
     p->caches[p->ncaches++] = c;
-    j = c->hash & (p->index_cap - 1);
-    while (p->index[j] != 0) {
-        j = (j + 1) & (p->index_cap - 1);
-    }
-    p->index[j] = p->ncaches;
+    *posindex_slot(&p->index, c->hash, row_match, p, k) = p->ncaches;
     *ret = c;
     return 0;
 }

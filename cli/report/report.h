@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "posindex.h"
+
 #include "jsonv.h"
 
 /* Ordered by severity, so comparisons work. */
@@ -176,8 +178,7 @@ struct report_process {
     struct report_cache **caches; /* first-seen order */
     size_t ncaches;
     size_t caches_cap;
-    size_t *index; /* open addressing: slot -> caches[] position + 1, 0 = empty */
-    size_t index_cap;
+    struct posindex index; /* identity -> caches[] position */
 
     /* A test runner session (a "session" record with event "start"): its
      * tests are attributed, and the gate judges it by them. */
@@ -194,12 +195,12 @@ struct report {
     size_t nprocs;
     size_t procs_cap;
     /* pid -> latest process with that pid (an exec keeps the pid) */
-    size_t *pid_index;
-    size_t pid_index_cap;
-    /* interned strings: an open-addressing set, NULL = empty slot */
+    struct posindex pid_index;
+    /* interned strings, and their index */
     char **strings;
     size_t nstrings;
     size_t strings_cap;
+    struct posindex string_index;
     /* test records, in recording order (all processes) */
     struct report_test **tests;
     size_t ntests;
