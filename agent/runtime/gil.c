@@ -23,8 +23,10 @@
  * another thread costs the program no more than one ordinary switch. */
 #define GIL_HANDOFF_MS 5
 
-static pid_t waiting_in; /* an agent thread waits for the GIL in this process */
-static pid_t queued_in;  /* a handoff call is queued in this process */
+static struct {
+    pid_t waiting_in; /* an agent thread waits for the GIL in this process */
+    pid_t queued_in;  /* a handoff call is queued in this process */
+} gs;
 
 /* The process's first thread: where CPython runs pending calls (the
  * thread that initialised it, in every program we know of). */
@@ -44,10 +46,10 @@ handoff(void *arg)
 
     (void)arg;
     pthread_mutex_lock(&agent.lock);
-    if (queued_in == me) {
-        queued_in = 0;
+    if (gs.queued_in == me) {
+        gs.queued_in = 0;
     }
-    bool give = waiting_in == me && !agent.stopping;
+    bool give = gs.waiting_in == me && !agent.stopping;
     pthread_mutex_unlock(&agent.lock);
     if (!give) {
         return 0;
@@ -60,7 +62,8 @@ handoff(void *arg)
         deadline.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&agent.lock);
-    while (waiting_in == me && pthread_cond_timedwait(&agent.cond, &agent.lock, &deadline) == 0) {
+    while (gs.waiting_in == me &&
+           pthread_cond_timedwait(&agent.cond, &agent.lock, &deadline) == 0) {
     }
     pthread_mutex_unlock(&agent.lock);
     py.PyEval_RestoreThread(ts);
@@ -75,13 +78,13 @@ wait_begins(void)
     pid_t me = getpid();
 
     pthread_mutex_lock(&agent.lock);
-    waiting_in = me;
-    if (pycompat_pending_calls_safe() && queued_in != me && !agent.stopping &&
+    gs.waiting_in = me;
+    if (pycompat_pending_calls_safe() && gs.queued_in != me && !agent.stopping &&
         !pycompat_finalizing()) {
         /* Under agent.lock: the atexit hook sets agent.stopping under it
          * before finalisation goes on, so the queue is alive here. */
         if (py.Py_AddPendingCall(handoff, NULL) == 0) {
-            queued_in = me;
+            gs.queued_in = me;
         }
     }
     pthread_mutex_unlock(&agent.lock);
@@ -91,7 +94,7 @@ static void
 wait_ends(void)
 {
     pthread_mutex_lock(&agent.lock);
-    waiting_in = 0;
+    gs.waiting_in = 0;
     pthread_cond_broadcast(&agent.cond);
     pthread_mutex_unlock(&agent.lock);
 }

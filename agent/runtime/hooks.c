@@ -78,19 +78,22 @@ install_atexit(void)
  * Py_Initialize, which PySys_AddAuditHook allows (PEP 578: runtime
  * initialisation keeps hooks added earlier); otherwise the sampler adds it
  * at its first look. Afterwards the hook returns at once. */
-static atomic_int exit_hook_installed;
-static atomic_int audit_hook_added;
-static int audit_hook_early; /* added before Py_Initialize: it starts the agent */
-static int started_here;     /* it did (GIL held: no race) */
-static int in_hook;
+static struct {
+    atomic_int exit_hook_installed;
+    atomic_int audit_hook_added;
+    int audit_hook_early; /* added before Py_Initialize: it starts the agent */
+    int started_here;     /* it did (GIL held: no race) */
+    int in_hook;
+    bool fork_hooks_installed; /* once per process tree (see install_fork) */
+} hk;
 static int (*is_initialized)(void);
 
 int
 hooks_install_exit(void)
 {
-    if (atomic_compare_exchange_strong(&exit_hook_installed, &(int){0}, 1) &&
+    if (atomic_compare_exchange_strong(&hk.exit_hook_installed, &(int){0}, 1) &&
         install_atexit() < 0) {
-        exit_hook_installed = 0;
+        hk.exit_hook_installed = 0;
         return -EIO;
     }
     return 0;
@@ -99,7 +102,7 @@ hooks_install_exit(void)
 bool
 hooks_exit_installed(void)
 {
-    return atomic_load(&exit_hook_installed) != 0;
+    return atomic_load(&hk.exit_hook_installed) != 0;
 }
 
 static bool
@@ -132,7 +135,7 @@ audit_hook(const char *event, PyObject *args, void *data)
     bool import;
 
     (void)data;
-    if (exit_hook_installed && (!audit_hook_early || started_here)) {
+    if (hk.exit_hook_installed && (!hk.audit_hook_early || hk.started_here)) {
         return 0;
     }
     import = event[0] == 'i' && strcmp(event, "import") == 0;
@@ -149,10 +152,10 @@ audit_hook(const char *event, PyObject *args, void *data)
     }
     /* The calls below raise no audit event of their own in any version
      * we know of; the guard keeps it that way. */
-    if (in_hook) {
+    if (hk.in_hook) {
         return 0;
     }
-    in_hook = 1;
+    hk.in_hook = 1;
     /* Before any code of the program's runs: from here on every os.fork()
      * steps our threads out of the way and re-arms the agent in the child. */
     hooks_install_fork();
@@ -162,13 +165,13 @@ audit_hook(const char *event, PyObject *args, void *data)
          * has lru caches there is nothing to sample, and until the fork
          * hooks are in place an extra thread would make os.fork() warn
          * (3.12+). */
-        if (audit_hook_early && !started_here) {
-            started_here = 1;
+        if (hk.audit_hook_early && !hk.started_here) {
+            hk.started_here = 1;
             (void)agent_start();
         }
     }
     scan_clear_error();
-    in_hook = 0;
+    hk.in_hook = 0;
     return 0;
 }
 
@@ -185,16 +188,16 @@ hooks_watch_early(void)
     }
     /* Before Py_Initialize no other hook can refuse ours. */
     if (add(audit_hook, NULL) == 0) {
-        audit_hook_added = 1;
-        audit_hook_early = 1;
+        hk.audit_hook_added = 1;
+        hk.audit_hook_early = 1;
     }
-    return audit_hook_added;
+    return hk.audit_hook_added;
 }
 
 bool
 hooks_watch_imports(void)
 {
-    if (audit_hook_added) {
+    if (hk.audit_hook_added) {
         return true;
     }
     is_initialized = py.Py_IsInitialized;
@@ -202,7 +205,7 @@ hooks_watch_imports(void)
         scan_clear_error(); /* refused by the program's own hooks: poll only */
         return false;
     }
-    audit_hook_added = 1;
+    hk.audit_hook_added = 1;
     return true;
 }
 
@@ -258,9 +261,9 @@ static struct pyapi_method_def fork_defs[3] = {
     {"lruleak_after_fork_child", fork_after_child, PYAPI_METH_NOARGS, NULL},
 };
 
-/* Registered once per process tree: a forked child inherits the hooks, and
- * a re-attach after a detach must not register a second set. */
-static bool fork_hooks_installed;
+/* The fork hooks are registered once per process tree (hk.fork_hooks_installed):
+ * a forked child inherits them, and a re-attach after a detach must not
+ * register a second set. */
 
 /* os.register_at_fork(before=..., after_in_parent=..., after_in_child=...);
  * GIL held. */
@@ -272,7 +275,7 @@ hooks_install_fork(void)
     PyObject *res = NULL;                                                        /* owned */
     int ok = 0;
 
-    if (fork_hooks_installed) {
+    if (hk.fork_hooks_installed) {
         return;
     }
     name = py.PyUnicode_FromString("posix");
@@ -290,7 +293,7 @@ hooks_install_fork(void)
     if (reg != NULL && args != NULL && ok == (int)n) {
         res = py.PyObject_Call(reg, args, kw);
     }
-    fork_hooks_installed = res != NULL;
+    hk.fork_hooks_installed = res != NULL;
     if (res == NULL) {
         log_msg("cannot register os.fork() hooks: forks may warn about threads, children "
                 "stay dormant");
@@ -317,7 +320,7 @@ hooks_before_exit(void)
      * final sample is then prepared here), and this thread holds the
      * GIL. */
     enum agent_state state = atomic_load(&agent.state);
-    if (!agent.python_process || agent.pid != getpid() || !exit_hook_installed ||
+    if (!agent.python_process || agent.pid != getpid() || !hk.exit_hook_installed ||
         (state != AGENT_SAMPLING && state != AGENT_WAITING) || agent.stopping) {
         return;
     }

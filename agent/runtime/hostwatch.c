@@ -19,11 +19,12 @@
 #include "fdhigh.h"
 #include "hostwatch.h"
 
-static pthread_key_t end_key;
-/* /proc/self/stat, kept open for the periodic look (sampler thread). */
-static int leader_fd = -1;
-static pid_t leader_pid;
-static bool have_key;
+static struct {
+    pthread_key_t end_key;
+    int leader_fd; /* /proc/self/stat, kept open for the periodic look (sampler thread) */
+    pid_t leader_pid;
+    bool have_key;
+} hw = {.leader_fd = -1};
 /* Set in the forking thread just before fork(): was it the initial thread?
  * The child's copy of this thread-local tells the child. */
 static __thread bool forking_from_initial = true;
@@ -56,14 +57,14 @@ thread_state(pid_t tid)
          * would take the lowest free number, maybe the one the program
          * is about to get). /proc/self names the process that opened it:
          * open it again in a forked child. */
-        if (leader_fd < 0 || leader_pid != getpid()) {
-            if (leader_fd >= 0) {
-                close(leader_fd);
+        if (hw.leader_fd < 0 || hw.leader_pid != getpid()) {
+            if (hw.leader_fd >= 0) {
+                close(hw.leader_fd);
             }
-            leader_fd = fdhigh_move(open("/proc/self/stat", O_RDONLY | O_CLOEXEC));
-            leader_pid = getpid();
+            hw.leader_fd = fdhigh_move(open("/proc/self/stat", O_RDONLY | O_CLOEXEC));
+            hw.leader_pid = getpid();
         }
-        n = leader_fd >= 0 ? pread(leader_fd, buf, sizeof(buf) - 1, 0) : -1;
+        n = hw.leader_fd >= 0 ? pread(hw.leader_fd, buf, sizeof(buf) - 1, 0) : -1;
     }
     if (n <= 0) {
         return '?';
@@ -124,23 +125,23 @@ before_fork(void)
 void
 hostwatch_setup(void)
 {
-    have_key = pthread_key_create(&end_key, watched_thread_ends) == 0;
+    hw.have_key = pthread_key_create(&hw.end_key, watched_thread_ends) == 0;
     pthread_atfork(before_fork, NULL, NULL);
 }
 
 bool
 hostwatch_arm_child(void)
 {
-    return !forking_from_initial && have_key && pthread_setspecific(end_key, (void *)1) == 0;
+    return !forking_from_initial && hw.have_key && pthread_setspecific(hw.end_key, (void *)1) == 0;
 }
 
 void
 hostwatch_forget(void)
 {
-    if (leader_fd >= 0 && leader_pid == getpid()) {
-        close(leader_fd);
+    if (hw.leader_fd >= 0 && hw.leader_pid == getpid()) {
+        close(hw.leader_fd);
     }
-    leader_fd = -1;
+    hw.leader_fd = -1;
 }
 
 bool

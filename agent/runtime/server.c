@@ -67,8 +67,11 @@ struct client {
     bool detach;  /* asked to detach: answered when the agent is out */
 };
 
-static struct client clients[SERVER_MAX_CLIENTS];
-static int listen_fd = -1;
+/* The server's own state (its thread's; the agent's is agent.h's). */
+static struct {
+    struct client clients[SERVER_MAX_CLIENTS];
+    int listen_fd;
+} srv = {.listen_fd = -1};
 
 static double
 now_s(void)
@@ -115,7 +118,7 @@ static void
 accept_clients(void)
 {
     for (;;) {
-        int fd = high_fd(accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK));
+        int fd = high_fd(accept4(srv.listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK));
         if (fd < 0) {
             return;
         }
@@ -130,8 +133,8 @@ accept_clients(void)
         }
         struct client *slot = NULL;
         for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
-            if (clients[i].fd < 0) {
-                slot = &clients[i];
+            if (srv.clients[i].fd < 0) {
+                slot = &srv.clients[i];
                 break;
             }
         }
@@ -249,7 +252,7 @@ limit_pending(void)
         size_t total = 0;
 
         for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
-            struct client *c = &clients[i];
+            struct client *c = &srv.clients[i];
             if (c->fd < 0) {
                 continue;
             }
@@ -273,7 +276,7 @@ serve_waiters(void)
     double now = now_s();
 
     for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
-        struct client *c = &clients[i];
+        struct client *c = &srv.clients[i];
         if (c->fd < 0 || !c->waiting) {
             continue;
         }
@@ -312,14 +315,14 @@ finish_detach(void)
 
     /* The socket goes first, so that whoever reads our reply finds it
      * gone and no new client connects meanwhile. */
-    close(listen_fd);
-    listen_fd = -1;
+    close(srv.listen_fd);
+    srv.listen_fd = -1;
     if (agent.sock_path[0] != '\0') {
         unlink(agent.sock_path);
         agent.sock_path[0] = '\0';
     }
     for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
-        struct client *c = &clients[i];
+        struct client *c = &srv.clients[i];
         if (c->fd < 0) {
             continue;
         }
@@ -371,11 +374,11 @@ server_main(void *arg)
         if (atomic_load(&agent.pausing)) {
             return NULL; /* os.fork(): see below */
         }
-        pfd[n++] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
+        pfd[n++] = (struct pollfd){.fd = srv.listen_fd, .events = POLLIN};
         pfd[n++] = (struct pollfd){.fd = agent.wake_fd, .events = POLLIN};
         pfd[n++] = (struct pollfd){.fd = termsig_fd(), .events = POLLIN};
         for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
-            struct client *c = &clients[i];
+            struct client *c = &srv.clients[i];
             short ev = 0;
             if (c->fd < 0) {
                 pfd[n++] = (struct pollfd){.fd = -1};
@@ -417,7 +420,7 @@ server_main(void *arg)
             accept_clients();
         }
         for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
-            struct client *c = &clients[i];
+            struct client *c = &srv.clients[i];
             short re = pfd[i + 3].revents;
             if (c->fd < 0 || pfd[i + 3].fd != c->fd) {
                 continue;
@@ -433,7 +436,7 @@ server_main(void *arg)
         }
         limit_pending();
         for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
-            struct client *c = &clients[i];
+            struct client *c = &srv.clients[i];
             if (c->fd < 0) {
                 continue;
             }
@@ -502,7 +505,7 @@ open_socket(void)
         unlink(agent.sock_path);
         goto fail;
     }
-    listen_fd = fd;
+    srv.listen_fd = fd;
     return 0;
 fail:
     log_msg("not serving: %s: %s", agent.sock_path, strerror(-r));
@@ -516,18 +519,18 @@ server_forget_parent(void)
     /* The server thread does not exist here. Its client buffers are left
      * alone (copies of the parent's pages, possibly mid-update if no
      * before-fork hook ran): only the descriptors are ours to close. */
-    bool started = listen_fd >= 0; /* clients[] is set up from then on */
+    bool started = srv.listen_fd >= 0; /* clients[] is set up from then on */
 
     if (started) {
-        close(listen_fd);
-        listen_fd = -1;
+        close(srv.listen_fd);
+        srv.listen_fd = -1;
     }
     for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
-        if (started && clients[i].fd >= 0) {
-            close(clients[i].fd);
+        if (started && srv.clients[i].fd >= 0) {
+            close(srv.clients[i].fd);
         }
-        clients[i].fd = -1;
-        jsonw_init(&clients[i].out);
+        srv.clients[i].fd = -1;
+        jsonw_init(&srv.clients[i].out);
     }
 }
 
@@ -564,13 +567,13 @@ server_start(void)
     }
     agent_open_wake(high_fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)));
     for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
-        clients[i].fd = -1;
+        srv.clients[i].fd = -1;
     }
     r = agent_spawn(server_main, &agent.server_tid);
     if (r < 0) {
         log_msg("cannot start the server thread: %s", strerror(-r));
-        close(listen_fd);
-        listen_fd = -1;
+        close(srv.listen_fd);
+        srv.listen_fd = -1;
         agent_close_wake();
         unlink(agent.sock_path);
         agent.sock_path[0] = '\0';
