@@ -363,10 +363,8 @@ static int
 parse_reply(struct client *c, size_t n, const struct jsonv **ret_reply, char *err, size_t errlen)
 {
     const struct jsonv *root = NULL;
-    const char *msg;
+    const char *msg = NULL;
     char why[128];
-    int64_t e;
-    bool ok;
     int r;
 
     why[0] = '\0';
@@ -375,15 +373,14 @@ parse_reply(struct client *c, size_t n, const struct jsonv **ret_reply, char *er
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    if (r < 0 || !jsonv_is(root, JSONV_OBJECT) || !jsonv_get_bool(root, "ok", &ok)) {
+    int ok = r < 0 ? -EBADMSG : protocol_read_reply(root, &c->remote_errno, &msg);
+    if (ok < 0) {
         snprintf(err, errlen, "the agent in pid %d sent a malformed reply%s%s", (int)c->pid,
                  why[0] != '\0' ? ": " : "", why);
         r = -EBADMSG;
         goto out;
     }
-    if (!ok) {
-        msg = jsonv_get_str(root, "error");
-        c->remote_errno = jsonv_get_int(root, "errno", &e) && e > 0 && e < 4096 ? (int)e : EIO;
+    if (ok == 0) {
         snprintf(err, errlen, "agent in pid %d: %s", (int)c->pid,
                  msg != NULL ? msg : strerror(c->remote_errno));
         r = -EREMOTEIO;

@@ -295,9 +295,7 @@ cmp_rows(const void *a, const void *b)
 static const struct jsonv *
 sample_of(const struct target *t)
 {
-    const struct jsonv *s = jsonv_get(t->reply, "sample");
-
-    return t->up && jsonv_is(s, JSONV_OBJECT) ? s : NULL;
+    return t->up ? protocol_reply_sample(t->reply) : NULL;
 }
 
 /*

@@ -64,7 +64,7 @@ cmd_snapshot(int argc, char **argv)
     }
     r = report_add_hello(rep, hello, err, sizeof(err));
     if (r == 0) {
-        r = report_add_sample(rep, jsonv_get(reply, "sample"), err, sizeof(err));
+        r = report_add_sample(rep, protocol_reply_sample(reply), err, sizeof(err));
     }
     if (r < 0) {
         fprintf(stderr, "lruleak: the agent in pid %d sent a bad reply: %s\n", (int)pid, err);

@@ -361,7 +361,7 @@ refresh(struct watch *w, char *err, size_t errlen)
     }
     if (r == 0) {
         w->discovered = true;
-        r = report_add_sample(w->rep, jsonv_get(reply, "sample"), why, sizeof(why));
+        r = report_add_sample(w->rep, protocol_reply_sample(reply), why, sizeof(why));
         if (r < 0) {
             snprintf(err, errlen, "the agent in pid %d sent a bad sample: %s", (int)w->pid, why);
         }

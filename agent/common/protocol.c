@@ -166,3 +166,49 @@ protocol_read_hello(const struct jsonv *reply, struct protocol_hello *h)
     (void)jsonv_get_int(reply, "samples", &h->samples);
     return 0;
 }
+
+void
+protocol_write_sample_reply(struct jsonw *w, const char *sample, size_t len)
+{
+    jsonw_obj_begin(w);
+    jsonw_kbool(w, "ok", true);
+    jsonw_key(w, "sample");
+    jsonw_raw(w, sample, len);
+    jsonw_obj_end(w);
+    jsonw_bytes(w, "\n", 1);
+}
+
+void
+protocol_write_detached(struct jsonw *w)
+{
+    jsonw_obj_begin(w);
+    jsonw_kbool(w, "ok", true);
+    jsonw_kstr(w, "state", "detached");
+    jsonw_obj_end(w);
+    jsonw_bytes(w, "\n", 1);
+}
+
+int
+protocol_read_reply(const struct jsonv *reply, int *ret_errno, const char **ret_msg)
+{
+    bool ok = false;
+    int64_t e = 0;
+
+    if (!jsonv_is(reply, JSONV_OBJECT) || !jsonv_get_bool(reply, "ok", &ok)) {
+        return -EBADMSG;
+    }
+    if (ok) {
+        return 1;
+    }
+    *ret_errno = jsonv_get_int(reply, "errno", &e) && e > 0 && e < 4096 ? (int)e : EIO;
+    *ret_msg = jsonv_get_str(reply, "error");
+    return 0;
+}
+
+const struct jsonv *
+protocol_reply_sample(const struct jsonv *reply)
+{
+    const struct jsonv *s = jsonv_get(reply, "sample");
+
+    return jsonv_is(s, JSONV_OBJECT) ? s : NULL;
+}

@@ -96,3 +96,18 @@ void protocol_write_hello(struct jsonw *w, const struct protocol_hello *h);
  * successful hello (not an object, "ok" not true).
  */
 int protocol_read_hello(const struct jsonv *reply, struct protocol_hello *h);
+
+/* {"ok":true,"sample":SAMPLE}\n, SAMPLE being the sample object's JSON text
+ * (snapshot_write_json's, len bytes). */
+void protocol_write_sample_reply(struct jsonw *w, const char *sample, size_t len);
+/* {"ok":true,"state":"detached"}\n: the detach request's reply. */
+void protocol_write_detached(struct jsonw *w);
+
+/*
+ * Read any reply: 1 when it says ok, 0 for an error reply (*ret_errno: its
+ * errno, EIO when missing or out of range; *ret_msg: its text or NULL),
+ * -EBADMSG when it is not a reply at all.
+ */
+int protocol_read_reply(const struct jsonv *reply, int *ret_errno, const char **ret_msg);
+/* The sample object of a snapshot or latest reply, or NULL. */
+const struct jsonv *protocol_reply_sample(const struct jsonv *reply);

@@ -69,24 +69,15 @@ dispatch_write_sample(struct jsonw *out)
         protocol_write_error(out, ENODATA, "no sample has been taken yet");
         return;
     }
-    jsonw_obj_begin(out);
-    jsonw_kbool(out, "ok", true);
-    jsonw_key(out, "sample");
     /* latest ends with '\n'; splice the object without it. */
-    jsonw_raw(out, agent.latest, agent.latest_len - 1);
-    jsonw_obj_end(out);
+    protocol_write_sample_reply(out, agent.latest, agent.latest_len - 1);
     pthread_mutex_unlock(&agent.lock);
-    jsonw_bytes(out, "\n", 1);
 }
 
 void
 dispatch_write_detached(struct jsonw *out)
 {
-    jsonw_obj_begin(out);
-    jsonw_kbool(out, "ok", true);
-    jsonw_kstr(out, "state", "detached");
-    jsonw_obj_end(out);
-    jsonw_bytes(out, "\n", 1);
+    protocol_write_detached(out);
 }
 
 void

@@ -276,6 +276,56 @@ START_TEST(protocol_hello_roundtrip)
 }
 END_TEST
 
+/* A sample reply carries the sample object whole; replies read as ok,
+ * as an error with its errno and text, or as no reply at all. */
+START_TEST(protocol_replies_roundtrip)
+{
+    const char *sample = "{\"type\":\"sample\",\"pid\":7,\"caches\":[]}";
+    const struct jsonv *root;
+    const char *msg = NULL;
+    int errnum = 0;
+    struct jsonw w;
+
+    jsonw_init(&w);
+    protocol_write_sample_reply(&w, sample, strlen(sample));
+    ck_assert_int_eq(w.buf[w.len - 1], '\n');
+    ck_assert_int_eq(jsonv_parse(w.buf, w.len - 1, &root, NULL, 0), 0);
+    ck_assert_int_eq(protocol_read_reply(root, &errnum, &msg), 1);
+    ck_assert_str_eq(jsonv_get_str(protocol_reply_sample(root), "type"), "sample");
+    jsonv_free(root);
+
+    jsonw_clear(&w);
+    protocol_write_detached(&w);
+    ck_assert_int_eq(jsonv_parse(w.buf, w.len - 1, &root, NULL, 0), 0);
+    ck_assert_int_eq(protocol_read_reply(root, &errnum, &msg), 1);
+    ck_assert_str_eq(jsonv_get_str(root, "state"), "detached");
+    ck_assert_ptr_null(protocol_reply_sample(root));
+    jsonv_free(root);
+
+    jsonw_clear(&w);
+    protocol_write_error(&w, ENODATA, "no sample has been taken yet");
+    ck_assert_int_eq(jsonv_parse(w.buf, w.len - 1, &root, NULL, 0), 0);
+    ck_assert_int_eq(protocol_read_reply(root, &errnum, &msg), 0);
+    ck_assert_int_eq(errnum, ENODATA);
+    ck_assert_str_eq(msg, "no sample has been taken yet");
+    jsonv_free(root);
+    jsonw_done(&w);
+
+    static const char *const bad[] = {"[]", "{}", "{\"ok\":1}", "{\"ok\":false,\"errno\":99999}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_int_eq(jsonv_parse(bad[i], strlen(bad[i]), &root, NULL, 0), 0);
+        int r = protocol_read_reply(root, &errnum, &msg);
+        if (i < 3) {
+            ck_assert_msg(r == -EBADMSG, "%s read as %d", bad[i], r);
+        } else {
+            ck_assert_int_eq(r, 0);
+            ck_assert_int_eq(errnum, EIO); /* out of range */
+        }
+        jsonv_free(root);
+    }
+}
+END_TEST
+
 Suite *
 protocol_suite(void)
 {
@@ -296,6 +346,7 @@ protocol_suite(void)
                         sizeof(request_cases) / sizeof(request_cases[0]));
     tcase_add_test(tc, protocol_request_lines_roundtrip);
     tcase_add_test(tc, protocol_hello_roundtrip);
+    tcase_add_test(tc, protocol_replies_roundtrip);
     suite_add_tcase(s, tc);
     return s;
 }
