@@ -43,6 +43,7 @@
 
 #include "cli.h"
 #include "protocol.h"
+#include "snapshot.h"
 #include "client.h"
 #include "metrics-addr.h"
 #include "metrics-expo.h"
@@ -311,47 +312,42 @@ collect_rows(const struct target *t, size_t n, struct row **ret, size_t *ret_n)
     size_t nrows = 0, cap = 0, kept = 0;
 
     for (size_t i = 0; i < n; i++) {
-        const struct jsonv *caches = jsonv_get(sample_of(&t[i]), "caches");
+        const struct jsonv *caches = jsonv_get(sample_of(&t[i]), "caches"); /* snapshot.h */
 
         if (!jsonv_is(caches, JSONV_ARRAY)) {
             continue;
         }
         for (size_t k = 0; k < caches->u.arr.n; k++) {
             const struct jsonv *c = &caches->u.arr.items[k];
-            const char *module = jsonv_get_str(c, "module");
-            const char *qualname = jsonv_get_str(c, "qualname");
-            const char *file = jsonv_get_str(c, "file");
-            const char *kind = jsonv_get_str(c, "kind");
-            const char *verdict = jsonv_get_str(c, "verdict");
-            int64_t entries = 0, line = 0;
+            struct snapshot_row_view v;
+            char why[160];
             char *cache;
 
-            if (!jsonv_get_int(c, "entries", &entries) || entries <= 0) {
+            /* A malformed row (no qualname, a count out of range) is left out. */
+            if (snapshot_read_row(c, k, &v, why, sizeof(why)) < 0 || v.entries <= 0) {
                 continue;
             }
-            (void)jsonv_get_int(c, "line", &line);
-            if (asprintf(&cache, "%s.%s", module != NULL ? module : "?",
-                         qualname != NULL ? qualname : "?") < 0) {
+            if (asprintf(&cache, "%s.%s", v.module[0] != '\0' ? v.module : "?", v.qualname) < 0) {
                 goto oom;
             }
             if (nrows == cap) {
                 size_t ncap = cap ? cap * 2 : 64;
-                struct row *v = realloc(rows, ncap * sizeof(*v));
+                struct row *grown = realloc(rows, ncap * sizeof(*grown));
 
-                if (v == NULL) {
+                if (grown == NULL) {
                     free(cache);
                     goto oom;
                 }
-                rows = v;
+                rows = grown;
                 cap = ncap;
             }
             rows[nrows++] = (struct row){
                 .t = &t[i],
                 .cache = cache,
-                .file = file != NULL ? file : "",
-                .kind = kind != NULL ? kind : "",
-                .verdict = verdict != NULL ? verdict : "",
-                .line = line,
+                .file = v.file,
+                .kind = v.kind,
+                .verdict = v.verdict,
+                .line = v.line,
                 .obj = c,
             };
         }

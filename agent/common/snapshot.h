@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "jsonv.h"
 #include "jsonw.h"
 
 enum snapshot_kind {
@@ -112,3 +113,54 @@ void snapshot_sort(struct snapshot *s);
 /* Write the sample object (no trailing newline). Rows with entries == 0 are
  * left out. */
 void snapshot_write_json(const struct snapshot *s, struct jsonw *w);
+
+/* ---- reading a sample back (snapshot-read.c: the CLI's side) ---------------- */
+
+/* The largest count a reader accepts (JSON numbers are exact up to 2^53). */
+#define SNAPSHOT_COUNT_MAX ((int64_t)1 << 53)
+
+/* A sample object as read: numbers, and pointers into the parsed document. */
+struct snapshot_view {
+    int64_t pid;
+    int64_t seq;
+    double t; /* seconds since the agent started */
+    bool final, truncated;
+    double scan_ms, scan_cpu_ms, max_gil_hold_ms; /* -1 when absent */
+    int64_t wrappers, agent_mem_bytes, alloc_frames;
+    int cached_method;          /* functools.cached_method exists: 1, 0, -1 unknown */
+    const struct jsonv *caches; /* an array of rows (snapshot_read_row) */
+};
+
+/* A cache row as read. Strings are "" when absent (qualname never is). */
+struct snapshot_row_view {
+    const char *qualname, *module, *file, *kind, *verdict;
+    int64_t line;
+    int64_t maxsize; /* -1: unbounded */
+    bool typed, self_only;
+#define SNAPSHOT_VIEW_COUNT(name) int64_t name;
+    SNAPSHOT_CACHE_COUNTS(SNAPSHOT_VIEW_COUNT)
+#undef SNAPSHOT_VIEW_COUNT
+    const struct jsonv *alloc_sites; /* --trace-alloc: the array, or NULL */
+};
+
+/*
+ * Read a sample object (untrusted). Returns 0, or -EINVAL with one line in
+ * err: no valid "pid" (what names the record), no "caches" array, no valid
+ * "t". Optional members missing take neutral values (older agents load).
+ */
+int snapshot_read(const struct jsonv *sample, const char *what, struct snapshot_view *v, char *err,
+                  size_t errlen);
+/*
+ * Read row idx of a sample's caches (untrusted). Returns 0, or -EINVAL with
+ * one line in err: not an object, no "qualname", a count that is not a
+ * whole number from 0 to SNAPSHOT_COUNT_MAX ("wrappers" absent reads as 1).
+ */
+int snapshot_read_row(const struct jsonv *row, size_t idx, struct snapshot_row_view *v, char *err,
+                      size_t errlen);
+/* Member key of row idx as a count: absent reads as 0, else a whole number
+ * in [0, SNAPSHOT_COUNT_MAX], also when written as a float. Returns 0, or
+ * -EINVAL with one line in err. */
+int snapshot_read_count(const struct jsonv *obj, const char *key, size_t idx, int64_t *ret,
+                        char *err, size_t errlen);
+/* An integer member, tolerating one written as a float; 0 when absent. */
+int64_t snapshot_int_or_zero(const struct jsonv *obj, const char *key);

@@ -204,52 +204,6 @@ str_or_empty(const struct jsonv *obj, const char *key)
     return s != NULL ? s : "";
 }
 
-/*
- * A count of a cache row (entries, pinned, retained_bytes...): 0 when
- * absent, else a whole number in [0, REPORT_COUNT_MAX], also when written
- * as a float. Anything else is a corrupt record (-EINVAL): the renderers
- * subtract and add counts, which must not overflow.
- */
-static int
-count_member(const struct jsonv *obj, const char *key, size_t idx, int64_t *ret, char *err,
-             size_t errlen)
-{
-    const struct jsonv *v = jsonv_get(obj, key);
-    double d;
-
-    *ret = 0;
-    if (v == NULL) {
-        return 0;
-    }
-    if (jsonv_is(v, JSONV_NUMBER) && v->u.num.is_int) {
-        d = v->u.num.i >= 0 && v->u.num.i <= REPORT_COUNT_MAX ? (double)v->u.num.i : -1;
-    } else {
-        d = jsonv_is(v, JSONV_NUMBER) ? v->u.num.d : -1;
-    }
-    if (d >= 0 && d <= (double)REPORT_COUNT_MAX && d == (double)(int64_t)d) {
-        *ret = (int64_t)d;
-        return 0;
-    }
-    snprintf(err, errlen, "sample: caches[%zu]: \"%s\" is not a count from 0 to 2^53", idx, key);
-    return -EINVAL;
-}
-
-static int64_t
-int_or_zero(const struct jsonv *obj, const char *key)
-{
-    int64_t v;
-    double d;
-
-    if (jsonv_get_int(obj, key, &v)) {
-        return v;
-    }
-    /* Tolerate a count written as a float by some future agent. */
-    if (jsonv_get_double(obj, key, &d) && d >= -9.2e18 && d <= 9.2e18) {
-        return (int64_t)d;
-    }
-    return 0;
-}
-
 static int
 parse_verdict(struct report *rep, const char *name, struct report_cache *c)
 {
@@ -291,7 +245,7 @@ parse_sites(struct report *rep, struct report_cache *c, const struct jsonv *o, s
         snprintf(err, errlen, "sample: caches[%zu]: \"alloc_sites\" is not an array", idx);
         return -EINVAL;
     }
-    r = count_member(o, "alloc_examined", idx, &c->alloc_examined, err, errlen);
+    r = snapshot_read_count(o, "alloc_examined", idx, &c->alloc_examined, err, errlen);
     if (r < 0) {
         return r;
     }
@@ -310,7 +264,7 @@ parse_sites(struct report *rep, struct report_cache *c, const struct jsonv *o, s
             return -EINVAL;
         }
         memset(site, 0, sizeof(*site));
-        r = count_member(s, "count", idx, &site->count, err, errlen);
+        r = snapshot_read_count(s, "count", idx, &site->count, err, errlen);
         if (r < 0) {
             return r;
         }
@@ -318,7 +272,7 @@ parse_sites(struct report *rep, struct report_cache *c, const struct jsonv *o, s
         (void)jsonv_get_bool(s, "other", &site->other);
         file = jsonv_get_str(s, "file");
         fn = jsonv_get_str(s, "function");
-        site->line = int_or_zero(s, "line");
+        site->line = snapshot_int_or_zero(s, "line");
         if (file != NULL && !site->unknown && !site->other) {
             site->file = report_intern(rep, file);
             if (site->file == NULL) {
@@ -354,19 +308,16 @@ add_cache(struct report *rep, struct report_process *p, const struct jsonv *o, d
     bool fresh = false;
     int r;
 
-    if (!jsonv_is(o, JSONV_OBJECT)) {
-        snprintf(err, errlen, "sample: caches[%zu] is not an object", idx);
-        return -EINVAL;
+    struct snapshot_row_view v;
+    r = snapshot_read_row(o, idx, &v, err, errlen);
+    if (r < 0) {
+        return r;
     }
-    k.qualname = jsonv_get_str(o, "qualname");
-    if (k.qualname == NULL) {
-        snprintf(err, errlen, "sample: caches[%zu] has no \"qualname\"", idx);
-        return -EINVAL;
-    }
-    k.module = str_or_empty(o, "module");
-    k.file = str_or_empty(o, "file");
-    k.kind = str_or_empty(o, "kind");
-    k.line = int_or_zero(o, "line");
+    k.qualname = v.qualname;
+    k.module = v.module;
+    k.file = v.file;
+    k.kind = v.kind;
+    k.line = v.line;
     k.hash = report_row_hash(k.module, k.qualname, k.file, k.line, k.kind);
 
     c = report_row_find(p, &k);
@@ -377,34 +328,13 @@ add_cache(struct report *rep, struct report_process *p, const struct jsonv *o, d
         }
         fresh = true;
     }
-
-    if (!jsonv_get_int(o, "maxsize", &c->maxsize) || c->maxsize < 0) {
-        c->maxsize = -1;
-    }
-    c->typed = false;
-    (void)jsonv_get_bool(o, "typed", &c->typed);
-    /* The sample's counts, by the names the agent writes them under. */
-    static const struct {
-        const char *key;
-        size_t off;
-    } counts[] = {
-#define COUNT_FIELD(name) {#name, offsetof(struct report_cache, name)},
-        SNAPSHOT_CACHE_COUNTS(COUNT_FIELD)
-#undef COUNT_FIELD
-    };
-    for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
-        r = count_member(o, counts[i].key, idx, (int64_t *)((char *)c + counts[i].off), err,
-                         errlen);
-        if (r < 0) {
-            return r;
-        }
-    }
-    if (jsonv_get(o, "wrappers") == NULL) {
-        c->wrappers = 1;
-    }
-    c->self_only = false;
-    (void)jsonv_get_bool(o, "self_only", &c->self_only);
-    r = parse_verdict(rep, str_or_empty(o, "verdict"), c);
+    c->maxsize = v.maxsize;
+    c->typed = v.typed;
+    c->self_only = v.self_only;
+#define COPY_COUNT(name) c->name = v.name;
+    SNAPSHOT_CACHE_COUNTS(COPY_COUNT)
+#undef COPY_COUNT
+    r = parse_verdict(rep, v.verdict, c);
     if (r < 0) {
         return r;
     }
@@ -429,12 +359,12 @@ add_cache(struct report *rep, struct report_process *p, const struct jsonv *o, d
         }
         if (c->nseries == c->series_cap) {
             size_t cap = c->series_cap ? c->series_cap * 2 : 4;
-            struct report_point *v = realloc(c->series, cap * sizeof(*v));
+            struct report_point *grown = realloc(c->series, cap * sizeof(*grown));
 
-            if (v == NULL) {
+            if (grown == NULL) {
                 return -ENOMEM;
             }
-            c->series = v;
+            c->series = grown;
             c->series_cap = cap;
         }
         c->series[c->nseries++] = (struct report_point){
@@ -455,22 +385,17 @@ report_add_sample(struct report *rep, const struct jsonv *sample, char *err, siz
     const struct jsonv *caches;
     struct report_process *p;
     int64_t pid;
-    double t = 0, ms;
+    double t = 0;
     int r;
 
-    r = get_pid(sample, "sample", &pid, err, errlen);
+    struct snapshot_view v;
+    r = snapshot_read(sample, "sample", &v, err, errlen);
     if (r < 0) {
         return r;
     }
-    caches = jsonv_get(sample, "caches");
-    if (!jsonv_is(caches, JSONV_ARRAY)) {
-        snprintf(err, errlen, "sample without a \"caches\" array");
-        return -EINVAL;
-    }
-    if (!jsonv_get_double(sample, "t", &t) || t < 0) {
-        snprintf(err, errlen, "sample without a valid \"t\"");
-        return -EINVAL;
-    }
+    pid = v.pid;
+    t = v.t;
+    caches = v.caches;
     /* A sample for a pid without a process line is accepted (a recording
      * may start mid-way, or the process line may have been lost). */
     p = report_find_process(rep, pid);
@@ -486,32 +411,26 @@ report_add_sample(struct report *rep, const struct jsonv *sample, char *err, siz
         p->first_t = t;
     }
     p->last_t = t;
-    p->last_seq = int_or_zero(sample, "seq");
-    p->final = false;
-    (void)jsonv_get_bool(sample, "final", &p->final);
-    p->truncated = false;
-    (void)jsonv_get_bool(sample, "truncated", &p->truncated);
-    p->wrappers = int_or_zero(sample, "wrappers");
-    p->agent_mem_bytes = int_or_zero(sample, "agent_mem_bytes");
-    if (jsonv_get_double(sample, "scan_ms", &ms) && ms > p->scan_ms_max) {
-        p->scan_ms_max = ms;
+    p->last_seq = v.seq;
+    p->final = v.final;
+    p->truncated = v.truncated;
+    p->wrappers = v.wrappers;
+    p->agent_mem_bytes = v.agent_mem_bytes;
+    if (v.scan_ms > p->scan_ms_max) {
+        p->scan_ms_max = v.scan_ms;
     }
-    if (jsonv_get_double(sample, "max_gil_hold_ms", &ms) && ms > p->gil_hold_ms_max) {
-        p->gil_hold_ms_max = ms;
+    if (v.max_gil_hold_ms > p->gil_hold_ms_max) {
+        p->gil_hold_ms_max = v.max_gil_hold_ms;
     }
-    if (jsonv_get_double(sample, "scan_ms", &ms) && ms >= 0 && ms < 1e9) {
-        p->scan_ms_total += ms;
+    if (v.scan_ms >= 0 && v.scan_ms < 1e9) {
+        p->scan_ms_total += v.scan_ms;
     }
-    if (jsonv_get_double(sample, "scan_cpu_ms", &ms) && ms >= 0 && ms < 1e9) {
-        p->scan_cpu_ms_total += ms;
+    if (v.scan_cpu_ms >= 0 && v.scan_cpu_ms < 1e9) {
+        p->scan_cpu_ms_total += v.scan_cpu_ms;
     }
-    p->alloc_frames = int_or_zero(sample, "alloc_frames");
-    {
-        bool cm;
-
-        if (jsonv_get_bool(sample, "functools_cached_method", &cm)) {
-            p->cached_method = cm;
-        }
+    p->alloc_frames = v.alloc_frames;
+    if (v.cached_method >= 0) {
+        p->cached_method = v.cached_method;
     }
 
     for (size_t i = 0; i < caches->u.arr.n; i++) {
@@ -599,7 +518,7 @@ add_test_cache(struct report *rep, struct report_test_cache *tc, const struct js
     tc->module = report_intern(rep, str_or_empty(o, "module"));
     tc->file = report_intern(rep, str_or_empty(o, "file"));
     tc->kind = report_intern(rep, str_or_empty(o, "kind"));
-    tc->line = int_or_zero(o, "line");
+    tc->line = snapshot_int_or_zero(o, "line");
     if (!jsonv_get_int(o, "maxsize", &tc->maxsize) || tc->maxsize < 0) {
         tc->maxsize = -1;
     }

@@ -27,6 +27,7 @@
 #include "posindex.h"
 
 #include "jsonv.h"
+#include "snapshot.h"
 
 /* Ordered by severity, so comparisons work. */
 enum report_verdict {
@@ -62,7 +63,7 @@ struct report_site {
 /* Largest count a record may carry (entries, pinned, bytes...): 2^53, the
  * largest whole number every JSON reader keeps exact. Sums of a few
  * hundred such counts still fit an int64. */
-#define REPORT_COUNT_MAX ((int64_t)1 << 53)
+#define REPORT_COUNT_MAX SNAPSHOT_COUNT_MAX
 
 struct report_cache {
     /* Identity. Strings are interned in the model and never NULL. */

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <errno.h>
+
 #include <string.h>
 
 #include "check-helpers.h"
@@ -85,6 +87,89 @@ START_TEST(snapshot_json_has_contract_fields)
 }
 END_TEST
 
+/* What the writer writes, the reader reads back, field for field. */
+START_TEST(snapshot_reads_back_what_it_writes)
+{
+    struct snapshot s;
+    struct jsonw w;
+    const struct jsonv *root = NULL;
+    char err[128];
+
+    snapshot_init(&s);
+    s.pid = 4242;
+    s.seq = 9;
+    s.t = 2.25;
+    s.final = true;
+    s.scan_ms = 3.5;
+    s.scan_cpu_ms = 3.25;
+    s.max_gil_hold_ms = 1.5;
+    s.agent_mem_bytes = 65536;
+    s.wrappers = 7;
+    s.cached_method = true;
+    struct snapshot_cache *c = snapshot_add(&s, "Repo.lookup", "app.repo", "/srv/app/repo.py");
+    c->line = 40;
+    c->kind = SNAPSHOT_METHOD;
+    c->maxsize = 128;
+    c->typed = true;
+    c->self_only = true;
+    c->entries = 128;
+    c->hits = 1000;
+    c->misses = 900;
+    c->selves = 64;
+    c->pinned = 60;
+    c->retained_bytes = 123456;
+    c->wrappers = 2;
+    jsonw_init(&w);
+    snapshot_write_json(&s, &w);
+    ck_assert_int_eq(jsonv_parse(w.buf, w.len, &root, err, sizeof(err)), 0);
+
+    struct snapshot_view v;
+    ck_assert_int_eq(snapshot_read(root, "sample", &v, err, sizeof(err)), 0);
+    ck_assert_int_eq(v.pid, 4242);
+    ck_assert_int_eq(v.seq, 9);
+    ck_assert(v.t == 2.25 && v.final && !v.truncated);
+    ck_assert(v.scan_ms == 3.5 && v.scan_cpu_ms == 3.25 && v.max_gil_hold_ms == 1.5);
+    ck_assert_int_eq(v.agent_mem_bytes, 65536);
+    ck_assert_int_eq(v.wrappers, 7);
+    ck_assert_int_eq(v.cached_method, 1);
+    ck_assert_uint_eq(v.caches->u.arr.n, 1);
+
+    struct snapshot_row_view r;
+    ck_assert_int_eq(snapshot_read_row(&v.caches->u.arr.items[0], 0, &r, err, sizeof(err)), 0);
+    ck_assert_str_eq(r.qualname, "Repo.lookup");
+    ck_assert_str_eq(r.module, "app.repo");
+    ck_assert_str_eq(r.file, "/srv/app/repo.py");
+    ck_assert_str_eq(r.kind, "method");
+    ck_assert_str_eq(r.verdict, "bounded");
+    ck_assert_int_eq(r.line, 40);
+    ck_assert_int_eq(r.maxsize, 128);
+    ck_assert(r.typed && r.self_only);
+#define SAME_COUNT(name) ck_assert_int_eq(r.name, c->name);
+    SNAPSHOT_CACHE_COUNTS(SAME_COUNT)
+#undef SAME_COUNT
+    jsonv_free(root);
+    jsonw_done(&w);
+    snapshot_done(&s);
+
+    /* The reader's refusals: one line each. */
+    static const struct {
+        const char *row, *why;
+    } bad[] = {
+        {"[]", "is not an object"},
+        {"{\"module\":\"m\"}", "has no \"qualname\""},
+        {"{\"qualname\":\"q\",\"pinned\":-1}", "\"pinned\" is not a count"},
+        {"{\"qualname\":\"q\",\"entries\":1.5}", "\"entries\" is not a count"},
+        {"{\"qualname\":\"q\",\"selves\":9007199254740993}", "\"selves\" is not a count"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_int_eq(jsonv_parse(bad[i].row, strlen(bad[i].row), &root, err, sizeof(err)), 0);
+        ck_assert_int_eq(snapshot_read_row(root, 3, &r, err, sizeof(err)), -EINVAL);
+        ck_assert_msg(strstr(err, bad[i].why) != NULL, "%s: \"%s\"", bad[i].row, err);
+        jsonv_free(root);
+    }
+}
+END_TEST
+
 Suite *
 snapshot_suite(void)
 {
@@ -93,6 +178,7 @@ snapshot_suite(void)
     tcase_add_test(tc, snapshot_verdict_table);
     tcase_add_test(tc, snapshot_sort_by_pinned_then_entries);
     tcase_add_test(tc, snapshot_json_has_contract_fields);
+    tcase_add_test(tc, snapshot_reads_back_what_it_writes);
     suite_add_tcase(s, tc);
     return s;
 }
