@@ -176,6 +176,9 @@ pycompat_check_version(const char *version, char *why, size_t whylen)
             pyc.refcnt32 = v->refcnt32;
             pyc.immortal = v->refcnt32;
             pyc.lru_tail310 = v->lru_tail310;
+            pyc.lru_head = v->lru_tail310 ? 1 : 0;
+            pyc.lru_per_link = v->lru_tail310 ? 3 : 2;
+            pyc.lru_tail = v->lru_tail310 ? 5 : 3;
             pyc.lru_weakref = v->lru_weakref;
             pyc.lru_subclassable = !v->lru_tail310;
             pyc.gc_visit = v->gc_visit;
@@ -454,8 +457,8 @@ check_link_layout(PyObject *functools)
     if (n_seen > 0 && n_seen < 16) {
         /* The tail after two links: 3.10+ cache, func, kwd_mark, elem type,
          * info type; 3.8/3.9 func, cache, info type (no __dict__ here). */
-        size_t t = pyc.lru_tail310 ? 1 + 2 * 3 : 2 * 2;
-        size_t tail = pyc.lru_tail310 ? 5 : 3;
+        size_t t = pyc.lru_head + 2 * pyc.lru_per_link;
+        size_t tail = pyc.lru_tail;
         PyObject *cache = pycompat_lru_object(w, PYCOMPAT_LRU_CACHE);
         PyObject *func = pycompat_lru_object(w, PYCOMPAT_LRU_FUNC);
         PyObject *kwd = pycompat_lru_object(w, PYCOMPAT_LRU_KWD_MARK);

@@ -19,17 +19,23 @@
 #include "pyapi.h"
 
 struct pycompat {
-    int minor;             /* 3.<minor> */
-    char version[32];      /* "3.11.2" */
-    bool refcnt32;         /* 3.12+: the refcount is the low 32 bits of the first word */
-    bool immortal;         /* 3.12+: refcounts >= 2^31 mean immortal (PEP 683) */
-    bool lru_tail310;      /* 3.10+: lru traverse order type, (key,result,type)*, 5-item tail */
-    bool lru_weakref;      /* 3.9+: lru wrappers accept weak references */
-    bool lru_subclassable; /* 3.8/3.9: static lru type with Py_TPFLAGS_BASETYPE */
-    bool gc_visit;         /* 3.12+: PyUnstable_GC_VisitObjects (no audit event, no list) */
-    bool gc_audit;         /* 3.10+: gc.get_objects() raises an audit event */
-    bool fork_warns;       /* 3.12+: os.fork() warns when the process has other threads */
-    bool fork_warns_late;  /* 3.13+: ... and counts them after the after_in_parent hooks */
+    int minor;        /* 3.<minor> */
+    char version[32]; /* "3.11.2" */
+    bool refcnt32;    /* 3.12+: the refcount is the low 32 bits of the first word */
+    bool immortal;    /* 3.12+: refcounts >= 2^31 mean immortal (PEP 683) */
+    bool lru_tail310; /* 3.10+: lru traverse order type, (key,result,type)*, 5-item tail */
+    /* What an lru wrapper's tp_traverse visits, in order: lru_head objects
+     * (3.10+: the type), then lru_per_link per bounded-cache link (key,
+     * result[, the link's type]), then lru_tail objects (3.10+: cache,
+     * func, kwd_mark, link type, info type; 3.8/3.9: func, cache, info
+     * type), then __dict__ when the wrapper has one. */
+    size_t lru_head, lru_per_link, lru_tail;
+    bool lru_weakref;             /* 3.9+: lru wrappers accept weak references */
+    bool lru_subclassable;        /* 3.8/3.9: static lru type with Py_TPFLAGS_BASETYPE */
+    bool gc_visit;                /* 3.12+: PyUnstable_GC_VisitObjects (no audit event, no list) */
+    bool gc_audit;                /* 3.10+: gc.get_objects() raises an audit event */
+    bool fork_warns;              /* 3.12+: os.fork() warns when the process has other threads */
+    bool fork_warns_late;         /* 3.13+: ... and counts them after the after_in_parent hooks */
     unsigned long preheader_mask; /* tp_flags bits that put 2 pointers before the object */
     size_t tuple_items;           /* offset of PyTupleObject.ob_item */
     enum pycompat_frame_locals {

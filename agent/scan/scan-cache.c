@@ -556,9 +556,9 @@ check_layout(struct scan *s, struct wrapper *w, PyObject *dict)
     size_t n = ring.n;
     /* v[i] for the last TAIL_RING visits only. */
 #define V(i) ring.v[(i) % TAIL_RING]
-    size_t tail = (pyc.lru_tail310 ? 5 : 3) + (dict != NULL ? 1 : 0);
-    size_t head = pyc.lru_tail310 ? 1 : 0;
-    size_t per = pyc.lru_tail310 ? 3 : 2;
+    size_t tail = pyc.lru_tail + (dict != NULL ? 1 : 0);
+    size_t head = pyc.lru_head;
+    size_t per = pyc.lru_per_link;
     PyObject *cache = pycompat_lru_object(w->obj, PYCOMPAT_LRU_CACHE);
     PyObject *func = pycompat_lru_object(w->obj, PYCOMPAT_LRU_FUNC);
 
@@ -681,10 +681,10 @@ entries(struct scan *s, struct wrapper *w)
         dict = pycompat_field(w->obj, (size_t)pyc.lru_dict_off);
         r = scan_traverse_collect(s, w->obj);
         links = r < 0 ? -1 : check_layout(s, w, dict);
-        if (links < 0 || (size_t)links * (pyc.lru_tail310 ? 3 : 2) > s->visit.n) {
+        if (links < 0 || (size_t)links * pyc.lru_per_link > s->visit.n) {
             return r < 0 ? r : 0;
         }
-        size_t head = pyc.lru_tail310 ? 1 : 0, per = pyc.lru_tail310 ? 3 : 2;
+        size_t head = pyc.lru_head, per = pyc.lru_per_link;
         for (Py_ssize_t i = 0; i < links; i++) {
             r = entry(s, w, g, gstamp, s->visit.v[head + (size_t)i * per],
                       s->visit.v[head + (size_t)i * per + 1], 2, OBJMAP_ABSENT);
