@@ -7,8 +7,9 @@ with `-p lruleak` when this directory is on the path.
 
 Around every test (setup, call and teardown: pytest_runtest_protocol) it
 asks the lruleak agent in this process for the objects that lru caches pin
-(_lruleak.pinned(): a full, synchronous sample on this thread that is not
-published), and notes, per cache, the pinned objects that appeared during
+(_lruleak.pinned(False): a synchronous sample on this thread that is not
+published; the agent learns of every lru wrapper as it is made, so it walks
+no heap for it), and notes, per cache, the pinned objects that appeared during
 the test and were still pinned at its end. An object counts as the same
 one at both ends only if it is: a weak reference taken at the start must
 still point to it (ids are reused once an object dies, e.g. after
@@ -168,14 +169,14 @@ class _Tracker:
         start = self.last
         if start is None and self.error is None:
             try:
-                start = _Pinned(self.agent.pinned(True))
+                start = _Pinned(self.agent.pinned(False))
             except Exception as exc:
                 self._fail("sample before %s" % item.nodeid, exc)
         yield
         if self.error is not None:
             return
         try:
-            rows = self.agent.pinned(True)
+            rows = self.agent.pinned(False)
             self.last = _Pinned(rows)
             caches = self._new_pinned(item, start, rows)
             # The objects go now: the plugin keeps identities only.

@@ -20,6 +20,8 @@ typedef struct pyobject_opaque PyObject;
 typedef ssize_t Py_ssize_t;
 
 /* The stable Py_tp_* slot numbers and tp_flags bits the agent uses. */
+#define PYAPI_SLOT_TP_DEALLOC 52
+#define PYAPI_SLOT_TP_NEW 65
 #define PYAPI_SLOT_TP_TRAVERSE 71
 #define PYAPI_TPFLAGS_HEAPTYPE (1UL << 9)
 #define PYAPI_TPFLAGS_BASETYPE (1UL << 10)
@@ -41,6 +43,8 @@ struct pyapi_method_def {
     const char *doc;
 };
 
+typedef PyObject *(*pyapi_newfunc_fn)(PyObject *type, PyObject *args, PyObject *kwds);
+typedef void (*pyapi_destructor_fn)(PyObject *self);
 typedef int (*pyapi_visitproc_fn)(PyObject *obj, void *arg);
 typedef int (*pyapi_traverseproc_fn)(PyObject *self, pyapi_visitproc_fn visit, void *arg);
 

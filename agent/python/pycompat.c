@@ -365,8 +365,11 @@ check_heap_type_layout(PyObject *functools, char *why, size_t whylen)
         snprintf(why, whylen, "functools._CacheInfo is not a heap type");
         goto out;
     }
-    if (py.PyType_GetSlot(h, PYAPI_SLOT_TP_TRAVERSE) != pycompat_field(h, PYCOMPAT_TP_TRAVERSE)) {
-        snprintf(why, whylen, "type object layout not recognised (tp_traverse)");
+    if (py.PyType_GetSlot(h, PYAPI_SLOT_TP_TRAVERSE) != pycompat_field(h, PYCOMPAT_TP_TRAVERSE) ||
+        py.PyType_GetSlot(h, PYAPI_SLOT_TP_DEALLOC) != pycompat_field(h, PYCOMPAT_TP_DEALLOC) ||
+        py.PyType_GetSlot(h, PYAPI_SLOT_TP_NEW) != pycompat_field(h, PYCOMPAT_TP_NEW)) {
+        snprintf(why, whylen,
+                 "type object layout not recognised (tp_traverse, tp_dealloc, tp_new)");
         goto out;
     }
     base = py.PyObject_GetAttrString(h, "__base__");

@@ -62,11 +62,13 @@ struct pycompat {
 #define PYCOMPAT_OB_SIZE 16
 #define PYCOMPAT_TP_BASICSIZE 32
 #define PYCOMPAT_TP_ITEMSIZE 40
+#define PYCOMPAT_TP_DEALLOC 48
 #define PYCOMPAT_TP_FLAGS 168
 #define PYCOMPAT_TP_TRAVERSE 184
 #define PYCOMPAT_TP_BASE 256
 #define PYCOMPAT_TP_DICT 264
 #define PYCOMPAT_TP_DICTOFFSET 288
+#define PYCOMPAT_TP_NEW 312
 /* lru_list_elem (bounded caches' dict values): PyObject_HEAD, prev, next,
  * hash, key, result - the same in 3.8 .. 3.15; verified at start-up. */
 #define PYCOMPAT_LINK_KEY 40

@@ -19,6 +19,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "pycompat.h"
+#include "registry.h"
 #include "sampler.h"
 #include "scan.h"
 #include "server.h"
@@ -247,6 +248,12 @@ sample(bool full, bool final, bool main_thread, atomic_int *stop, uint64_t answe
     if (!main_thread) {
         start_alloc_tracing(); /* an attach may ask after the sampler started */
     }
+    /* Learn of wrappers as they are made from now on (registry.h); this
+     * sample's full walk (the first is full) seeds the set. Again after a
+     * detach and a new attach. */
+    if (!registry_installed() && !agent_is_detached() && registry_install() < 0) {
+        log_msg("cannot follow lru wrappers as they are made: samples walk the heap");
+    }
     r = scan_run(agent.scan, &opt, &snap);
     scan_clear_error();
     if (r == 0 && pinned_out == NULL) {
@@ -423,6 +430,7 @@ static struct {
     uint64_t asked, claimed, done;
     python_job_fn fn;
     void *arg;
+    bool detaching_ok; /* a job of the detach itself (forget_python) */
     int result;
 } main_req;
 
@@ -456,8 +464,8 @@ job_on_main(void *unused)
     }
     pthread_mutex_lock(&agent.lock);
     uint64_t ticket = main_req.asked;
-    bool go = main_req.claimed < ticket && !agent.stopping && !agent.detaching && !agent.pausing &&
-              agent_is_home();
+    bool go = main_req.claimed < ticket && !agent.stopping &&
+              (!agent.detaching || main_req.detaching_ok) && !agent.pausing && agent_is_home();
     python_job_fn fn = main_req.fn;
     void *arg = main_req.arg;
     pthread_mutex_unlock(&agent.lock);
@@ -493,20 +501,22 @@ job_on_main(void *unused)
     return 0;
 }
 
-/* Anything that makes the sampler stop what it is doing (agent.lock held). */
+/* Anything that makes the sampler stop what it is doing (agent.lock held);
+ * a detach does not stop the detach's own job. */
 static bool
-asked_to_leave(void)
+asked_to_leave(bool detaching_ok)
 {
-    return agent.stopping || agent.detaching || agent.pausing || agent.host_gone ||
-           agent.term_asked;
+    return agent.stopping || (agent.detaching && !detaching_ok) || agent.pausing ||
+           agent.host_gone || agent.term_asked;
 }
 
 /* Sampler thread, no GIL, no lock: run fn with the GIL and scan_lock held,
  * on the main thread when it runs bytecode, else here. Returns fn's
  * result, or -EINTR when it did not run (the agent is asked to stop, pause
- * or detach; or, in main_only mode, the main thread did not run it). */
+ * or - unless detaching_ok - detach; or, in main_only mode, the main thread
+ * did not run it). */
 static int
-run_python(python_job_fn fn, void *arg)
+run_python_job(python_job_fn fn, void *arg, bool detaching_ok)
 {
     struct timespec deadline;
     int r, state;
@@ -528,12 +538,13 @@ run_python(python_job_fn fn, void *arg)
         uint64_t ticket = ++main_req.asked;
         main_req.fn = fn;
         main_req.arg = arg;
+        main_req.detaching_ok = detaching_ok;
         bool queued = py.Py_AddPendingCall(job_on_main, NULL) == 0;
         pthread_mutex_unlock(&agent.lock);
         clock_gettime(CLOCK_REALTIME, &deadline);
         deadline = timespec_after(deadline, agent.main_only ? agent.interval : SAMPLER_MAIN_WAIT_S);
         pthread_mutex_lock(&agent.lock);
-        while (queued && main_req.done < ticket && !asked_to_leave() &&
+        while (queued && main_req.done < ticket && !asked_to_leave(detaching_ok) &&
                pthread_cond_timedwait(&agent.cond, &agent.lock, &deadline) == 0) {
         }
         if (main_req.claimed >= ticket) {
@@ -546,7 +557,7 @@ run_python(python_job_fn fn, void *arg)
             return r;
         }
         main_req.claimed = ticket; /* ours now: a late call does nothing */
-        bool leave = asked_to_leave() || agent.main_only;
+        bool leave = asked_to_leave(detaching_ok) || agent.main_only;
         pthread_mutex_unlock(&agent.lock);
         if (leave) {
             return -EINTR;
@@ -564,6 +575,12 @@ run_python(python_job_fn fn, void *arg)
     atomic_store(&sm.in_sample, 0);
     pthread_mutex_unlock(&agent.scan_lock);
     return r;
+}
+
+static int
+run_python(python_job_fn fn, void *arg)
+{
+    return run_python_job(fn, arg, false);
 }
 
 /* ---- the sampler's jobs (GIL and scan_lock held, any thread) ----------------------------------
@@ -639,6 +656,7 @@ job_forget(void *arg)
     if (agent.scan != NULL) {
         scan_forget(agent.scan);
     }
+    registry_uninstall(); /* a detached agent runs no code in the program's calls */
     return 0;
 }
 
@@ -756,7 +774,7 @@ wait_for_functools(void)
 static void
 forget_python(void)
 {
-    (void)run_python(job_forget, NULL);
+    (void)run_python_job(job_forget, NULL, true);
 }
 
 /* The thread is about to return: tell a detaching server. */

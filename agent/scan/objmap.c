@@ -134,3 +134,53 @@ objmap_bytes(const struct objmap *m)
 {
     return m->cap * sizeof(*m->slots);
 }
+
+bool
+objmap_remove(struct objmap *m, const void *key)
+{
+    if (m->cap == 0 || key == NULL) {
+        return false;
+    }
+    size_t i = slot_of(m, key);
+    while (m->slots[i].key != key) {
+        if (m->slots[i].key == NULL) {
+            return false;
+        }
+        i = (i + 1) & (m->cap - 1);
+    }
+    /* Backward shift: move every later key of the run whose home slot lies
+     * at or before the hole into it, so no probe sequence is cut short. */
+    for (size_t j = (i + 1) & (m->cap - 1);; j = (j + 1) & (m->cap - 1)) {
+        if (m->slots[j].key == NULL) {
+            break;
+        }
+        size_t home = slot_of(m, m->slots[j].key);
+        /* Is home cyclically outside (i, j]? Then the key may fill the hole. */
+        bool movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
+        if (movable) {
+            m->slots[i] = m->slots[j];
+            i = j;
+        }
+    }
+    m->slots[i].key = NULL;
+    m->slots[i].value = 0;
+    m->len--;
+    return true;
+}
+
+bool
+objmap_set(struct objmap *m, const void *key, uint32_t value)
+{
+    if (m->cap == 0 || key == NULL) {
+        return false;
+    }
+    for (size_t i = slot_of(m, key);; i = (i + 1) & (m->cap - 1)) {
+        if (m->slots[i].key == key) {
+            m->slots[i].value = value;
+            return true;
+        }
+        if (m->slots[i].key == NULL) {
+            return false;
+        }
+    }
+}

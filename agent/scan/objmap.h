@@ -5,12 +5,14 @@
  *
  * Keys are compared by address only and never dereferenced, so a map may
  * outlive the objects whose addresses it holds. Index UINT32_MAX is
- * reserved ("absent"). Linear probing, load factor at most 1/2, no
- * deletion (maps are cleared and reused per sample). Pure C, no Python;
- * one thread at a time.
+ * reserved ("absent"). Linear probing, load factor at most 1/2; the
+ * scanner's maps are cleared and reused per sample, the wrapper registry
+ * (registry.h) removes keys one by one (backward-shift deletion). Pure C,
+ * no Python; one thread at a time.
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +41,10 @@ uint32_t objmap_get(const struct objmap *m, const void *key);
  * value (existing or new), or OBJMAP_ABSENT when growing failed (ENOMEM).
  */
 uint32_t objmap_put(struct objmap *m, const void *key, uint32_t new_value);
+/* Remove key; false when it was absent. Never allocates. */
+bool objmap_remove(struct objmap *m, const void *key);
+/* Replace the value of a key already present; false when it is absent. */
+bool objmap_set(struct objmap *m, const void *key, uint32_t value);
 /* Grow so that n keys fit without another growth. Returns 0 or -ENOMEM. */
 int objmap_reserve(struct objmap *m, size_t n);
 /* Hint the CPU to load key's first probe slot (no effect on results). */

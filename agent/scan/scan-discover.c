@@ -3,16 +3,25 @@
  * scan-discover: find every functools._lru_cache_wrapper of the main
  * interpreter.
  *
- * The cheap path runs every sample and touches O(classes + module globals),
- * not O(objects): recurse type.__subclasses__() from object and look into
+ * Once the registry (registry.h) is complete - the agent learns of every
+ * wrapper when it is made - a sample takes the wrappers from it and walks
+ * nothing: the classes and module globals only when a wrapper that a
+ * namespace may name was born since the last walk, or on a full sample (to
+ * classify: method, classmethod, staticmethod, property, function, or
+ * found nowhere, which makes a wrapper "inner").
+ *
+ * Until then (the first sample, an agent whose hooks could not go in), a
+ * sample walks: type.__subclasses__() recursed from object, looking into
  * each heap type's dict (directly, or inside classmethod, staticmethod and
- * property objects), then every module's globals. It also sees classes
- * hidden from gc.get_objects() by gc.freeze(). Wrappers that live elsewhere
- * (closures, instance dicts: the per-instance fix) are found by the full
- * path - a walk of every GC object - which runs on the first sample, on
- * request, at exit and now and then; from 3.9 on, the wrappers it finds are
- * remembered through weak references so later cheap samples see them too.
- * Runs with the GIL, yielding between classes and modules.
+ * property objects), then every module's globals, O(classes + module
+ * globals); it also sees classes hidden from gc.get_objects() by
+ * gc.freeze(). Wrappers that live elsewhere (closures, instance dicts: the
+ * per-instance fix) are found by the full path - a walk of every GC object
+ * - which seeds the registry; without a registry it runs on the first
+ * sample, on request, at exit and now and then, and from 3.9 on the
+ * wrappers it finds are remembered through weak references so later cheap
+ * samples see them too.
+ * Runs with the GIL.
  */
 #include "config.h"
 
@@ -20,6 +29,7 @@
 #include <stdlib.h>
 
 #include "pycompat.h"
+#include "registry.h"
 #include "scan-internal.h"
 
 static int
@@ -444,19 +454,165 @@ remember(struct scan *s)
     s->known = known;
 }
 
+/* ---- the registry ---------------------------------------------------------------------- */
+
+/* Module dicts stop the graph walk (module globals are alive by
+ * definition); walk_modules adds them while it looks for wrappers, this
+ * only adds them: O(modules). */
+static int
+stop_module_dicts(struct scan *s)
+{
+    PyObject *modules = py.PySys_GetObject("modules"); /* borrowed */
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+
+    if (modules == NULL || pycompat_type(modules) != py.PyDict_Type) {
+        return 0;
+    }
+    while (py.PyDict_Next(modules, &pos, &k, &v)) {
+        PyObject *t = pycompat_type(v);
+        if (t != py.PyModule_Type && ((pycompat_type_flags(t) & PYAPI_TPFLAGS_HEAPTYPE) == 0 ||
+                                      !py.PyType_IsSubtype(t, py.PyModule_Type))) {
+            continue;
+        }
+        PyObject *dict = py.PyModule_GetDict(v); /* borrowed; no Python code runs */
+        if (dict == NULL || pycompat_type(dict) != py.PyDict_Type) {
+            scan_clear_error();
+            continue;
+        }
+        if (objmap_put(&s->stop, dict, 0) == OBJMAP_ABSENT) {
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+/* A wrapper that class walks found nowhere this many times is classified
+ * as found nowhere. Once is not enough: a method's wrapper is made while
+ * its class body runs, and a sample taken then finds no class yet. */
+#define SCAN_NOWHERE_WALKS 2
+
+/* Wrappers born since the last class walk that a class or module may
+ * name: those need one. A wrapper of a bound method (lru_cache()(self.f),
+ * the per-instance cache) never sits in a namespace of its own: it is
+ * classified at once. */
+static bool
+registry_needs_walk(void)
+{
+    PyObject *w;
+    uint32_t info;
+    bool walk = false;
+
+    for (size_t pos = 0; registry_next(&pos, &w, &info);) {
+        if (info & REGISTRY_CLASSIFIED) {
+            continue;
+        }
+        PyObject *func = pycompat_lru_object(w, PYCOMPAT_LRU_FUNC);
+        if (func != NULL && pycompat_type(func) == py.PyMethod_Type) {
+            registry_classify(w, REGISTRY_CLASSIFIED |
+                                     ((uint32_t)SNAPSHOT_FUNCTION << REGISTRY_KIND_SHIFT));
+        } else {
+            walk = true;
+        }
+    }
+    return walk;
+}
+
+/* Record every registered wrapper the class and module walks did not (as
+ * they found it last time, unless they just ran: then as found nowhere). */
+static int
+walk_registry(struct scan *s, bool walked)
+{
+    PyObject *w;
+    uint32_t info;
+    int r = 0;
+
+    for (size_t pos = 0; r >= 0 && registry_next(&pos, &w, &info);) {
+        if (objmap_get(&s->wrapper_index, w) != OBJMAP_ABSENT) {
+            continue;
+        }
+        bool known = !walked && (info & REGISTRY_CLASSIFIED) != 0;
+        enum snapshot_kind kind =
+            known ? (enum snapshot_kind)(info >> REGISTRY_KIND_SHIFT) : SNAPSHOT_FUNCTION;
+        r = record(s, w, kind);
+        if (r >= 0) {
+            s->wrappers[s->n_wrappers - 1].named = known && (info & REGISTRY_NAMED) != 0;
+        }
+    }
+    return r;
+}
+
+/* Keep what this sample's walks learnt of each wrapper for the next. */
+static void
+classify_recorded(struct scan *s)
+{
+    for (size_t i = 0; i < s->n_wrappers; i++) {
+        const struct wrapper *w = &s->wrappers[i];
+        uint32_t info = REGISTRY_CLASSIFIED | (w->named ? REGISTRY_NAMED : 0) |
+                        ((uint32_t)w->kind << REGISTRY_KIND_SHIFT);
+        uint32_t old;
+        if (!w->named && registry_info(w->obj, &old) && (old & REGISTRY_CLASSIFIED) == 0) {
+            uint32_t missed = (old >> REGISTRY_MISSED_SHIFT) + 1;
+            if (missed < SCAN_NOWHERE_WALKS) {
+                info = missed << REGISTRY_MISSED_SHIFT; /* still unclassified */
+            }
+        }
+        registry_classify(w->obj, info);
+    }
+}
+
+/* Seed the registry with what a full walk found. */
+static int
+seed_registry(struct scan *s)
+{
+    PyObject **objs = malloc((s->n_wrappers + 1) * sizeof(*objs));
+
+    if (objs == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < s->n_wrappers; i++) {
+        objs[i] = s->wrappers[i].obj;
+    }
+    int r = registry_seed(objs, s->n_wrappers);
+    free(objs);
+    if (r == 0) {
+        classify_recorded(s);
+    }
+    return r;
+}
+
+/* ---- discovery ---------------------------------------------------------------------------- */
+
 int
 scan_discover(struct scan *s, bool full)
 {
     size_t roots_from = s->held.n;
-    int r;
+    bool registry = registry_complete();
+    /* With a complete registry the classes are walked only to classify
+     * (full: now and then, to see wrappers moved between namespaces). A
+     * registry waiting for its seed gets it from this sample. */
+    bool walk = !registry || full || registry_needs_walk();
+    full = full || (registry_installed() && !registry);
+    int r = 0;
 
-    r = walk_classes(s);
-    if (r >= 0) {
-        r = walk_modules(s);
+    if (walk) {
+        r = walk_classes(s);
+        if (r >= 0) {
+            r = walk_modules(s);
+        }
+        /* A class or a module names these: never part of a dead object graph. */
+        for (size_t i = 0; i < s->n_wrappers; i++) {
+            s->wrappers[i].named = true;
+        }
+    } else {
+        r = stop_module_dicts(s);
     }
-    /* A class or a module names these: never part of a dead object graph. */
-    for (size_t i = 0; i < s->n_wrappers; i++) {
-        s->wrappers[i].named = true;
+    if (r >= 0 && registry) {
+        r = walk_registry(s, walk);
+        if (r >= 0 && walk) {
+            classify_recorded(s);
+        }
+        return r;
     }
     if (r >= 0 && !full) {
         r = walk_known(s);
@@ -472,6 +628,9 @@ scan_discover(struct scan *s, bool full)
         }
         if (r >= 0) {
             remember(s);
+        }
+        if (r >= 0 && registry_installed() && !s->truncated) {
+            r = seed_registry(s);
         }
     }
     return r;

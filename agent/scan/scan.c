@@ -18,6 +18,7 @@
 
 #include "gil.h"
 #include "pycompat.h"
+#include "registry.h"
 #include "scan-internal.h"
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -247,7 +248,7 @@ memory_bytes(const struct scan *s)
                  (s->held.cap + s->visit.cap) * sizeof(PyObject *) + objmap_bytes(&s->node_index) +
                  objmap_bytes(&s->wrapper_index) + objmap_bytes(&s->group_index) +
                  objmap_bytes(&s->stop) + s->cap_queue * sizeof(uint32_t) +
-                 objmap_bytes(&s->type_class) + objmap_bytes(&s->size_mode));
+                 objmap_bytes(&s->type_class) + objmap_bytes(&s->size_mode) + registry_bytes());
 }
 
 static int
