@@ -70,6 +70,8 @@ snapshot_read(const struct jsonv *sample, const char *what, struct snapshot_view
     v->seq = snapshot_int_or_zero(sample, "seq");
     (void)jsonv_get_bool(sample, "final", &v->final);
     (void)jsonv_get_bool(sample, "truncated", &v->truncated);
+    (void)jsonv_get_bool(sample, "full", &v->full);
+    (void)jsonv_get_bool(sample, "steady", &v->steady);
     v->wrappers = snapshot_int_or_zero(sample, "wrappers");
     v->agent_mem_bytes = snapshot_int_or_zero(sample, "agent_mem_bytes");
     v->scan_ms = double_or(sample, "scan_ms", -1);

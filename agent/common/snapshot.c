@@ -214,6 +214,7 @@ snapshot_write_json(const struct snapshot *s, struct jsonw *w)
     jsonw_kdouble(w, "t", s->t, 3);
     jsonw_kbool(w, "final", s->final);
     jsonw_kbool(w, "full", s->full);
+    jsonw_kbool(w, "steady", s->steady);
     jsonw_kdouble(w, "scan_ms", s->scan_ms, 3);
     jsonw_kdouble(w, "scan_cpu_ms", s->scan_cpu_ms, 3);
     jsonw_kdouble(w, "max_gil_hold_ms", s->max_gil_hold_ms, 3);

@@ -76,6 +76,7 @@ struct snapshot {
     double t;
     bool final;
     bool full;
+    bool steady; /* nothing changed: the last complete sample's counts (scan-steady.c) */
     bool truncated;
     double scan_ms, scan_cpu_ms, max_gil_hold_ms;
     int64_t gil_holds;
@@ -124,7 +125,7 @@ struct snapshot_view {
     int64_t pid;
     int64_t seq;
     double t; /* seconds since the agent started */
-    bool final, truncated;
+    bool final, truncated, full, steady;
     double scan_ms, scan_cpu_ms, max_gil_hold_ms; /* -1 when absent */
     int64_t wrappers, agent_mem_bytes, alloc_frames;
     int cached_method;          /* functools.cached_method exists: 1, 0, -1 unknown */

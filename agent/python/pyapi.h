@@ -21,6 +21,7 @@ typedef ssize_t Py_ssize_t;
 
 /* The stable Py_tp_* slot numbers and tp_flags bits the agent uses. */
 #define PYAPI_SLOT_TP_DEALLOC 52
+#define PYAPI_SLOT_TP_METHODS 64
 #define PYAPI_SLOT_TP_NEW 65
 #define PYAPI_SLOT_TP_TRAVERSE 71
 #define PYAPI_TPFLAGS_HEAPTYPE (1UL << 9)

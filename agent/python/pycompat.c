@@ -367,9 +367,11 @@ check_heap_type_layout(PyObject *functools, char *why, size_t whylen)
     }
     if (py.PyType_GetSlot(h, PYAPI_SLOT_TP_TRAVERSE) != pycompat_field(h, PYCOMPAT_TP_TRAVERSE) ||
         py.PyType_GetSlot(h, PYAPI_SLOT_TP_DEALLOC) != pycompat_field(h, PYCOMPAT_TP_DEALLOC) ||
-        py.PyType_GetSlot(h, PYAPI_SLOT_TP_NEW) != pycompat_field(h, PYCOMPAT_TP_NEW)) {
+        py.PyType_GetSlot(h, PYAPI_SLOT_TP_NEW) != pycompat_field(h, PYCOMPAT_TP_NEW) ||
+        py.PyType_GetSlot(h, PYAPI_SLOT_TP_METHODS) != pycompat_field(h, PYCOMPAT_TP_METHODS)) {
         snprintf(why, whylen,
-                 "type object layout not recognised (tp_traverse, tp_dealloc, tp_new)");
+                 "type object layout not recognised (tp_traverse, tp_dealloc, tp_new, "
+                 "tp_methods)");
         goto out;
     }
     base = py.PyObject_GetAttrString(h, "__base__");

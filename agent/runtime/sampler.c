@@ -892,8 +892,11 @@ sample_loop(void)
                 }
             }
         }
-        full = agent.want_full || sm.last_full_hold_ms <= SAMPLER_FULL_CHEAP_MS ||
-               agent_uptime() - sm.last_full >= SAMPLER_FULL_EVERY_S;
+        /* With a complete registry (registry.h) a sample needs no heap walk
+         * to find the wrappers, and one that is not full may reuse the last
+         * complete sample's counts (scan-steady.c). */
+        bool cheap = sm.last_full_hold_ms <= SAMPLER_FULL_CHEAP_MS && !registry_complete();
+        full = agent.want_full || cheap || agent_uptime() - sm.last_full >= SAMPLER_FULL_EVERY_S;
         agent.want_sample = false;
         agent.want_full = false;
         uint64_t answers = agent.requests; /* those that asked for this sample */

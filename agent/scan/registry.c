@@ -7,6 +7,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "objmap.h"
 #include "pycompat.h"
@@ -19,6 +22,12 @@ static struct {
     pyapi_newfunc_fn orig_new;
     pyapi_destructor_fn orig_dealloc;
     PyObject *type; /* the hooked type (pyc.lru_type); never dereferenced after uninstall */
+    /* cache_clear(): its PyMethodDef in the type's method table (NULL when
+     * that table is not writable memory), the type's own function, and how
+     * many times it ran while the hooks were in. */
+    struct pyapi_method_def *clear_def;
+    PyObject *(*orig_clear)(PyObject *self, PyObject *args);
+    atomic_uint_least64_t clears;
     bool installed;
     bool seeded;
     bool lost; /* a hook could not add a wrapper (ENOMEM) */
@@ -52,6 +61,52 @@ forward_dealloc(PyObject *w)
     rg.orig_dealloc(w);
 }
 
+static PyObject *
+forward_clear(PyObject *self, PyObject *args)
+{
+    atomic_fetch_add(&rg.clears, 1);
+    return rg.orig_clear(self, args);
+}
+
+/* Is [p, p + n) inside one writable mapping of this process? */
+static bool
+writable(const void *p, size_t n)
+{
+    FILE *f = fopen("/proc/self/maps", "re");
+    char line[512];
+    bool ok = false;
+
+    if (f == NULL) {
+        return false;
+    }
+    while (!ok && fgets(line, sizeof(line), f) != NULL) {
+        unsigned long lo, hi;
+        char perms[5];
+        if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3 && (uintptr_t)p >= lo &&
+            (uintptr_t)p + n <= hi) {
+            ok = perms[1] == 'w';
+            break;
+        }
+    }
+    fclose(f);
+    return ok;
+}
+
+/* The cache_clear entry of the type's method table (tp_methods), if it is
+ * writable memory. */
+static struct pyapi_method_def *
+find_clear_def(PyObject *type)
+{
+    struct pyapi_method_def *m = *(struct pyapi_method_def **)slot(type, PYCOMPAT_TP_METHODS);
+
+    for (int i = 0; m != NULL && m[i].name != NULL && i < 64; i++) {
+        if (strcmp(m[i].name, "cache_clear") == 0 && (m[i].flags & PYAPI_METH_NOARGS) != 0) {
+            return writable(&m[i], sizeof(m[i])) ? &m[i] : NULL;
+        }
+    }
+    return NULL;
+}
+
 int
 registry_install(void)
 {
@@ -78,6 +133,13 @@ registry_install(void)
     rg.installed = true;
     *slot(type, PYCOMPAT_TP_NEW) = (void *)forward_new;
     *slot(type, PYCOMPAT_TP_DEALLOC) = (void *)forward_dealloc;
+    if (rg.clear_def == NULL) {
+        rg.clear_def = find_clear_def(type);
+        rg.orig_clear = rg.clear_def != NULL ? rg.clear_def->meth : NULL;
+    }
+    if (rg.clear_def != NULL && rg.clear_def->meth == rg.orig_clear) {
+        rg.clear_def->meth = forward_clear;
+    }
     return 0;
 }
 
@@ -92,6 +154,9 @@ registry_uninstall(void)
     }
     if (*slot(rg.type, PYCOMPAT_TP_DEALLOC) == (void *)forward_dealloc) {
         *slot(rg.type, PYCOMPAT_TP_DEALLOC) = (void *)rg.orig_dealloc;
+    }
+    if (rg.clear_def != NULL && rg.clear_def->meth == forward_clear) {
+        rg.clear_def->meth = rg.orig_clear;
     }
     rg.installed = false;
     rg.seeded = false;
@@ -168,4 +233,11 @@ registry_info(PyObject *wrapper, uint32_t *ret_info)
 
     *ret_info = v;
     return v != OBJMAP_ABSENT;
+}
+
+bool
+registry_clears(uint64_t *ret_clears)
+{
+    *ret_clears = atomic_load(&rg.clears);
+    return rg.installed && rg.clear_def != NULL && rg.clear_def->meth == forward_clear;
 }

@@ -92,6 +92,37 @@ struct ptrvec {
     size_t n, cap;
 };
 
+/* What the last complete sample read, kept for the next (scan-steady.c):
+ * raw addresses only, never a reference. */
+struct steady_wrapper {
+    PyObject *obj, *cache;
+    Py_ssize_t misses, size;
+    uint32_t group;
+};
+
+struct steady_watch {
+    PyObject *obj;        /* held by a cache entry (a key item or a result) */
+    Py_ssize_t refcnt;    /* the program's references, as that sample read them */
+    Py_ssize_t accounted; /* of those, from cache entries and walked objects */
+    uint32_t mode;        /* STEADY_* */
+};
+
+struct steady_group {
+    int64_t selves, pinned, retained;
+    bool self_only, any_key;
+};
+
+struct steady {
+    bool valid;
+    uint64_t clears;
+    struct steady_wrapper *w;
+    size_t n_w, cap_w;
+    struct steady_watch *watch;
+    size_t n_watch, cap_watch;
+    struct steady_group *g;
+    size_t n_g, cap_g;
+};
+
 struct scan {
     const struct scan_options *opt;
     /* per sample */
@@ -123,6 +154,7 @@ struct scan {
     bool truncated;
     /* persistent across samples */
     PyObject *known; /* strong list of weakrefs to wrappers found by a full walk */
+    struct steady steady;
 };
 
 /* Type classification bits (scan-cache.c). */
@@ -179,6 +211,18 @@ scan_node_pinned(const struct node *n)
 {
     return (n->flags & (NODE_ALIVE | NODE_EXPANDED)) == NODE_EXPANDED;
 }
+
+/* ---- scan-steady.c ---------------------------------------------------------------- */
+/* After discovery and scan_wrapper_prepare (wrappers sorted): true when
+ * nothing the last complete sample read can have changed the counts, and
+ * then the rows have that sample's selves, pinned and retained. */
+bool scan_steady_holds(struct scan *s);
+/* After scan_graph, before the references are released: keep what the
+ * next sample checks. ENOMEM only makes the next sample a complete one. */
+void scan_steady_save(struct scan *s);
+void scan_steady_forget(struct scan *s);
+void scan_steady_free(struct scan *s);
+size_t scan_steady_bytes(const struct scan *s);
 
 /* ---- scan-pinned.c ---------------------------------------------------------------- */
 /* After scan_graph, before the references are released: append the pinned

@@ -227,6 +227,7 @@ scan_free(struct scan *s)
     free(s->queue);
     objmap_done(&s->type_class);
     objmap_done(&s->size_mode);
+    scan_steady_free(s);
     free(s);
     return NULL;
 }
@@ -236,19 +237,21 @@ scan_forget(struct scan *s)
 {
     py.Py_DecRef(s->known); /* a list of weak references: no finaliser of the host's */
     s->known = NULL;
+    scan_steady_forget(s);
 }
 
 static int64_t
 memory_bytes(const struct scan *s)
 {
-    return (
-        int64_t)(s->cap_nodes * sizeof(struct node) +
-                 (s->cap_edges + s->cap_cedges) * sizeof(uint32_t) +
-                 s->cap_wrappers * sizeof(struct wrapper) + s->cap_groups * sizeof(struct group) +
-                 (s->held.cap + s->visit.cap) * sizeof(PyObject *) + objmap_bytes(&s->node_index) +
-                 objmap_bytes(&s->wrapper_index) + objmap_bytes(&s->group_index) +
-                 objmap_bytes(&s->stop) + s->cap_queue * sizeof(uint32_t) +
-                 objmap_bytes(&s->type_class) + objmap_bytes(&s->size_mode) + registry_bytes());
+    return (int64_t)(s->cap_nodes * sizeof(struct node) +
+                     (s->cap_edges + s->cap_cedges) * sizeof(uint32_t) +
+                     s->cap_wrappers * sizeof(struct wrapper) +
+                     s->cap_groups * sizeof(struct group) +
+                     (s->held.cap + s->visit.cap) * sizeof(PyObject *) +
+                     objmap_bytes(&s->node_index) + objmap_bytes(&s->wrapper_index) +
+                     objmap_bytes(&s->group_index) + objmap_bytes(&s->stop) +
+                     s->cap_queue * sizeof(uint32_t) + objmap_bytes(&s->type_class) +
+                     objmap_bytes(&s->size_mode) + registry_bytes() + scan_steady_bytes(s));
 }
 
 static int
@@ -287,6 +290,14 @@ fill_snapshot(struct scan *s, struct snapshot *out)
     }
     snapshot_sort(out);
     return 0;
+}
+
+static int
+by_address(const void *pa, const void *pb)
+{
+    const struct wrapper *a = pa, *b = pb;
+
+    return a->obj < b->obj ? -1 : a->obj > b->obj;
 }
 
 static int
@@ -341,6 +352,12 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
     snapshot_clear(out);
 
     r = scan_discover(s, opt->full);
+    /* Rows are numbered in wrapper order: make that order the same whatever
+     * found the wrappers (a class walk or the registry), so that a steady
+     * sample meets the rows of the last complete one (scan-steady.c). */
+    if (s->n_wrappers > 1) {
+        qsort(s->wrappers, s->n_wrappers, sizeof(*s->wrappers), by_address);
+    }
     for (size_t i = 0; r >= 0 && i < s->n_wrappers; i++) {
         r = scan_wrapper_prepare(s, &s->wrappers[i]);
         if (r >= 0) {
@@ -350,14 +367,19 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
     if (s->n_wrappers > 1) {
         qsort(s->wrappers, s->n_wrappers, sizeof(*s->wrappers), by_group);
     }
-    for (size_t i = 0; r >= 0 && i < s->n_wrappers; i++) {
+    /* Nothing changed since the last complete sample: its counts stand. */
+    bool steady = r >= 0 && scan_steady_holds(s);
+    for (size_t i = 0; r >= 0 && !steady && i < s->n_wrappers; i++) {
         r = scan_wrapper_entries(s, &s->wrappers[i]);
         if (r >= 0) {
             r = scan_check_stop(s);
         }
     }
-    if (r >= 0) {
+    if (r >= 0 && !steady) {
         r = scan_graph(s);
+    }
+    if (r >= 0 && !steady) {
+        scan_steady_save(s);
     }
     /* While every pinned self is still held by the node table. */
     if (r >= 0 && opt->pinned_out != NULL) {
@@ -380,6 +402,7 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
         r = fill_snapshot(s, out);
     }
     out->full = opt->full;
+    out->steady = steady;
     out->truncated = s->truncated;
     out->scan_ms = ms_since(&start);
     out->scan_cpu_ms = thread_cpu_ms() - cpu0;

@@ -151,6 +151,8 @@ write_process_head(struct jsonw *w, const struct report_process *p)
     }
     jsonw_kbool(w, "final", p->final);
     jsonw_kbool(w, "truncated", p->truncated);
+    jsonw_kbool(w, "full", p->full);
+    jsonw_kbool(w, "steady", p->steady);
     jsonw_kint(w, "wrappers", p->wrappers);
     if (p->start >= 0) {
         jsonw_kdouble(w, "start", p->start, 3);

@@ -414,6 +414,8 @@ report_add_sample(struct report *rep, const struct jsonv *sample, char *err, siz
     p->last_seq = v.seq;
     p->final = v.final;
     p->truncated = v.truncated;
+    p->full = v.full;
+    p->steady = v.steady;
     p->wrappers = v.wrappers;
     p->agent_mem_bytes = v.agent_mem_bytes;
     if (v.scan_ms > p->scan_ms_max) {

@@ -167,6 +167,8 @@ struct report_process {
     int64_t last_seq;
     bool final;       /* the last sample was the agent's atexit sample */
     bool truncated;   /* the last sample hit the graph-walk budget */
+    bool full;        /* the last sample was a full one (classes walked, every entry read) */
+    bool steady;      /* the last sample reused the last complete one's counts */
     int64_t wrappers; /* wrapper objects in the last sample */
     double scan_ms_max;
     double gil_hold_ms_max;

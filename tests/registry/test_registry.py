@@ -94,3 +94,47 @@ def test_detach_gives_the_type_its_own_slots_back(sockdir):
         if v.p.poll() is None:
             v.p.kill()
             v.p.wait()
+
+
+# ---- steady samples: the last complete sample's counts, when nothing changed ----
+
+STEADY_STEPS = ["grow", "hits", "grow", "drop", "hits", "evict", "hits", "revive", "drop",
+                "grow", "clear", "hits", "grow", "evict", "drop", "hits"]
+COMPARED = ("entries", "hits", "misses", "selves", "pinned", "retained_bytes", "wrappers")
+
+
+def snapshot_rows(pid, sockdir, quick):
+    args = ["snapshot", str(pid), "--format", "json"] + (["--quick"] if quick else [])
+    doc = json.loads(cli(args, sockdir).stdout)
+    proc = [p for p in doc["processes"] if p["pid"] == pid][0]
+    return proc, {c["qualname"]: c for c in proc["caches"]}
+
+
+def test_steady_samples_match_complete_ones(sockdir):
+    """After every step: a quick snapshot (which may reuse the last complete
+    sample's counts) and then a complete one give the same rows, and both
+    are the program's truth; and the quick one did reuse them after most
+    steps, so this compares the steady path, not two complete samples."""
+    v = Victim("steady_phases.py", sockdir)
+    steady = []
+    try:
+        for step in STEADY_STEPS:
+            v.p.stdin.write(step + "\n")
+            v.p.stdin.flush()
+            truth = json.loads(v.readline())
+            quick, qrows = snapshot_rows(v.p.pid, sockdir, quick=True)
+            _, frows = snapshot_rows(v.p.pid, sockdir, quick=False)
+            steady.append(quick.get("steady") is True)
+            for name in set(qrows) | set(frows):
+                q, f = qrows.get(name, {}), frows.get(name, {})
+                diff = {k: (q.get(k), f.get(k)) for k in COMPARED if q.get(k) != f.get(k)}
+                assert not diff, "after %r, %s: quick (steady=%s) vs complete: %r" % (
+                    step, name, steady[-1], diff)
+            check_against_truth(list(qrows.values()), truth, "after %r, quick snapshot" % step)
+        v.p.stdin.write("quit\n")
+        v.p.stdin.flush()
+        assert v.p.wait(DEADLINE_S) == 0, v.p.stderr.read()
+    finally:
+        v.kill()
+    assert sum(steady) >= len(STEADY_STEPS) // 2, \
+        "the quick snapshots were steady after %d of %d steps" % (sum(steady), len(STEADY_STEPS))

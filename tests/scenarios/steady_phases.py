@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: MIT
+"""Victim: caches that grow, shrink, are cleared and evict, one step at a
+time, for the test that a sample which reuses the last complete one's
+counts (agent/scan/scan-steady.c) reports what a complete sample does
+(tests/registry).
+
+Item.calc is an unbounded method cache, Item.near a bounded one (maxsize
+40). Commands on stdin; after each, the victim sleeps 0.3 s (the agent
+samples every 50 ms meanwhile and so sees the change) and prints its truth
+as one JSON line (Truth.compute_live: the objects it still references are
+`kept`; every other tracked object alive is pinned):
+  grow    30 new Items, each called in both caches; every third kept
+  drop    the program lets go of half the Items it keeps (they become pinned)
+  revive  it takes back every Item still alive (gc.get_objects()): none pinned
+  hits    calls already cached only (nothing changes)
+  evict   20 new Items through the bounded cache only (it evicts the oldest)
+  clear   Item.calc.cache_clear()
+  quit    exits 0
+"""
+import functools
+import gc
+import json
+import sys
+import time
+
+from e2e_truth import Truth
+
+
+class Item:
+    def __init__(self, n):
+        self.n = n
+        self.payload = bytearray(64)
+
+    @functools.lru_cache(maxsize=None)
+    def calc(self, k):
+        return self.n + k
+
+    @functools.lru_cache(maxsize=40)
+    def near(self, k):
+        return self.n - k
+
+
+def main():
+    truth = Truth()
+    truth.cache(Item.calc, "method")
+    truth.cache(Item.near, "method")
+    kept = []
+    made = 0
+    print("READY", flush=True)
+    for line in sys.stdin:
+        cmd = line.strip()
+        if cmd == "grow":
+            for _ in range(30):
+                item = truth.track(Item(made))
+                item.calc(1)
+                item.near(1)
+                if made % 3 == 0:
+                    kept.append(item)
+                made += 1
+            item = None
+        elif cmd == "drop":
+            del kept[::2]
+        elif cmd == "revive":
+            kept = [o for o in gc.get_objects() if type(o) is Item]
+        elif cmd == "hits":
+            for item in kept:
+                item.calc(1)
+            item = None
+        elif cmd == "evict":
+            for _ in range(20):
+                truth.track(Item(made)).near(2)
+                made += 1
+        elif cmd == "clear":
+            Item.calc.cache_clear()
+        elif cmd == "quit":
+            return
+        else:
+            raise SystemExit("unknown command %r" % cmd)
+        time.sleep(0.3)
+        print(json.dumps(truth.compute_live(*kept), sort_keys=True), flush=True)
+
+
+if __name__ == "__main__":
+    main()
