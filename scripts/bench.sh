@@ -9,13 +9,17 @@
 #   BUILD_DIR          meson build directory holding agent/liblruleak.so (default: ./build)
 #   PYTHON             interpreter to benchmark (default: python3)
 #   LRULEAK_INTERVAL   agent sampling interval in seconds for the agent run (default: 0.1)
+#   SERVICE_INTERVAL   the same for the service-like heap's phases (default: 0.25)
 #   KEEP               1: keep the temporary directory (results, the agent's recording)
 #
 # It runs scripts/bench.py twice on the same deterministic heap (~1,000,000
 # cache entries): once without the agent (the pure-Python scanner, then the
 # workload) and once under LD_PRELOAD with LRULEAK_RECORD (the agent's
 # samples, the pure-Python counts in that process, then the workload), and
-# prints one side-by-side table. This is a benchmark, not a test: it never
+# prints one side-by-side table; then the service-like heap of
+# scripts/bench-service.py (900,000 unbounded and 100,000 bounded entries)
+# through a steady and a growth phase, without and with the agent, in a
+# second table. This is a benchmark, not a test: it never
 # fails on a missed target, it reports it.
 set -eu
 
@@ -73,3 +77,21 @@ fi
 
 echo
 "$exe" scripts/bench.py --table "$tmp/pyscan.json" "$tmp/agent.json" --record "$tmp/record"
+
+# The service-like heap (scripts/bench-service.py): a steady phase (cache
+# hits only) and a growth phase (new leaking instances), sampled every
+# SERVICE_INTERVAL seconds.
+service_interval=${SERVICE_INTERVAL:-0.25}
+mkdir -p "$tmp/service-record"
+echo "-- run 3: service-like heap without the agent" >&2
+"$exe" scripts/bench-service.py --mode pyscan --json "$tmp/service-pyscan.json"
+: >"$tmp/service-agent.json"
+if [ -f "$agent" ]; then
+	echo "-- run 4: service-like heap with the agent (interval $service_interval)" >&2
+	env LD_PRELOAD="$agent" LRULEAK_RECORD="$tmp/service-record" LRULEAK_DIR="$tmp/sock" \
+		LRULEAK_INTERVAL="$service_interval" \
+		"$exe" scripts/bench-service.py --mode agent --json "$tmp/service-agent.json" ||
+		: >"$tmp/service-agent.json"
+fi
+echo
+"$exe" scripts/bench-service.py --table "$tmp/service-pyscan.json" "$tmp/service-agent.json"

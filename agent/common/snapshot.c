@@ -215,6 +215,7 @@ snapshot_write_json(const struct snapshot *s, struct jsonw *w)
     jsonw_kbool(w, "final", s->final);
     jsonw_kbool(w, "full", s->full);
     jsonw_kbool(w, "steady", s->steady);
+    jsonw_kint(w, "entries_read", s->entries_read);
     jsonw_kdouble(w, "scan_ms", s->scan_ms, 3);
     jsonw_kdouble(w, "scan_cpu_ms", s->scan_cpu_ms, 3);
     jsonw_kdouble(w, "max_gil_hold_ms", s->max_gil_hold_ms, 3);

@@ -76,7 +76,8 @@ struct snapshot {
     double t;
     bool final;
     bool full;
-    bool steady; /* nothing changed: the last complete sample's counts (scan-steady.c) */
+    bool steady;          /* the last complete sample's counts carried on (scan-steady.c) */
+    int64_t entries_read; /* cache entries this sample read (0: steady, none new) */
     bool truncated;
     double scan_ms, scan_cpu_ms, max_gil_hold_ms;
     int64_t gil_holds;

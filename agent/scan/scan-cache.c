@@ -453,12 +453,10 @@ static int
 by_dict(struct scan *s, struct wrapper *w, uint32_t gstamp, bool links)
 {
     PyObject *keys[SCAN_BATCH], *vals[SCAN_BATCH];
-    Py_ssize_t pos = 0;
-    /* Only as many entries as the dict holds now: the program adds entries
-     * during the GIL gaps, and threads that add them faster than we read
-     * would otherwise keep the read (and an exit waiting for its final
-     * sample) going for ever. */
-    Py_ssize_t left = py.PyDict_Size(w->cache);
+    Py_ssize_t pos = w->from_pos;
+    /* Only as many entries as the dict holds now (or, from from_pos, as
+     * were added since: scan-steady.c). */
+    Py_ssize_t left = w->from_pos > 0 ? w->new_entries : py.PyDict_Size(w->cache);
     unsigned done = 0;
     int r;
 
@@ -476,6 +474,7 @@ by_dict(struct scan *s, struct wrapper *w, uint32_t gstamp, bool links)
             n++;
             left--;
         }
+        w->end_pos = pos;
         if (n == 0) {
             return 0;
         }

@@ -56,7 +56,10 @@ struct wrapper {
      * what would go with it is remembered for retained_bytes. */
     bool inner;
     uint32_t cedge_start, cedge_count; /* its entries' nodes, in s->cedges */
-    int64_t own_bytes;                 /* cache dict, key tuples, links (bounded) */
+    /* Read from this PyDict_Next position (0: all), new_entries of them
+     * (scan-steady.c's growth); end_pos: the position after the last read. */
+    Py_ssize_t from_pos, new_entries, end_pos;
+    int64_t own_bytes; /* cache dict, key tuples, links (bounded) */
 };
 
 /* An allocation site of a row's pinned objects (scan-alloc.c). */
@@ -97,7 +100,9 @@ struct ptrvec {
 struct steady_wrapper {
     PyObject *obj, *cache;
     Py_ssize_t misses, size;
+    Py_ssize_t end_pos; /* PyDict_Next position after the last entry read */
     uint32_t group;
+    bool grows; /* unbounded, named, read by PyDict_Next: entries are only appended */
 };
 
 struct steady_watch {
@@ -114,6 +119,9 @@ struct steady_group {
 
 struct steady {
     bool valid;
+    struct objmap watch_index; /* watched object -> index in watch */
+    struct objmap *row_selves; /* per row: its selves (address -> 0) */
+    size_t n_row_selves;
     uint64_t clears;
     struct steady_wrapper *w;
     size_t n_w, cap_w;
@@ -213,12 +221,17 @@ scan_node_pinned(const struct node *n)
 }
 
 /* ---- scan-steady.c ---------------------------------------------------------------- */
-/* After discovery and scan_wrapper_prepare (wrappers sorted): true when
- * nothing the last complete sample read can have changed the counts, and
- * then the rows have that sample's selves, pinned and retained. */
-bool scan_steady_holds(struct scan *s);
-/* After scan_graph, before the references are released: keep what the
- * next sample checks. ENOMEM only makes the next sample a complete one. */
+/* After discovery and scan_wrapper_prepare (wrappers sorted): whether the
+ * last complete sample's counts can be carried on. STEADY_SAME: nothing
+ * changed, the rows have its selves, pinned and retained. STEADY_GREW:
+ * unbounded caches only gained entries; those were read and walked and the
+ * rows are its counts plus theirs. STEADY_NONE: take a complete sample
+ * (nothing read yet). Or -ECANCELED. */
+enum { STEADY_NONE, STEADY_SAME, STEADY_GREW };
+int scan_steady_try(struct scan *s);
+/* After a complete sample's scan_graph, before the references are
+ * released: keep what the next sample checks. ENOMEM only makes the next
+ * sample a complete one. */
 void scan_steady_save(struct scan *s);
 void scan_steady_forget(struct scan *s);
 void scan_steady_free(struct scan *s);

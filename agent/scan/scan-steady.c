@@ -35,6 +35,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pycompat.h"
 #include "registry.h"
@@ -71,36 +72,53 @@ cache_size(PyObject *cache)
     return cache != NULL && pycompat_type(cache) == py.PyDict_Type ? py.PyDict_Size(cache) : -1;
 }
 
-static bool
-same_wrappers(struct scan *s)
+/* Compare the wrappers with the last complete sample's. Returns 1 when
+ * they are the same and none changed, 2 when some only grew (their
+ * from_pos and new_entries set), 0 otherwise. */
+static int
+compare_wrappers(struct scan *s)
 {
     const struct steady *st = &s->steady;
+    bool grew = false;
 
     if (st->n_w != s->n_wrappers || st->n_g != s->n_groups) {
-        return false;
+        return 0;
     }
     for (size_t i = 0; i < s->n_wrappers; i++) {
-        const struct wrapper *w = &s->wrappers[i];
+        struct wrapper *w = &s->wrappers[i];
         const struct steady_wrapper *k = &st->w[i];
         PyObject *cache = pycompat_lru_object(w->obj, PYCOMPAT_LRU_CACHE);
-        if (w->obj != k->obj || w->group != k->group || cache != k->cache ||
-            pycompat_lru_ssize(w->obj, PYCOMPAT_LRU_MISSES) != k->misses ||
-            cache_size(cache) != k->size) {
-            return false;
+        if (w->obj != k->obj || w->group != k->group || cache != k->cache) {
+            return 0;
         }
+        Py_ssize_t misses = pycompat_lru_ssize(w->obj, PYCOMPAT_LRU_MISSES);
+        Py_ssize_t size = cache_size(cache);
+        if (misses == k->misses && size == k->size) {
+            continue;
+        }
+        /* An unbounded cache only appends, one entry per miss. */
+        if (!k->grows || !w->valid || w->inner || misses <= k->misses ||
+            size - k->size != misses - k->misses) {
+            return 0;
+        }
+        w->from_pos = k->end_pos;
+        w->new_entries = size - k->size;
+        grew = true;
     }
-    return true;
+    return grew ? 2 : 1;
 }
 
+/* added: per watched object, references that entries read in this sample
+ * added to it (NULL: none). */
 static bool
-refs_hold(const struct steady *st)
+refs_hold(const struct steady *st, const uint32_t *added)
 {
     for (size_t i = 0; i < st->n_watch; i++) {
         if (i + 16 < st->n_watch) {
             __builtin_prefetch(st->watch[i + 16].obj);
         }
         const struct steady_watch *k = &st->watch[i];
-        Py_ssize_t now = pycompat_refcnt(k->obj);
+        Py_ssize_t now = pycompat_refcnt(k->obj) - (added != NULL ? (Py_ssize_t)added[i] : 0);
         bool ok = k->mode == STEADY_EXACT ? now == k->refcnt
                   : k->mode == STEADY_OWN ? now > k->accounted
                                           : now >= k->refcnt;
@@ -111,18 +129,11 @@ refs_hold(const struct steady *st)
     return true;
 }
 
-bool
-scan_steady_holds(struct scan *s)
+static void
+fill_rows(struct scan *s)
 {
-    const struct scan_options *opt = s->opt;
-    struct steady *st = &s->steady;
-    uint64_t clears;
+    const struct steady *st = &s->steady;
 
-    if (!st->valid || opt->full || opt->pinned_out != NULL || opt->trace_alloc ||
-        !registry_complete() || !registry_clears(&clears) || clears != st->clears ||
-        !same_wrappers(s) || !refs_hold(st)) {
-        return false;
-    }
     for (size_t gi = 0; gi < s->n_groups; gi++) {
         struct group *g = &s->groups[gi];
         const struct steady_group *k = &st->g[gi];
@@ -132,7 +143,149 @@ scan_steady_holds(struct scan *s)
         g->self_only = k->self_only;
         g->any_key = k->any_key;
     }
-    return true;
+}
+
+/* Undo a growth that cannot be used: the sample goes on as a complete one,
+ * from the entries on. */
+static void
+undo_growth(struct scan *s)
+{
+    for (size_t i = 0; i < s->n_nodes; i++) {
+        if (s->nodes[i].flags & NODE_OWNED) {
+            scan_release(s, s->nodes[i].obj);
+        }
+    }
+    s->n_nodes = 0;
+    s->n_edges = 0;
+    s->n_cedges = 0;
+    objmap_clear(&s->node_index);
+    for (size_t i = 0; i < s->n_wrappers; i++) {
+        struct wrapper *w = &s->wrappers[i];
+        if (w->cache != NULL) {
+            scan_release(s, w->cache);
+            w->cache = NULL;
+        }
+        w->from_pos = 0;
+        w->new_entries = 0;
+    }
+    for (size_t gi = 0; gi < s->n_groups; gi++) {
+        struct group *g = &s->groups[gi];
+        g->selves = 0;
+        g->n_selfs = 0;
+        g->pinned = 0;
+        g->retained = 0;
+        g->any_key = false;
+        g->self_only = true;
+    }
+    s->steady.valid = false;
+}
+
+/* The new entries' selves that a row had already: not new to it, and not
+ * walked. 1 when they can be told apart (each new self of a row is either
+ * one of its own or an object no kept entry holds), else 0. */
+static int
+known_selves(struct scan *s, uint32_t *added)
+{
+    struct steady *st = &s->steady;
+
+    for (size_t i = 0; i < s->n_nodes; i++) {
+        struct node *n = &s->nodes[i];
+        uint32_t wi = n->cache_refs != 0 ? objmap_get(&st->watch_index, n->obj) : OBJMAP_ABSENT;
+        if (wi != OBJMAP_ABSENT) {
+            added[wi] += n->cache_refs;
+            n->stamp = 1; /* known: see below */
+        } else {
+            n->stamp = 0;
+        }
+    }
+    for (size_t gi = 0; gi < s->n_groups; gi++) {
+        struct group *g = &s->groups[gi];
+        size_t keep = 0;
+        for (size_t k = 0; k < g->n_selfs; k++) {
+            struct node *n = &s->nodes[g->selfs[k]];
+            if (n->stamp == 0) {
+                g->selfs[keep++] = g->selfs[k];
+            } else if (gi < st->n_row_selves &&
+                       objmap_get(&st->row_selves[gi], n->obj) != OBJMAP_ABSENT) {
+                g->selves--; /* counted by the last complete sample */
+            } else {
+                return 0; /* a kept object new to this row: only a complete sample can tell */
+            }
+        }
+        g->n_selfs = keep;
+    }
+    /* Known objects are no roots of this walk: their other references are
+     * the kept entries', which it does not see (they would look alive). */
+    for (size_t i = 0; i < s->n_nodes; i++) {
+        if (s->nodes[i].stamp == 1) {
+            s->nodes[i].flags &= ~(uint32_t)(NODE_SELF | NODE_IN_GRAPH);
+        }
+        s->nodes[i].stamp = 0;
+    }
+    return 1;
+}
+
+static void save_growth(struct scan *s, const uint32_t *added);
+
+int
+scan_steady_try(struct scan *s)
+{
+    const struct scan_options *opt = s->opt;
+    struct steady *st = &s->steady;
+    uint64_t clears;
+    int r;
+
+    if (!st->valid || opt->full || opt->pinned_out != NULL || opt->trace_alloc ||
+        !registry_complete() || !registry_clears(&clears) || clears != st->clears) {
+        return STEADY_NONE;
+    }
+    int cmp = compare_wrappers(s);
+    if (cmp == 0) {
+        undo_growth(s);
+        return STEADY_NONE;
+    }
+    if (cmp == 1) {
+        if (!refs_hold(st, NULL)) {
+            return STEADY_NONE;
+        }
+        fill_rows(s);
+        return STEADY_SAME;
+    }
+    /* Growth: read the new entries only, and walk from their new selves. */
+    uint32_t *added = calloc(st->n_watch + 1, sizeof(*added));
+    if (added == NULL) {
+        undo_growth(s);
+        return STEADY_NONE;
+    }
+    r = 0;
+    for (size_t i = 0; r >= 0 && i < s->n_wrappers; i++) {
+        if (s->wrappers[i].new_entries > 0) {
+            r = scan_wrapper_entries(s, &s->wrappers[i]);
+        }
+    }
+    if (r >= 0 && (known_selves(s, added) == 0 || !refs_hold(st, added))) {
+        r = 1;
+    }
+    if (r == 0) {
+        r = scan_graph(s);
+    }
+    if (r != 0) {
+        free(added);
+        undo_growth(s);
+        return r < 0 && r != -ENOMEM ? r : STEADY_NONE;
+    }
+    for (size_t gi = 0; gi < s->n_groups; gi++) {
+        struct group *g = &s->groups[gi];
+        const struct steady_group *k = &st->g[gi];
+        g->selves += k->selves;
+        g->pinned += k->pinned;
+        g->retained += k->retained;
+        g->self_only = g->self_only && k->self_only;
+        g->any_key = g->any_key || k->any_key;
+    }
+    save_growth(s, added);
+    free(added);
+    return STEADY_GREW;
 }
 
 static uint32_t
@@ -146,18 +299,66 @@ mode_of(const struct node *n)
     return n->refcnt > accounted ? STEADY_OWN : STEADY_AT_LEAST;
 }
 
-void
-scan_steady_save(struct scan *s)
+static int
+watch_node(struct steady *st, const struct node *nd)
+{
+    if (grow((void **)&st->watch, &st->cap_watch, st->n_watch + 1, sizeof(*st->watch)) < 0 ||
+        objmap_put(&st->watch_index, nd->obj, (uint32_t)st->n_watch) == OBJMAP_ABSENT) {
+        return -ENOMEM;
+    }
+    st->watch[st->n_watch++] = (struct steady_watch){
+        .obj = nd->obj,
+        .refcnt = nd->refcnt,
+        .accounted = (Py_ssize_t)nd->cache_refs + (Py_ssize_t)nd->internal,
+        .mode = mode_of(nd),
+    };
+    return 0;
+}
+
+/* The entry objects this sample walked, and the new selves of each row. */
+static int
+keep_nodes(struct scan *s)
 {
     struct steady *st = &s->steady;
-    size_t n = 0;
 
-    st->valid = false;
-    if (s->truncated || !registry_complete() || !registry_clears(&st->clears) ||
-        grow((void **)&st->w, &st->cap_w, s->n_wrappers, sizeof(*st->w)) < 0 ||
-        grow((void **)&st->g, &st->cap_g, s->n_groups, sizeof(*st->g)) < 0) {
-        return;
+    for (size_t i = 0; i < s->n_nodes; i++) {
+        const struct node *nd = &s->nodes[i];
+        /* No entry holds it, the counts never looked at it, or kept already. */
+        if (nd->cache_refs == 0 || (nd->flags & NODE_EXPANDED) == 0 ||
+            objmap_get(&st->watch_index, nd->obj) != OBJMAP_ABSENT) {
+            continue;
+        }
+        if (watch_node(st, nd) < 0) {
+            return -ENOMEM;
+        }
     }
+    if (st->n_row_selves < s->n_groups) {
+        struct objmap *p = realloc(st->row_selves, s->n_groups * sizeof(*p));
+        if (p == NULL) {
+            return -ENOMEM;
+        }
+        for (size_t gi = st->n_row_selves; gi < s->n_groups; gi++) {
+            objmap_init(&p[gi]);
+        }
+        st->row_selves = p;
+        st->n_row_selves = s->n_groups;
+    }
+    for (size_t gi = 0; gi < s->n_groups; gi++) {
+        const struct group *g = &s->groups[gi];
+        for (size_t k = 0; k < g->n_selfs; k++) {
+            if (objmap_put(&st->row_selves[gi], s->nodes[g->selfs[k]].obj, 0) == OBJMAP_ABSENT) {
+                return -ENOMEM;
+            }
+        }
+    }
+    return 0;
+}
+
+static void
+keep_wrappers_and_rows(struct scan *s)
+{
+    struct steady *st = &s->steady;
+
     for (size_t i = 0; i < s->n_wrappers; i++) {
         const struct wrapper *w = &s->wrappers[i];
         PyObject *cache = pycompat_lru_object(w->obj, PYCOMPAT_LRU_CACHE);
@@ -166,7 +367,10 @@ scan_steady_save(struct scan *s)
             .cache = cache,
             .misses = pycompat_lru_ssize(w->obj, PYCOMPAT_LRU_MISSES),
             .size = cache_size(cache),
+            .end_pos = w->end_pos,
             .group = w->group,
+            /* Read through the dict to its end: later entries follow end_pos. */
+            .grows = w->valid && !w->inner && w->maxsize < 0 && w->end_pos > 0,
         };
     }
     st->n_w = s->n_wrappers;
@@ -176,23 +380,51 @@ scan_steady_save(struct scan *s)
             (struct steady_group){g->selves, g->pinned, g->retained, g->self_only, g->any_key};
     }
     st->n_g = s->n_groups;
-    for (size_t i = 0; i < s->n_nodes; i++) {
-        const struct node *nd = &s->nodes[i];
-        if (nd->cache_refs == 0 || (nd->flags & NODE_EXPANDED) == 0) {
-            continue; /* no entry holds it, or the counts never looked at it */
-        }
-        if (grow((void **)&st->watch, &st->cap_watch, n + 1, sizeof(*st->watch)) < 0) {
-            return;
-        }
-        st->watch[n++] = (struct steady_watch){
-            .obj = nd->obj,
-            .refcnt = nd->refcnt,
-            .accounted = (Py_ssize_t)nd->cache_refs + (Py_ssize_t)nd->internal,
-            .mode = mode_of(nd),
-        };
+}
+
+void
+scan_steady_save(struct scan *s)
+{
+    struct steady *st = &s->steady;
+
+    st->valid = false;
+    st->n_watch = 0;
+    objmap_clear(&st->watch_index);
+    for (size_t gi = 0; gi < st->n_row_selves; gi++) {
+        objmap_clear(&st->row_selves[gi]);
     }
-    st->n_watch = n;
-    st->valid = true;
+    if (s->truncated || !registry_complete() || !registry_clears(&st->clears) ||
+        grow((void **)&st->w, &st->cap_w, s->n_wrappers, sizeof(*st->w)) < 0 ||
+        grow((void **)&st->g, &st->cap_g, s->n_groups, sizeof(*st->g)) < 0) {
+        return;
+    }
+    keep_wrappers_and_rows(s);
+    st->valid = keep_nodes(s) == 0;
+}
+
+/* After a growth: the kept objects that new entries hold more of, the new
+ * ones, the wrappers' new counters and the rows' sums. */
+static void
+save_growth(struct scan *s, const uint32_t *added)
+{
+    struct steady *st = &s->steady;
+    size_t old = st->n_watch;
+
+    for (size_t i = 0; i < old; i++) {
+        st->watch[i].refcnt += (Py_ssize_t)added[i];
+        st->watch[i].accounted += (Py_ssize_t)added[i];
+    }
+    if (s->truncated) {
+        st->valid = false;
+        return;
+    }
+    for (size_t i = 0; i < s->n_wrappers; i++) {
+        if (s->wrappers[i].new_entries == 0) {
+            s->wrappers[i].end_pos = st->w[i].end_pos; /* not read this time */
+        }
+    }
+    keep_wrappers_and_rows(s);
+    st->valid = keep_nodes(s) == 0;
 }
 
 void
@@ -207,12 +439,23 @@ scan_steady_free(struct scan *s)
     free(s->steady.w);
     free(s->steady.watch);
     free(s->steady.g);
+    objmap_done(&s->steady.watch_index);
+    for (size_t gi = 0; gi < s->steady.n_row_selves; gi++) {
+        objmap_done(&s->steady.row_selves[gi]);
+    }
+    free(s->steady.row_selves);
     s->steady = (struct steady){0};
 }
 
 size_t
 scan_steady_bytes(const struct scan *s)
 {
-    return s->steady.cap_w * sizeof(*s->steady.w) + s->steady.cap_watch * sizeof(*s->steady.watch) +
-           s->steady.cap_g * sizeof(*s->steady.g);
+    size_t n = s->steady.cap_w * sizeof(*s->steady.w) +
+               s->steady.cap_watch * sizeof(*s->steady.watch) +
+               s->steady.cap_g * sizeof(*s->steady.g) + objmap_bytes(&s->steady.watch_index);
+
+    for (size_t gi = 0; gi < s->steady.n_row_selves; gi++) {
+        n += objmap_bytes(&s->steady.row_selves[gi]);
+    }
+    return n;
 }

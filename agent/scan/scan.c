@@ -292,6 +292,27 @@ fill_snapshot(struct scan *s, struct snapshot *out)
     return 0;
 }
 
+/* Entries this sample read: none when steady, the new ones after a growth. */
+static int64_t
+entries_read(const struct scan *s, int steady)
+{
+    int64_t n = 0;
+
+    for (size_t i = 0; steady != STEADY_SAME && i < s->n_wrappers; i++) {
+        const struct wrapper *w = &s->wrappers[i];
+        if (!w->valid) {
+            continue;
+        }
+        if (steady == STEADY_GREW) {
+            n += w->new_entries;
+        } else {
+            PyObject *cache = pycompat_lru_object(w->obj, PYCOMPAT_LRU_CACHE);
+            n += cache != NULL ? py.PyDict_Size(cache) : 0;
+        }
+    }
+    return n;
+}
+
 static int
 by_address(const void *pa, const void *pb)
 {
@@ -367,8 +388,13 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
     if (s->n_wrappers > 1) {
         qsort(s->wrappers, s->n_wrappers, sizeof(*s->wrappers), by_group);
     }
-    /* Nothing changed since the last complete sample: its counts stand. */
-    bool steady = r >= 0 && scan_steady_holds(s);
+    /* Nothing changed since the last complete sample, or its unbounded
+     * caches only grew: its counts stand, plus the new entries'. */
+    int st = r >= 0 ? scan_steady_try(s) : STEADY_NONE;
+    if (st < 0) {
+        r = st;
+    }
+    bool steady = st == STEADY_SAME || st == STEADY_GREW;
     for (size_t i = 0; r >= 0 && !steady && i < s->n_wrappers; i++) {
         r = scan_wrapper_entries(s, &s->wrappers[i]);
         if (r >= 0) {
@@ -396,6 +422,7 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
     }
     out->cached_method = has_cached_method();
     out->wrappers = (int64_t)s->n_wrappers;
+    out->entries_read = entries_read(s, st);
     release_all(s);
     scan_clear_error();
     if (r >= 0) {

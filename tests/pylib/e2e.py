@@ -52,8 +52,10 @@ def cli(args, sockdir=None, check=True):
 class Victim:
     """A truth victim under the agent: READY, snapshot, "go", its truth."""
 
-    def __init__(self, script, sockdir, interval="0.05"):
+    def __init__(self, script, sockdir, interval="0.05", record=None):
         env = clean_env(LD_PRELOAD=AGENT, LRULEAK_DIR=sockdir, LRULEAK_INTERVAL=interval)
+        if record is not None:
+            env["LRULEAK_RECORD"] = record
         self.p = subprocess.Popen([PYTHON, os.path.join(SCENARIOS, script)], env=env,
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)

@@ -98,8 +98,9 @@ def test_detach_gives_the_type_its_own_slots_back(sockdir):
 
 # ---- steady samples: the last complete sample's counts, when nothing changed ----
 
-STEADY_STEPS = ["grow", "hits", "grow", "drop", "hits", "evict", "hits", "revive", "drop",
-                "grow", "clear", "hits", "grow", "evict", "drop", "hits"]
+STEADY_STEPS = ["grow", "hits", "leak", "grow", "drop", "leak", "hits", "evict", "hits",
+                "revive", "leak", "drop", "grow", "clear", "leak", "hits", "grow", "evict",
+                "drop", "leak", "hits"]
 COMPARED = ("entries", "hits", "misses", "selves", "pinned", "retained_bytes", "wrappers")
 
 
@@ -110,12 +111,16 @@ def snapshot_rows(pid, sockdir, quick):
     return proc, {c["qualname"]: c for c in proc["caches"]}
 
 
-def test_steady_samples_match_complete_ones(sockdir):
-    """After every step: a quick snapshot (which may reuse the last complete
-    sample's counts) and then a complete one give the same rows, and both
-    are the program's truth; and the quick one did reuse them after most
-    steps, so this compares the steady path, not two complete samples."""
-    v = Victim("steady_phases.py", sockdir)
+def test_steady_samples_match_complete_ones(sockdir, tmp_path):
+    """After every step: a quick snapshot (which may carry on the last
+    complete sample's counts, plus new entries of caches that only grew) and
+    then a complete one give the same rows, and both are the program's
+    truth; the quick one did carry them on after most steps, and the
+    agent's recording shows samples that read only new entries, so this
+    compares the steady and growth paths, not two complete samples."""
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    v = Victim("steady_phases.py", sockdir, record=str(rec))
     steady = []
     try:
         for step in STEADY_STEPS:
@@ -138,3 +143,7 @@ def test_steady_samples_match_complete_ones(sockdir):
         v.kill()
     assert sum(steady) >= len(STEADY_STEPS) // 2, \
         "the quick snapshots were steady after %d of %d steps" % (sum(steady), len(STEADY_STEPS))
+    samples = [json.loads(line) for f in rec.iterdir() for line in f.open()
+               if '"sample"' in line]
+    grew = [s for s in samples if s.get("steady") and s.get("entries_read", 0) > 0]
+    assert grew, "no sample read only new entries (%d samples)" % len(samples)

@@ -10,6 +10,8 @@ samples every 50 ms meanwhile and so sees the change) and prints its truth
 as one JSON line (Truth.compute_live: the objects it still references are
 `kept`; every other tracked object alive is pinned):
   grow    30 new Items, each called in both caches; every third kept
+  leak    30 new Items through the unbounded cache only, none kept (only
+          that cache grows: a sample reads just the new entries)
   drop    the program lets go of half the Items it keeps (they become pinned)
   revive  it takes back every Item still alive (gc.get_objects()): none pinned
   hits    calls already cached only (nothing changes)
@@ -58,6 +60,10 @@ def main():
                     kept.append(item)
                 made += 1
             item = None
+        elif cmd == "leak":
+            for _ in range(30):
+                truth.track(Item(made)).calc(3)
+                made += 1
         elif cmd == "drop":
             del kept[::2]
         elif cmd == "revive":
