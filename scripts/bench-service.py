@@ -115,11 +115,16 @@ def samples_in(path, start, end):
 def summarise(samples, asked, entries):
     def med(xs):
         return round(statistics.median(xs), 3) if xs else None
+    def kind(s):
+        if not s.get("steady"):
+            return "complete"
+        return "growth" if s.get("entries_read", 0) > 0 else "steady"
     by = {}
-    for kind in ("steady", "complete"):
-        sel = [s for s in samples if bool(s.get("steady")) == (kind == "steady")]
-        by[kind] = {"n": len(sel), "cpu_ms": med([s["scan_cpu_ms"] for s in sel]),
-                    "cpu_ms_max": max([s["scan_cpu_ms"] for s in sel] or [0]) or None}
+    for k in ("steady", "growth", "complete"):
+        sel = [s for s in samples if kind(s) == k]
+        by[k] = {"n": len(sel), "cpu_ms": med([s["scan_cpu_ms"] for s in sel]),
+                 "cpu_ms_max": max([s["scan_cpu_ms"] for s in sel] or [0]) or None,
+                 "read": med([s.get("entries_read", 0) for s in sel])}
     return {"taken": len(samples), "asked": asked, "kinds": by,
             "max_gil_hold_ms": max([s["max_gil_hold_ms"] for s in samples] or [0]),
             "mem_per_entry": (max([s["agent_mem_bytes"] for s in samples] or [0]) / entries
@@ -178,14 +183,13 @@ def table(a, b):
         ag = rb.get("agent") or {}
         k = ag.get("kinds", {})
         p("-- %s phase (%.1f s)" % (name, ra["seconds"]))
-        p("%-30s %-22s %s" % ("CPU ms per sample", "%s (one scan)" % ra["pyscan_cpu_ms"],
-                              "steady %s (max %s) x%s; complete %s (max %s) x%s" % (
-                                  k.get("steady", {}).get("cpu_ms"),
-                                  k.get("steady", {}).get("cpu_ms_max"),
-                                  k.get("steady", {}).get("n"),
-                                  k.get("complete", {}).get("cpu_ms"),
-                                  k.get("complete", {}).get("cpu_ms_max"),
-                                  k.get("complete", {}).get("n"))))
+        p("%-30s %-22s %s" % ("CPU ms per sample", "%s (one scan)" % ra["pyscan_cpu_ms"], ""))
+        for kind in ("steady", "growth", "complete"):
+            kk = k.get(kind, {})
+            if kk.get("n"):
+                p("%-30s %-22s %s" % ("  %s samples" % kind, "",
+                                      "%s x: median %s ms, max %s ms (entries read: median %s)"
+                                      % (kk["n"], kk["cpu_ms"], kk["cpu_ms_max"], kk["read"])))
         p("%-30s %-22s %s" % ("longest GIL hold ms", "%s (the scan)" % ra["pyscan_cpu_ms"],
                               ag.get("max_gil_hold_ms")))
         p("%-30s %-22s %s" % ("samples taken / asked", "-", "%s / %s" % (ag.get("taken"),

@@ -33,12 +33,18 @@
  * SAMPLER_FULL_CHEAP_MS) and otherwise every SAMPLER_FULL_EVERY_S. */
 #define SAMPLER_FULL_EVERY_S 30.0
 #define SAMPLER_FULL_CHEAP_MS 5.0
-/* Samples keep the agent's share of wall time under 1/N: a sample that
- * took T waits at least N*T before the next one. That holds for clients'
- * requests too (a client that asks for snapshot after snapshot must not
- * turn the sampler into a busy loop over the host's GIL), but a request
- * never waits more than SAMPLER_REQUEST_WAIT_MAX_S for its turn. */
+/* Samples keep the agent's share of wall time under 1/N, over time: a
+ * credit of sampling time grows by 1/N of the wall time that passes (up to
+ * SAMPLER_DUTY_BURST_S) and each sample spends its own wall time; while the
+ * credit is below zero the next sample waits until it is back. So one long
+ * sample (the first, complete one of a big heap) does not hold back the
+ * cheap ones after it, and a run of long ones is spaced N times their
+ * length. That holds for clients' requests too (a client that asks for
+ * snapshot after snapshot must not turn the sampler into a busy loop over
+ * the host's GIL), but a request never waits more than
+ * SAMPLER_REQUEST_WAIT_MAX_S for its turn. */
 #define SAMPLER_DUTY_FACTOR 20.0
+#define SAMPLER_DUTY_BURST_S 0.5
 #define SAMPLER_REQUEST_WAIT_MAX_S 5.0
 
 /* The sampler's own state (the agent's shared state is agent.h's). */
@@ -50,11 +56,13 @@ static struct {
     double last_full;         /* agent_uptime() of the last full sample */
     double last_full_hold_ms; /* longest GIL stretch of the last full sample */
     bool walked;              /* a full walk found the wrappers, here or in the parent of a fork */
-    double last_scan_s;       /* wall time of the last sample */
+    double credit_s;          /* sampling time the duty cap allows now (see above) */
+    double credit_t;          /* agent_uptime() when credit_s was last brought up to date */
     bool alloc_started;       /* --trace-alloc: tracemalloc was started (or found tracing) once */
 } sm = {
     .last_full = -1e9,
     .last_full_hold_ms = 1e9,
+    .credit_s = SAMPLER_DUTY_BURST_S,
 };
 
 static void
@@ -226,6 +234,33 @@ requests_now(void)
     return n;
 }
 
+/* The duty cap's credit, brought up to date. */
+static double
+credit_now(void)
+{
+    double now = agent_uptime();
+    double c = sm.credit_s + (now - sm.credit_t) / SAMPLER_DUTY_FACTOR;
+
+    sm.credit_t = now;
+    sm.credit_s = c < SAMPLER_DUTY_BURST_S ? c : SAMPLER_DUTY_BURST_S;
+    return sm.credit_s;
+}
+
+static void
+spend_credit(double sample_s)
+{
+    sm.credit_s = credit_now() - sample_s;
+}
+
+/* Seconds until the credit is back to zero. */
+static double
+credit_wait_s(void)
+{
+    double c = credit_now();
+
+    return c < 0 ? -c * SAMPLER_DUTY_FACTOR : 0;
+}
+
 /* scan_lock and the GIL held. `answers`: see agent_publish. A sample that
  * hands its pinned objects to pinned_out is the caller's own: it is not
  * published and answers nothing. */
@@ -262,7 +297,7 @@ sample(bool full, bool final, bool main_thread, atomic_int *stop, uint64_t answe
         snap.final = final;
         agent_publish(&snap, answers);
     }
-    sm.last_scan_s = snap.scan_ms / 1e3;
+    spend_credit(snap.scan_ms / 1e3);
     if (full && r == 0) {
         sm.walked = true;
         sm.last_full = agent_uptime();
@@ -854,7 +889,7 @@ sample_loop(void)
         /* Periodic: after the interval (an attach may change it);
          * requested: after the duty wait. */
         pthread_mutex_lock(&agent.lock);
-        double rest = SAMPLER_DUTY_FACTOR * sm.last_scan_s;
+        double rest = credit_wait_s();
         double wait = agent.interval > rest ? agent.interval : rest;
         clock_gettime(CLOCK_REALTIME, &now);
         deadline = timespec_after(now, wait);

@@ -106,10 +106,10 @@ struct steady_wrapper {
 };
 
 struct steady_watch {
-    PyObject *obj;        /* held by a cache entry (a key item or a result) */
-    Py_ssize_t refcnt;    /* the program's references, as that sample read them */
-    Py_ssize_t accounted; /* of those, from cache entries and walked objects */
-    uint32_t mode;        /* STEADY_* */
+    PyObject *obj;      /* held by a cache entry (a key item or a result) */
+    Py_ssize_t refcnt;  /* the program's references, as that sample read them */
+    uint32_t accounted; /* of those, from cache entries and walked objects */
+    uint32_t row_mode;  /* (row + 1 it is a self of; 0: none; all ones: several) << 2 | mode */
 };
 
 struct steady_group {
@@ -119,9 +119,7 @@ struct steady_group {
 
 struct steady {
     bool valid;
-    struct objmap watch_index; /* watched object -> index in watch */
-    struct objmap *row_selves; /* per row: its selves (address -> 0) */
-    size_t n_row_selves;
+    size_t n_main; /* watch[0, n_main) and watch[n_main, n_watch) are sorted by address */
     uint64_t clears;
     struct steady_wrapper *w;
     size_t n_w, cap_w;

@@ -110,6 +110,38 @@ compare_wrappers(struct scan *s)
 
 /* added: per watched object, references that entries read in this sample
  * added to it (NULL: none). */
+#define WATCH_ABSENT SIZE_MAX
+#define WATCH_ROW_MANY (UINT32_MAX >> 2)
+
+static size_t
+bsearch_obj(const struct steady_watch *v, size_t n, const PyObject *obj)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid].obj < obj) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < n && v[lo].obj == obj ? lo : WATCH_ABSENT;
+}
+
+/* Index of obj in the watch list: two sorted runs, main and tail. */
+static size_t
+watch_find(const struct steady *st, const PyObject *obj)
+{
+    size_t i = bsearch_obj(st->watch, st->n_main, obj);
+
+    if (i != WATCH_ABSENT) {
+        return i;
+    }
+    i = bsearch_obj(st->watch + st->n_main, st->n_watch - st->n_main, obj);
+    return i == WATCH_ABSENT ? i : st->n_main + i;
+}
+
 static bool
 refs_hold(const struct steady *st, const uint32_t *added)
 {
@@ -119,9 +151,10 @@ refs_hold(const struct steady *st, const uint32_t *added)
         }
         const struct steady_watch *k = &st->watch[i];
         Py_ssize_t now = pycompat_refcnt(k->obj) - (added != NULL ? (Py_ssize_t)added[i] : 0);
-        bool ok = k->mode == STEADY_EXACT ? now == k->refcnt
-                  : k->mode == STEADY_OWN ? now > k->accounted
-                                          : now >= k->refcnt;
+        uint32_t mode = k->row_mode & 3;
+        bool ok = mode == STEADY_EXACT ? now == k->refcnt
+                  : mode == STEADY_OWN ? now > (Py_ssize_t)k->accounted
+                                       : now >= k->refcnt;
         if (!ok) {
             return false;
         }
@@ -190,8 +223,8 @@ known_selves(struct scan *s, uint32_t *added)
 
     for (size_t i = 0; i < s->n_nodes; i++) {
         struct node *n = &s->nodes[i];
-        uint32_t wi = n->cache_refs != 0 ? objmap_get(&st->watch_index, n->obj) : OBJMAP_ABSENT;
-        if (wi != OBJMAP_ABSENT) {
+        size_t wi = n->cache_refs != 0 ? watch_find(st, n->obj) : WATCH_ABSENT;
+        if (wi != WATCH_ABSENT) {
             added[wi] += n->cache_refs;
             n->stamp = 1; /* known: see below */
         } else {
@@ -205,8 +238,7 @@ known_selves(struct scan *s, uint32_t *added)
             struct node *n = &s->nodes[g->selfs[k]];
             if (n->stamp == 0) {
                 g->selfs[keep++] = g->selfs[k];
-            } else if (gi < st->n_row_selves &&
-                       objmap_get(&st->row_selves[gi], n->obj) != OBJMAP_ABSENT) {
+            } else if (st->watch[watch_find(st, n->obj)].row_mode >> 2 == gi + 1) {
                 g->selves--; /* counted by the last complete sample */
             } else {
                 return 0; /* a kept object new to this row: only a complete sample can tell */
@@ -300,57 +332,118 @@ mode_of(const struct node *n)
 }
 
 static int
-watch_node(struct steady *st, const struct node *nd)
+by_obj(const void *pa, const void *pb)
 {
-    if (grow((void **)&st->watch, &st->cap_watch, st->n_watch + 1, sizeof(*st->watch)) < 0 ||
-        objmap_put(&st->watch_index, nd->obj, (uint32_t)st->n_watch) == OBJMAP_ABSENT) {
-        return -ENOMEM;
-    }
-    st->watch[st->n_watch++] = (struct steady_watch){
-        .obj = nd->obj,
-        .refcnt = nd->refcnt,
-        .accounted = (Py_ssize_t)nd->cache_refs + (Py_ssize_t)nd->internal,
-        .mode = mode_of(nd),
-    };
-    return 0;
+    const struct steady_watch *a = pa, *b = pb;
+
+    return a->obj < b->obj ? -1 : a->obj > b->obj;
 }
 
-/* The entry objects this sample walked, and the new selves of each row. */
+/* Merge the sorted runs a[0, na) and b[0, nb) into out[0, na + nb), from the
+ * end (out may be a's own storage, with room after it). */
+static void
+merge_back(struct steady_watch *out, const struct steady_watch *a, size_t na,
+           const struct steady_watch *b, size_t nb)
+{
+    while (nb > 0) {
+        if (na > 0 && a[na - 1].obj > b[nb - 1].obj) {
+            out[na + nb - 1] = a[na - 1];
+            na--;
+        } else {
+            out[na + nb - 1] = b[nb - 1];
+            nb--;
+        }
+    }
+}
+
+/* Mark the selves of every row in their watch entries. */
+static void
+mark_rows(struct scan *s)
+{
+    struct steady *st = &s->steady;
+
+    for (size_t gi = 0; gi < s->n_groups; gi++) {
+        const struct group *g = &s->groups[gi];
+        for (size_t k = 0; k < g->n_selfs; k++) {
+            size_t wi = watch_find(st, s->nodes[g->selfs[k]].obj);
+            if (wi == WATCH_ABSENT) {
+                continue;
+            }
+            uint32_t row = st->watch[wi].row_mode >> 2;
+            uint32_t mode = st->watch[wi].row_mode & 3;
+            row = row == 0 || row == gi + 1 ? (uint32_t)gi + 1 : WATCH_ROW_MANY;
+            st->watch[wi].row_mode = row << 2 | mode;
+        }
+    }
+}
+
+static bool
+is_new(const struct steady *st, const struct node *nd, size_t n0)
+{
+    /* No entry holds it, the counts never looked at it, or kept already. */
+    return nd->cache_refs != 0 && (nd->flags & NODE_EXPANDED) != 0 &&
+           (n0 == 0 || watch_find(st, nd->obj) == WATCH_ABSENT);
+}
+
+/* Keep the entry objects this sample walked that are not kept yet (all of
+ * them after a complete sample, which emptied the list first). The list
+ * grows by an eighth over what it needs: it is the agent's memory between
+ * samples. */
 static int
 keep_nodes(struct scan *s)
 {
     struct steady *st = &s->steady;
+    size_t n0 = st->n_watch, k = 0;
 
     for (size_t i = 0; i < s->n_nodes; i++) {
-        const struct node *nd = &s->nodes[i];
-        /* No entry holds it, the counts never looked at it, or kept already. */
-        if (nd->cache_refs == 0 || (nd->flags & NODE_EXPANDED) == 0 ||
-            objmap_get(&st->watch_index, nd->obj) != OBJMAP_ABSENT) {
-            continue;
-        }
-        if (watch_node(st, nd) < 0) {
-            return -ENOMEM;
-        }
+        k += is_new(st, &s->nodes[i], n0);
     }
-    if (st->n_row_selves < s->n_groups) {
-        struct objmap *p = realloc(st->row_selves, s->n_groups * sizeof(*p));
+    size_t n = n0 + k;
+    if (n > st->cap_watch) {
+        size_t cap = n + n / 8 + 64;
+        struct steady_watch *p = realloc(st->watch, cap * sizeof(*p));
         if (p == NULL) {
             return -ENOMEM;
         }
-        for (size_t gi = st->n_row_selves; gi < s->n_groups; gi++) {
-            objmap_init(&p[gi]);
-        }
-        st->row_selves = p;
-        st->n_row_selves = s->n_groups;
+        st->watch = p;
+        st->cap_watch = cap;
     }
-    for (size_t gi = 0; gi < s->n_groups; gi++) {
-        const struct group *g = &s->groups[gi];
-        for (size_t k = 0; k < g->n_selfs; k++) {
-            if (objmap_put(&st->row_selves[gi], s->nodes[g->selfs[k]].obj, 0) == OBJMAP_ABSENT) {
-                return -ENOMEM;
-            }
+    size_t at = n0;
+    for (size_t i = 0; i < s->n_nodes; i++) {
+        const struct node *nd = &s->nodes[i];
+        if (is_new(st, nd, n0)) {
+            st->watch[at++] = (struct steady_watch){
+                .obj = nd->obj,
+                .refcnt = nd->refcnt,
+                .accounted = nd->cache_refs + nd->internal,
+                .row_mode = mode_of(nd),
+            };
         }
     }
+    qsort(st->watch + n0, k, sizeof(*st->watch), by_obj);
+    if (n0 == 0) {
+        st->n_main = n;
+    } else if (k > 0) {
+        /* The new run joins the tail; a tail grown past an eighth of the
+         * main run joins that (both merges from the end, in place). */
+        size_t tail = n0 - st->n_main;
+        size_t big = tail + k > k ? tail + k : k;
+        struct steady_watch *tmp = malloc(big * sizeof(*tmp));
+        if (tmp == NULL) {
+            return -ENOMEM;
+        }
+        memcpy(tmp, st->watch + n0, k * sizeof(*tmp));
+        merge_back(st->watch + st->n_main, st->watch + st->n_main, tail, tmp, k);
+        tail += k;
+        if (tail > st->n_main / 8 + 1024) {
+            memcpy(tmp, st->watch + st->n_main, tail * sizeof(*tmp));
+            merge_back(st->watch, st->watch, st->n_main, tmp, tail);
+            st->n_main = n;
+        }
+        free(tmp);
+    }
+    st->n_watch = n;
+    mark_rows(s);
     return 0;
 }
 
@@ -389,10 +482,7 @@ scan_steady_save(struct scan *s)
 
     st->valid = false;
     st->n_watch = 0;
-    objmap_clear(&st->watch_index);
-    for (size_t gi = 0; gi < st->n_row_selves; gi++) {
-        objmap_clear(&st->row_selves[gi]);
-    }
+    st->n_main = 0;
     if (s->truncated || !registry_complete() || !registry_clears(&st->clears) ||
         grow((void **)&st->w, &st->cap_w, s->n_wrappers, sizeof(*st->w)) < 0 ||
         grow((void **)&st->g, &st->cap_g, s->n_groups, sizeof(*st->g)) < 0) {
@@ -412,7 +502,7 @@ save_growth(struct scan *s, const uint32_t *added)
 
     for (size_t i = 0; i < old; i++) {
         st->watch[i].refcnt += (Py_ssize_t)added[i];
-        st->watch[i].accounted += (Py_ssize_t)added[i];
+        st->watch[i].accounted += added[i];
     }
     if (s->truncated) {
         st->valid = false;
@@ -439,11 +529,6 @@ scan_steady_free(struct scan *s)
     free(s->steady.w);
     free(s->steady.watch);
     free(s->steady.g);
-    objmap_done(&s->steady.watch_index);
-    for (size_t gi = 0; gi < s->steady.n_row_selves; gi++) {
-        objmap_done(&s->steady.row_selves[gi]);
-    }
-    free(s->steady.row_selves);
     s->steady = (struct steady){0};
 }
 
@@ -452,10 +537,7 @@ scan_steady_bytes(const struct scan *s)
 {
     size_t n = s->steady.cap_w * sizeof(*s->steady.w) +
                s->steady.cap_watch * sizeof(*s->steady.watch) +
-               s->steady.cap_g * sizeof(*s->steady.g) + objmap_bytes(&s->steady.watch_index);
+               s->steady.cap_g * sizeof(*s->steady.g);
 
-    for (size_t gi = 0; gi < s->steady.n_row_selves; gi++) {
-        n += objmap_bytes(&s->steady.row_selves[gi]);
-    }
     return n;
 }

@@ -240,6 +240,36 @@ scan_forget(struct scan *s)
     scan_steady_forget(s);
 }
 
+/* Between samples the scanner keeps the steady state (scan-steady.c), not a
+ * complete sample's tables: those are as large as the heap it walked, and
+ * the next one that needs them grows them again. */
+static void
+trim(struct scan *s)
+{
+    if (!s->steady.valid || s->cap_nodes <= 65536) {
+        return;
+    }
+    free(s->nodes);
+    s->nodes = NULL;
+    s->cap_nodes = 0;
+    free(s->edges);
+    s->edges = NULL;
+    s->cap_edges = 0;
+    free(s->cedges);
+    s->cedges = NULL;
+    s->cap_cedges = 0;
+    free(s->queue);
+    s->queue = NULL;
+    s->cap_queue = 0;
+    objmap_done(&s->node_index);
+    objmap_done(&s->stop);
+    for (size_t i = 0; i < s->n_groups; i++) {
+        free(s->groups[i].selfs);
+        s->groups[i].selfs = NULL;
+        s->groups[i].n_selfs = s->groups[i].cap_selfs = 0;
+    }
+}
+
 static int64_t
 memory_bytes(const struct scan *s)
 {
@@ -435,6 +465,7 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
     out->scan_cpu_ms = thread_cpu_ms() - cpu0;
     out->max_gil_hold_ms = out->scan_ms; /* one hold (scan.h) */
     out->gil_holds = 1;
+    trim(s);
     out->agent_mem_bytes = memory_bytes(s);
     return r;
 }
