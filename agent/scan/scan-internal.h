@@ -109,7 +109,8 @@ struct steady_watch {
     PyObject *obj;      /* held by a cache entry (a key item or a result) */
     Py_ssize_t refcnt;  /* the program's references, as that sample read them */
     uint32_t accounted; /* of those, from cache entries and walked objects */
-    uint32_t row_mode;  /* (row + 1 it is a self of; 0: none; all ones: several) << 2 | mode */
+    uint32_t row_mode;  /* (row + 1 it is a self of; 0: none; all ones: several) << 3
+                         * | pinned self (4) | STEADY_* mode */
 };
 
 struct steady_group {
@@ -227,6 +228,9 @@ scan_node_pinned(const struct node *n)
  * (nothing read yet). Or -ECANCELED. */
 enum { STEADY_NONE, STEADY_SAME, STEADY_GREW };
 int scan_steady_try(struct scan *s);
+/* After STEADY_SAME, for opt->pinned_out: the pinned selves of every row,
+ * as scan_collect_pinned. Returns 0 or -ENOMEM. */
+int scan_steady_pinned(struct scan *s, PyObject *out);
 /* After a complete sample's scan_graph, before the references are
  * released: keep what the next sample checks. ENOMEM only makes the next
  * sample a complete one. */
@@ -239,6 +243,8 @@ size_t scan_steady_bytes(const struct scan *s);
 /* After scan_graph, before the references are released: append the pinned
  * selves of every row to opt->pinned_out (see scan.h). Returns 0 or -ENOMEM. */
 int scan_collect_pinned(struct scan *s, PyObject *out);
+/* One row's dict of scan_collect_pinned, for these objects. */
+int scan_pinned_row(const struct group *g, PyObject *const *objs, size_t n, PyObject *out);
 
 /* ---- scan-alloc.c ------------------------------------------------------------------ */
 /* After scan_graph, before the references are released: the allocation

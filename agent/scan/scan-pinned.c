@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pycompat.h"
@@ -45,16 +46,15 @@ none(void)
     return py._Py_NoneStruct;
 }
 
-static int
-row(struct scan *s, const struct group *g, PyObject *out)
+int
+scan_pinned_row(const struct group *g, PyObject *const *v, size_t n, PyObject *out)
 {
     PyObject *d = py.PyDict_New();     /* owned */
     PyObject *objs = py.PyList_New(0); /* owned */
     int r = d != NULL && objs != NULL ? 0 : -ENOMEM;
 
-    for (size_t k = 0; r == 0 && k < g->n_selfs; k++) {
-        const struct node *n = &s->nodes[g->selfs[k]];
-        if (scan_node_pinned(n) && py.PyList_Append(objs, n->obj) < 0) {
+    for (size_t k = 0; r == 0 && k < n; k++) {
+        if (py.PyList_Append(objs, v[k]) < 0) {
             r = -ENOMEM;
         }
     }
@@ -93,11 +93,25 @@ scan_collect_pinned(struct scan *s, PyObject *out)
 {
     int r = 0;
 
+    struct ptrvec v = {0};
+
     for (size_t gi = 0; r == 0 && gi < s->n_groups; gi++) {
-        if (s->groups[gi].pinned > 0) {
-            r = row(s, &s->groups[gi], out);
+        const struct group *g = &s->groups[gi];
+        if (g->pinned == 0) {
+            continue;
+        }
+        v.n = 0;
+        for (size_t k = 0; r == 0 && k < g->n_selfs; k++) {
+            const struct node *n = &s->nodes[g->selfs[k]];
+            if (scan_node_pinned(n)) {
+                r = ptrvec_push(&v, n->obj);
+            }
+        }
+        if (r == 0) {
+            r = scan_pinned_row(g, v.v, v.n, out);
         }
     }
+    free(v.v);
     scan_clear_error();
     return r;
 }

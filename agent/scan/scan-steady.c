@@ -111,7 +111,10 @@ compare_wrappers(struct scan *s)
 /* added: per watched object, references that entries read in this sample
  * added to it (NULL: none). */
 #define WATCH_ABSENT SIZE_MAX
-#define WATCH_ROW_MANY (UINT32_MAX >> 2)
+#define WATCH_MODE 3u
+#define WATCH_PINNED 4u
+#define WATCH_ROW_SHIFT 3
+#define WATCH_ROW_MANY (UINT32_MAX >> WATCH_ROW_SHIFT)
 
 static size_t
 bsearch_obj(const struct steady_watch *v, size_t n, const PyObject *obj)
@@ -151,7 +154,7 @@ refs_hold(const struct steady *st, const uint32_t *added)
         }
         const struct steady_watch *k = &st->watch[i];
         Py_ssize_t now = pycompat_refcnt(k->obj) - (added != NULL ? (Py_ssize_t)added[i] : 0);
-        uint32_t mode = k->row_mode & 3;
+        uint32_t mode = k->row_mode & WATCH_MODE;
         bool ok = mode == STEADY_EXACT ? now == k->refcnt
                   : mode == STEADY_OWN ? now > (Py_ssize_t)k->accounted
                                        : now >= k->refcnt;
@@ -238,7 +241,7 @@ known_selves(struct scan *s, uint32_t *added)
             struct node *n = &s->nodes[g->selfs[k]];
             if (n->stamp == 0) {
                 g->selfs[keep++] = g->selfs[k];
-            } else if (st->watch[watch_find(st, n->obj)].row_mode >> 2 == gi + 1) {
+            } else if (st->watch[watch_find(st, n->obj)].row_mode >> WATCH_ROW_SHIFT == gi + 1) {
                 g->selves--; /* counted by the last complete sample */
             } else {
                 return 0; /* a kept object new to this row: only a complete sample can tell */
@@ -259,6 +262,54 @@ known_selves(struct scan *s, uint32_t *added)
 
 static void save_growth(struct scan *s, const uint32_t *added);
 
+/* Can the pinned selves be handed over from the marks? A pinned self of
+ * several rows is marked with none of them: such a row counts more pinned
+ * than it has marks, and a complete sample hands them over instead. */
+static bool
+pinned_marks_complete(const struct scan *s)
+{
+    const struct steady *st = &s->steady;
+    int64_t marked = 0, pinned = 0;
+
+    for (size_t i = 0; i < st->n_watch; i++) {
+        uint32_t rm = st->watch[i].row_mode;
+        uint32_t row = rm >> WATCH_ROW_SHIFT;
+        marked += (rm & WATCH_PINNED) != 0 && row != 0 && row != WATCH_ROW_MANY;
+    }
+    for (size_t gi = 0; gi < st->n_g; gi++) {
+        pinned += st->g[gi].pinned;
+    }
+    return marked == pinned;
+}
+
+int
+scan_steady_pinned(struct scan *s, PyObject *out)
+{
+    const struct steady *st = &s->steady;
+    struct ptrvec v = {0};
+    int r = 0;
+
+    for (size_t gi = 0; r == 0 && gi < s->n_groups; gi++) {
+        const struct group *g = &s->groups[gi];
+        if (g->pinned == 0) {
+            continue;
+        }
+        v.n = 0;
+        for (size_t i = 0; r == 0 && i < st->n_watch; i++) {
+            uint32_t rm = st->watch[i].row_mode;
+            if ((rm & WATCH_PINNED) != 0 && rm >> WATCH_ROW_SHIFT == gi + 1) {
+                r = ptrvec_push(&v, st->watch[i].obj);
+            }
+        }
+        if (r == 0) {
+            r = scan_pinned_row(g, v.v, v.n, out);
+        }
+    }
+    free(v.v);
+    scan_clear_error();
+    return r;
+}
+
 int
 scan_steady_try(struct scan *s)
 {
@@ -267,17 +318,17 @@ scan_steady_try(struct scan *s)
     uint64_t clears;
     int r;
 
-    if (!st->valid || opt->full || opt->pinned_out != NULL || opt->trace_alloc ||
-        !registry_complete() || !registry_clears(&clears) || clears != st->clears) {
+    if (!st->valid || opt->full || opt->trace_alloc || !registry_complete() ||
+        !registry_clears(&clears) || clears != st->clears) {
         return STEADY_NONE;
     }
     int cmp = compare_wrappers(s);
-    if (cmp == 0) {
+    if (cmp == 0 || (cmp == 2 && opt->pinned_out != NULL)) {
         undo_growth(s);
         return STEADY_NONE;
     }
     if (cmp == 1) {
-        if (!refs_hold(st, NULL)) {
+        if (!refs_hold(st, NULL) || (opt->pinned_out != NULL && !pinned_marks_complete(s))) {
             return STEADY_NONE;
         }
         fill_rows(s);
@@ -369,10 +420,13 @@ mark_rows(struct scan *s)
             if (wi == WATCH_ABSENT) {
                 continue;
             }
-            uint32_t row = st->watch[wi].row_mode >> 2;
-            uint32_t mode = st->watch[wi].row_mode & 3;
+            uint32_t row = st->watch[wi].row_mode >> WATCH_ROW_SHIFT;
+            uint32_t bits = st->watch[wi].row_mode & (WATCH_MODE | WATCH_PINNED);
             row = row == 0 || row == gi + 1 ? (uint32_t)gi + 1 : WATCH_ROW_MANY;
-            st->watch[wi].row_mode = row << 2 | mode;
+            if (scan_node_pinned(&s->nodes[g->selfs[k]])) {
+                bits |= WATCH_PINNED;
+            }
+            st->watch[wi].row_mode = row << WATCH_ROW_SHIFT | bits;
         }
     }
 }

@@ -439,7 +439,8 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
     }
     /* While every pinned self is still held by the node table. */
     if (r >= 0 && opt->pinned_out != NULL) {
-        r = scan_collect_pinned(s, opt->pinned_out);
+        r = steady ? scan_steady_pinned(s, opt->pinned_out)
+                   : scan_collect_pinned(s, opt->pinned_out);
     }
     if (r >= 0 && opt->trace_alloc) {
         struct timespec a0;
