@@ -339,16 +339,22 @@ sampler_sample_here(bool full, PyObject *pinned_out, char *why, size_t whylen)
 }
 
 /*
- * Whether a final sample walks the whole heap. Not in a forked child while
- * a walk is costly: it would touch (and so copy) every page it shares with
- * its parent, at every exit of a prefork worker, and the parent's wrappers
- * are known already. But when no walk ever found them (a child forked
- * while its parent's agent was getting ready: a pool worker of a fresh
- * forkserver), a full walk is the only way to see any.
+ * Whether a final sample is a full one. Not when the registry knows every
+ * wrapper (registry.h): then it is like a periodic one, steady when nothing
+ * changed, so an exit does not pay for a complete read of a big heap. Not
+ * in a forked child while a walk is costly either: it would touch (and so
+ * copy) every page it shares with its parent, at every exit of a prefork
+ * worker, and the parent's wrappers are known already. But when no walk
+ * ever found them (a child forked while its parent's agent was getting
+ * ready: a pool worker of a fresh forkserver), a full walk is the only way
+ * to see any.
  */
 static bool
 final_is_full(void)
 {
+    if (registry_complete()) {
+        return false;
+    }
     return !agent.forked || !sm.walked || sm.last_full_hold_ms <= SAMPLER_FULL_CHEAP_MS;
 }
 
