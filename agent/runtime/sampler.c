@@ -887,18 +887,22 @@ final_for_sigterm(void)
 static void
 sample_loop(void)
 {
+    struct timespec started = {0, 0}; /* when the last periodic sample began */
 
     for (;;) {
         struct timespec now, deadline, earliest;
         bool full;
 
-        /* Periodic: after the interval (an attach may change it);
-         * requested: after the duty wait. */
+        /* Periodic: an interval after the last one began (an attach may
+         * change it), so samples keep the rate asked for, not the interval
+         * plus their own length; requested: after the duty wait. */
         pthread_mutex_lock(&agent.lock);
         double rest = credit_wait_s();
-        double wait = agent.interval > rest ? agent.interval : rest;
         clock_gettime(CLOCK_REALTIME, &now);
-        deadline = timespec_after(now, wait);
+        deadline = timespec_after(started.tv_sec != 0 ? started : now, agent.interval);
+        if (timespec_cmp(deadline, timespec_after(now, rest)) < 0) {
+            deadline = timespec_after(now, rest);
+        }
         if (rest > SAMPLER_REQUEST_WAIT_MAX_S) {
             rest = SAMPLER_REQUEST_WAIT_MAX_S;
         }
@@ -963,6 +967,7 @@ sample_loop(void)
             end_with_host();
             return;
         }
+        clock_gettime(CLOCK_REALTIME, &started);
         struct sample_job q = {.full = full, .answers = answers};
         int r = run_python(job_sample, &q);
         if (r < 0 && r != -ECANCELED && r != -EINTR) {
