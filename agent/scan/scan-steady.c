@@ -136,6 +136,9 @@ bsearch_obj(const struct steady_watch *v, size_t n, const PyObject *obj)
 static size_t
 watch_find(const struct steady *st, const PyObject *obj)
 {
+    if (st->n_watch == 0) {
+        return WATCH_ABSENT; /* and st->watch may be NULL */
+    }
     size_t i = bsearch_obj(st->watch, st->n_main, obj);
 
     if (i != WATCH_ABSENT) {
@@ -474,7 +477,9 @@ keep_nodes(struct scan *s)
             };
         }
     }
-    qsort(st->watch + n0, k, sizeof(*st->watch), by_obj);
+    if (k > 1) {
+        qsort(st->watch + n0, k, sizeof(*st->watch), by_obj);
+    }
     if (n0 == 0) {
         st->n_main = n;
     } else if (k > 0) {
