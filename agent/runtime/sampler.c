@@ -27,10 +27,11 @@
 #include "hostwatch.h"
 #include "termsig.h"
 
-/* Full-heap discovery (scan-discover.c) finds wrappers outside classes and
- * modules. It runs on the first sample, when a client asks, at exit, on
- * every sample while it is cheap (its longest GIL stretch stayed under
- * SAMPLER_FULL_CHEAP_MS) and otherwise every SAMPLER_FULL_EVERY_S. */
+/* A full sample (every entry read; the full-heap discovery of
+ * scan-discover.c while the registry is not complete) runs on the first
+ * sample, when a client asks, every SAMPLER_FULL_EVERY_S, and - until the
+ * registry knows every wrapper - at exit and on every sample while it is
+ * cheap (its longest GIL stretch stayed under SAMPLER_FULL_CHEAP_MS). */
 #define SAMPLER_FULL_EVERY_S 30.0
 #define SAMPLER_FULL_CHEAP_MS 5.0
 /* Samples keep the agent's share of wall time under 1/N, over time: a
@@ -59,6 +60,7 @@ static struct {
     double credit_s;          /* sampling time the duty cap allows now (see above) */
     double credit_t;          /* agent_uptime() when credit_s was last brought up to date */
     bool alloc_started;       /* --trace-alloc: tracemalloc was started (or found tracing) once */
+    bool registry_tried;      /* registry_install ran since the start or the last detach */
 } sm = {
     .last_full = -1e9,
     .last_full_hold_ms = 1e9,
@@ -286,8 +288,11 @@ sample(bool full, bool final, bool main_thread, atomic_int *stop, uint64_t answe
     /* Learn of wrappers as they are made from now on (registry.h); this
      * sample's full walk (the first is full) seeds the set. Again after a
      * detach and a new attach. */
-    if (!registry_installed() && !agent_is_detached() && registry_install() < 0) {
-        log_msg("cannot follow lru wrappers as they are made: samples walk the heap");
+    if (!sm.registry_tried && !agent_is_detached()) {
+        sm.registry_tried = true;
+        if (registry_install() < 0) {
+            log_msg("cannot follow lru wrappers as they are made: samples walk the heap");
+        }
     }
     r = scan_run(agent.scan, &opt, &snap);
     scan_clear_error();
@@ -698,6 +703,7 @@ job_forget(void *arg)
         scan_forget(agent.scan);
     }
     registry_uninstall(); /* a detached agent runs no code in the program's calls */
+    sm.registry_tried = false;
     return 0;
 }
 

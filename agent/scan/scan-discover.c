@@ -136,6 +136,16 @@ walk_classes(struct scan *s)
     return r;
 }
 
+/* A module (or an instance of a module subclass) in sys.modules. */
+static bool
+is_module(PyObject *o)
+{
+    PyObject *t = pycompat_type(o);
+
+    return t == py.PyModule_Type || ((pycompat_type_flags(t) & PYAPI_TPFLAGS_HEAPTYPE) != 0 &&
+                                     py.PyType_IsSubtype(t, py.PyModule_Type));
+}
+
 static int
 walk_modules(struct scan *s)
 {
@@ -149,9 +159,7 @@ walk_modules(struct scan *s)
         return 0;
     }
     while (r >= 0 && py.PyDict_Next(modules, &pos, &k, &v)) {
-        PyObject *t = pycompat_type(v);
-        if (t == py.PyModule_Type || ((pycompat_type_flags(t) & PYAPI_TPFLAGS_HEAPTYPE) != 0 &&
-                                      py.PyType_IsSubtype(t, py.PyModule_Type))) {
+        if (is_module(v)) {
             r = scan_hold(s, v);
         }
     }
@@ -470,9 +478,7 @@ stop_module_dicts(struct scan *s)
         return 0;
     }
     while (py.PyDict_Next(modules, &pos, &k, &v)) {
-        PyObject *t = pycompat_type(v);
-        if (t != py.PyModule_Type && ((pycompat_type_flags(t) & PYAPI_TPFLAGS_HEAPTYPE) == 0 ||
-                                      !py.PyType_IsSubtype(t, py.PyModule_Type))) {
+        if (!is_module(v)) {
             continue;
         }
         PyObject *dict = py.PyModule_GetDict(v); /* borrowed; no Python code runs */

@@ -289,26 +289,34 @@ int
 scan_steady_pinned(struct scan *s, PyObject *out)
 {
     const struct steady *st = &s->steady;
-    struct ptrvec v = {0};
-    int r = 0;
+    size_t *first = calloc(s->n_groups + 1, sizeof(*first)); /* row -> start in objs */
+    PyObject **objs = malloc((st->n_watch + 1) * sizeof(*objs));
+    int r = first != NULL && objs != NULL ? 0 : -ENOMEM;
 
-    for (size_t gi = 0; r == 0 && gi < s->n_groups; gi++) {
-        const struct group *g = &s->groups[gi];
-        if (g->pinned == 0) {
-            continue;
-        }
-        v.n = 0;
-        for (size_t i = 0; r == 0 && i < st->n_watch; i++) {
-            uint32_t rm = st->watch[i].row_mode;
-            if ((rm & WATCH_PINNED) != 0 && rm >> WATCH_ROW_SHIFT == gi + 1) {
-                r = ptrvec_push(&v, st->watch[i].obj);
-            }
-        }
-        if (r == 0) {
-            r = scan_pinned_row(g, v.v, v.n, out);
+    /* One pass to count the marks per row, one to place them, row by row. */
+    for (size_t i = 0; r == 0 && i < st->n_watch; i++) {
+        uint32_t rm = st->watch[i].row_mode, row = rm >> WATCH_ROW_SHIFT;
+        if ((rm & WATCH_PINNED) != 0 && row != 0 && row <= s->n_groups) {
+            first[row]++; /* row = index + 1: counts land one to the right */
         }
     }
-    free(v.v);
+    for (size_t gi = 0; r == 0 && gi < s->n_groups; gi++) {
+        first[gi + 1] += first[gi];
+    }
+    for (size_t i = 0; r == 0 && i < st->n_watch; i++) {
+        uint32_t rm = st->watch[i].row_mode, row = rm >> WATCH_ROW_SHIFT;
+        if ((rm & WATCH_PINNED) != 0 && row != 0 && row <= s->n_groups) {
+            objs[first[row - 1]++] = st->watch[i].obj;
+        }
+    }
+    /* first[gi] is now the end of row gi, the start of row gi + 1. */
+    for (size_t gi = 0, start = 0; r == 0 && gi < s->n_groups; start = first[gi], gi++) {
+        if (s->groups[gi].pinned > 0) {
+            r = scan_pinned_row(&s->groups[gi], objs + start, first[gi] - start, out);
+        }
+    }
+    free(first);
+    free(objs);
     scan_clear_error();
     return r;
 }

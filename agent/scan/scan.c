@@ -322,23 +322,18 @@ fill_snapshot(struct scan *s, struct snapshot *out)
     return 0;
 }
 
-/* Entries this sample read: none when steady, the new ones after a growth. */
+/* Entries this sample read: none when steady, the new ones after a growth,
+ * every row's entries (as scan_wrapper_prepare counted them) otherwise. */
 static int64_t
 entries_read(const struct scan *s, int steady)
 {
     int64_t n = 0;
 
-    for (size_t i = 0; steady != STEADY_SAME && i < s->n_wrappers; i++) {
-        const struct wrapper *w = &s->wrappers[i];
-        if (!w->valid) {
-            continue;
-        }
-        if (steady == STEADY_GREW) {
-            n += w->new_entries;
-        } else {
-            PyObject *cache = pycompat_lru_object(w->obj, PYCOMPAT_LRU_CACHE);
-            n += cache != NULL ? py.PyDict_Size(cache) : 0;
-        }
+    for (size_t i = 0; steady == STEADY_GREW && i < s->n_wrappers; i++) {
+        n += s->wrappers[i].new_entries;
+    }
+    for (size_t gi = 0; steady == STEADY_NONE && gi < s->n_groups; gi++) {
+        n += s->groups[gi].entries;
     }
     return n;
 }
@@ -359,7 +354,7 @@ by_group(const void *pa, const void *pb)
     if (a->group != b->group) {
         return a->group < b->group ? -1 : 1;
     }
-    return a->obj < b->obj ? -1 : a->obj > b->obj;
+    return by_address(pa, pb);
 }
 
 /* Whether functools has cached_method (a proposal for a future CPython):
