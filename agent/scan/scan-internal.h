@@ -102,7 +102,7 @@ struct steady_wrapper {
     Py_ssize_t misses, size;
     Py_ssize_t end_pos; /* PyDict_Next position after the last entry read */
     uint32_t group;
-    bool grows; /* unbounded, named, read by PyDict_Next: entries are only appended */
+    bool grows; /* named, read by PyDict_Next to a dict without holes: misses append */
 };
 
 struct steady_watch {

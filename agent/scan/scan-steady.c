@@ -24,7 +24,12 @@
  *     (a frame that holds it for a moment changes nothing);
  *   - alive only because a live object reaches it: no fewer than before.
  * When every kept object passes, the counts are the last complete
- * sample's. What this does not see - a walked object that is no entry's
+ * sample's. When caches only gained entries (one per miss: unbounded ones,
+ * and bounded ones that evicted nothing, their dicts read to an end with
+ * no holes so that positions survive a resize), the new entries are read
+ * from where the last read stopped and walked from their new selves; a
+ * closure's cache (an inner wrapper) too, unless the walk finds it among
+ * what would go with the pinned selves. What this does not see - a walked object that is no entry's
  * (a self's __dict__) changing its references while every entry object
  * keeps its count, e.g. a cycle through a self that lost its outside
  * reference on the far side - the next complete sample does: full samples
@@ -96,8 +101,9 @@ compare_wrappers(struct scan *s)
         if (misses == k->misses && size == k->size) {
             continue;
         }
-        /* An unbounded cache only appends, one entry per miss. */
-        if (!k->grows || !w->valid || w->inner || misses <= k->misses ||
+        /* An unbounded cache only appends, one entry per miss; a bounded
+         * one too, until a miss evicts (then size and misses part). */
+        if (!k->grows || !w->valid || misses <= k->misses ||
             size - k->size != misses - k->misses) {
             return 0;
         }
@@ -264,6 +270,7 @@ known_selves(struct scan *s, uint32_t *added)
 }
 
 static void save_growth(struct scan *s, const uint32_t *added);
+static bool dead_wrapper_walked(const struct scan *s);
 
 /* Can the pinned selves be handed over from the marks? A pinned self of
  * several rows is marked with none of them: such a row counts more pinned
@@ -334,7 +341,7 @@ scan_steady_try(struct scan *s)
         return STEADY_NONE;
     }
     int cmp = compare_wrappers(s);
-    if (cmp == 0 || (cmp == 2 && opt->pinned_out != NULL)) {
+    if (cmp == 0) {
         undo_growth(s);
         return STEADY_NONE;
     }
@@ -363,6 +370,9 @@ scan_steady_try(struct scan *s)
     if (r == 0) {
         r = scan_graph(s);
     }
+    if (r == 0 && dead_wrapper_walked(s)) {
+        r = 1;
+    }
     if (r != 0) {
         free(added);
         undo_growth(s);
@@ -379,6 +389,10 @@ scan_steady_try(struct scan *s)
     }
     save_growth(s, added);
     free(added);
+    if (opt->pinned_out != NULL && (!st->valid || !pinned_marks_complete(s))) {
+        undo_growth(s); /* the selves are handed over by a complete sample */
+        return STEADY_NONE;
+    }
     return STEADY_GREW;
 }
 
@@ -514,6 +528,30 @@ keep_nodes(struct scan *s)
     return 0;
 }
 
+/* An inner wrapper (struct wrapper) that the walk found among the objects
+ * that would go with the pinned selves: its entries' retained bytes are
+ * its rows' too, which only a complete sample counts. */
+static bool
+goes_with_selves(const struct scan *s, const struct wrapper *w)
+{
+    uint32_t idx = w->inner ? objmap_get(&s->node_index, w->obj) : OBJMAP_ABSENT;
+
+    return idx != OBJMAP_ABSENT && (s->nodes[idx].flags & NODE_ALIVE) == 0;
+}
+
+/* After a growth's walk: whether it found a wrapper that would go with the
+ * pinned selves (a new self holds a cache of its own, say). */
+static bool
+dead_wrapper_walked(const struct scan *s)
+{
+    for (size_t i = 0; i < s->n_nodes; i++) {
+        if ((s->nodes[i].flags & (NODE_WRAPPER | NODE_ALIVE)) == NODE_WRAPPER) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void
 keep_wrappers_and_rows(struct scan *s)
 {
@@ -529,8 +567,11 @@ keep_wrappers_and_rows(struct scan *s)
             .size = cache_size(cache),
             .end_pos = w->end_pos,
             .group = w->group,
-            /* Read through the dict to its end: later entries follow end_pos. */
-            .grows = w->valid && !w->inner && w->maxsize < 0 && w->end_pos > 0,
+            /* Read through the dict to its end, which has no holes (so a
+             * resize keeps the positions): later entries follow end_pos.
+             * A bounded cache too, as long as no miss evicts. */
+            .grows = w->valid && (w->maxsize < 0 || pyc.lru_links) && w->maxsize != 0 &&
+                     w->end_pos > 0 && w->end_pos == cache_size(cache) && !goes_with_selves(s, w),
         };
     }
     st->n_w = s->n_wrappers;

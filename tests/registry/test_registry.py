@@ -98,10 +98,27 @@ def test_detach_gives_the_type_its_own_slots_back(sockdir):
 
 # ---- steady samples: the last complete sample's counts, when nothing changed ----
 
-STEADY_STEPS = ["grow", "hits", "leak", "grow", "drop", "leak", "hits", "evict", "hits",
+STEADY_STEPS = ["grow", "few", "hits", "leak", "grow", "drop", "leak", "hits", "evict", "hits",
                 "revive", "leak", "drop", "grow", "clear", "leak", "hits", "grow", "evict",
                 "drop", "leak", "hits"]
 COMPARED = ("entries", "hits", "misses", "selves", "pinned", "retained_bytes", "wrappers")
+
+
+def compare_quick_and_complete(v, sockdir, step):
+    """Send one step; compare a quick snapshot with a complete one and both
+    with the truth. Returns the quick snapshot's process object."""
+    v.p.stdin.write(step + "\n")
+    v.p.stdin.flush()
+    truth = json.loads(v.readline())
+    quick, qrows = snapshot_rows(v.p.pid, sockdir, quick=True)
+    _, frows = snapshot_rows(v.p.pid, sockdir, quick=False)
+    for name in set(qrows) | set(frows):
+        q, f = qrows.get(name, {}), frows.get(name, {})
+        diff = {k: (q.get(k), f.get(k)) for k in COMPARED if q.get(k) != f.get(k)}
+        assert not diff, "after %r, %s: quick (steady=%s) vs complete: %r" % (
+            step, name, quick.get("steady"), diff)
+    check_against_truth(list(qrows.values()), truth, "after %r, quick snapshot" % step)
+    return quick
 
 
 def snapshot_rows(pid, sockdir, quick):
@@ -124,18 +141,8 @@ def test_steady_samples_match_complete_ones(sockdir, tmp_path):
     steady = []
     try:
         for step in STEADY_STEPS:
-            v.p.stdin.write(step + "\n")
-            v.p.stdin.flush()
-            truth = json.loads(v.readline())
-            quick, qrows = snapshot_rows(v.p.pid, sockdir, quick=True)
-            _, frows = snapshot_rows(v.p.pid, sockdir, quick=False)
+            quick = compare_quick_and_complete(v, sockdir, step)
             steady.append(quick.get("steady") is True)
-            for name in set(qrows) | set(frows):
-                q, f = qrows.get(name, {}), frows.get(name, {})
-                diff = {k: (q.get(k), f.get(k)) for k in COMPARED if q.get(k) != f.get(k)}
-                assert not diff, "after %r, %s: quick (steady=%s) vs complete: %r" % (
-                    step, name, steady[-1], diff)
-            check_against_truth(list(qrows.values()), truth, "after %r, quick snapshot" % step)
         v.p.stdin.write("quit\n")
         v.p.stdin.flush()
         assert v.p.wait(DEADLINE_S) == 0, v.p.stderr.read()
@@ -147,3 +154,23 @@ def test_steady_samples_match_complete_ones(sockdir, tmp_path):
                if '"sample"' in line]
     grew = [s for s in samples if s.get("steady") and s.get("entries_read", 0) > 0]
     assert grew, "no sample read only new entries (%d samples)" % len(samples)
+
+
+def test_bounded_and_closure_caches_that_only_grow(sockdir):
+    """Bounded caches that missed without evicting, one of them a cache only
+    a closure holds (typing's _tp_cache): the quick snapshot after each
+    step is a growth sample (no periodic sample in between: it is the only
+    sample that sees the change) and says what a complete one and the truth
+    do."""
+    v = Victim("steady_phases.py", sockdir, interval="3600")
+    try:
+        for step in ["grow", "few", "hits", "drop", "few"]:  # near: 40 entries, none evicted
+            quick = compare_quick_and_complete(v, sockdir, step)
+            if step == "few":
+                assert quick.get("steady") is True, \
+                    "after %r, the quick snapshot was a complete sample" % step
+        v.p.stdin.write("quit\n")
+        v.p.stdin.flush()
+        assert v.p.wait(DEADLINE_S) == 0, v.p.stderr.read()
+    finally:
+        v.kill()

@@ -5,10 +5,12 @@ counts (agent/scan/scan-steady.c) reports what a complete sample does
 (tests/registry).
 
 Item.calc is an unbounded method cache, Item.near a bounded one (maxsize
-40). Commands on stdin; after each, the victim sleeps 0.3 s (the agent
-samples every 50 ms meanwhile and so sees the change) and prints its truth
-as one JSON line (Truth.compute_live: the objects it still references are
-`kept`; every other tracked object alive is pinned):
+40), Item.tag a bounded one (maxsize 64) that no class or module names
+(a closure holds it, as typing's _tp_cache does: an "inner" wrapper, whose
+entries the agent walks). Commands on stdin; after each, the victim sleeps
+0.3 s (the agent, when it samples every 50 ms, sees the change meanwhile)
+and prints its truth as one JSON line (Truth.compute_live: the objects it
+still references are `kept`; every other tracked object alive is pinned):
   grow    30 new Items, each called in both caches; every third kept
   leak    30 new Items through the unbounded cache only, none kept (only
           that cache grows: a sample reads just the new entries)
@@ -16,6 +18,8 @@ as one JSON line (Truth.compute_live: the objects it still references are
   revive  it takes back every Item still alive (gc.get_objects()): none pinned
   hits    calls already cached only (nothing changes)
   evict   20 new Items through the bounded cache only (it evicts the oldest)
+  few     5 new Items through both bounded caches (near and tag), none kept
+          (after one grow: no eviction, the caches only grow)
   clear   Item.calc.cache_clear()
   quit    exits 0
 """
@@ -26,6 +30,17 @@ import sys
 import time
 
 from e2e_truth import Truth
+
+
+def closure_cache(maxsize):
+    """A cache only a closure holds (typing's _tp_cache does the same)."""
+    def decorate(func):
+        cached = functools.lru_cache(maxsize=maxsize)(func)
+
+        def call(*args):
+            return cached(*args)
+        return call
+    return decorate
 
 
 class Item:
@@ -41,11 +56,16 @@ class Item:
     def near(self, k):
         return self.n - k
 
+    @closure_cache(64)
+    def tag(self, k):
+        return (self.n, k)
+
 
 def main():
     truth = Truth()
     truth.cache(Item.calc, "method")
     truth.cache(Item.near, "method")
+    truth.cache(Item.tag.__closure__[0].cell_contents, "function")
     kept = []
     made = 0
     print("READY", flush=True)
@@ -56,6 +76,7 @@ def main():
                 item = truth.track(Item(made))
                 item.calc(1)
                 item.near(1)
+                item.tag(1)
                 if made % 3 == 0:
                     kept.append(item)
                 made += 1
@@ -76,6 +97,13 @@ def main():
             for _ in range(20):
                 truth.track(Item(made)).near(2)
                 made += 1
+        elif cmd == "few":
+            for _ in range(5):
+                item = truth.track(Item(made))
+                item.near(5)
+                item.tag(5)
+                made += 1
+            item = None
         elif cmd == "clear":
             Item.calc.cache_clear()
         elif cmd == "quit":
