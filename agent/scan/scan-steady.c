@@ -103,8 +103,7 @@ compare_wrappers(struct scan *s)
         }
         /* An unbounded cache only appends, one entry per miss; a bounded
          * one too, until a miss evicts (then size and misses part). */
-        if (!k->grows || !w->valid || misses <= k->misses ||
-            size - k->size != misses - k->misses) {
+        if (!k->grows || !w->valid || misses <= k->misses || size - k->size != misses - k->misses) {
             return 0;
         }
         w->from_pos = k->end_pos;
