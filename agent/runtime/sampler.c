@@ -44,6 +44,10 @@
  * snapshot after snapshot must not turn the sampler into a busy loop over
  * the host's GIL), but a request never waits more than
  * SAMPLER_REQUEST_WAIT_MAX_S for its turn. */
+/* A periodic sample's reference checks run ahead of it in slices this
+ * long, this far apart (precheck_slices). */
+#define SAMPLER_SLICE_MS 1.0
+#define SAMPLER_SLICE_GAP_MS 2.0
 #define SAMPLER_DUTY_FACTOR 20.0
 #define SAMPLER_DUTY_BURST_S 0.5
 #define SAMPLER_REQUEST_WAIT_MAX_S 5.0
@@ -266,9 +270,16 @@ credit_wait_s(void)
 /* scan_lock and the GIL held. `answers`: see agent_publish. A sample that
  * hands its pinned objects to pinned_out is the caller's own: it is not
  * published and answers nothing. */
+/* What the slices ahead of a periodic sample did (see precheck_slices). */
+struct precheck_job {
+    int result; /* of the last slice: scan_precheck's, or -EINTR when none ran */
+    int holds;
+    double max_hold_ms, cpu_ms, wall_ms;
+};
+
 static int
 sample(bool full, bool final, bool main_thread, atomic_int *stop, uint64_t answers,
-       PyObject *pinned_out)
+       PyObject *pinned_out, const struct precheck_job *pre)
 {
     struct scan_options opt = {
         .full = full,
@@ -277,6 +288,11 @@ sample(bool full, bool final, bool main_thread, atomic_int *stop, uint64_t answe
         .stop = stop,
         .pinned_out = pinned_out,
         .trace_alloc = agent.trace_alloc > 0,
+        .prechecked = pre != NULL && pre->result == 0,
+        .pre_holds = pre != NULL ? pre->holds : 0,
+        .pre_max_hold_ms = pre != NULL ? pre->max_hold_ms : 0,
+        .pre_cpu_ms = pre != NULL ? pre->cpu_ms : 0,
+        .pre_wall_ms = pre != NULL ? pre->wall_ms : 0,
     };
     struct snapshot snap;
     int r;
@@ -334,7 +350,7 @@ sampler_sample_here(bool full, PyObject *pinned_out, char *why, size_t whylen)
     r = prepare(why, whylen);
     if (r == 0) {
         r = sample(full, false, true, NULL, full && pinned_out == NULL ? requests_now() : 0,
-                   pinned_out);
+                   pinned_out, NULL);
         if (r < 0) {
             snprintf(why, whylen, "sample failed: %s", strerror(-r));
         }
@@ -428,7 +444,7 @@ sampler_final(void)
         }
     }
     if (sm.prepared) {
-        int r = sample(final_is_full(), true, true, NULL, requests_now(), NULL);
+        int r = sample(final_is_full(), true, true, NULL, requests_now(), NULL, NULL);
         if (r < 0) {
             log_msg("final sample failed: %s", strerror(-r));
         }
@@ -635,6 +651,7 @@ run_python(python_job_fn fn, void *arg)
 struct sample_job {
     bool full, final;
     uint64_t answers;
+    const struct precheck_job *pre; /* NULL: no slices ran ahead */
 };
 
 static int
@@ -642,7 +659,48 @@ job_sample(void *arg)
 {
     const struct sample_job *q = arg;
 
-    return sample(q->full, q->final, false, &sm.scan_stop, q->answers, NULL);
+    return sample(q->full, q->final, false, &sm.scan_stop, q->answers, NULL, q->pre);
+}
+
+static double
+clock_ms(clockid_t id)
+{
+    struct timespec t;
+
+    clock_gettime(id, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* One slice (scan-precheck.c), on whichever thread holds the GIL for us. */
+static int
+job_precheck(void *arg)
+{
+    struct precheck_job *pj = arg;
+    double t0 = clock_ms(CLOCK_MONOTONIC), c0 = clock_ms(CLOCK_THREAD_CPUTIME_ID);
+    int r =
+        sm.prepared && agent.scan != NULL ? scan_precheck(agent.scan, SAMPLER_SLICE_MS) : -EAGAIN;
+    double hold = clock_ms(CLOCK_MONOTONIC) - t0;
+
+    pj->holds++;
+    pj->wall_ms += hold;
+    pj->cpu_ms += clock_ms(CLOCK_THREAD_CPUTIME_ID) - c0;
+    pj->max_hold_ms = hold > pj->max_hold_ms ? hold : pj->max_hold_ms;
+    return r;
+}
+
+/* A periodic sample that may be steady checks the kept objects first, in
+ * slices of SAMPLER_SLICE_MS, each its own GIL hold, SAMPLER_SLICE_GAP_MS
+ * apart, so that on a big heap no hold is long (scan-precheck.c). */
+static void
+precheck_slices(struct precheck_job *pj)
+{
+    for (;;) {
+        pj->result = run_python(job_precheck, pj);
+        if (pj->result != 1) {
+            return;
+        }
+        sleep_s(SAMPLER_SLICE_GAP_MS / 1e3);
+    }
 }
 
 static int
@@ -974,7 +1032,11 @@ sample_loop(void)
             return;
         }
         clock_gettime(CLOCK_REALTIME, &started);
-        struct sample_job q = {.full = full, .answers = answers};
+        struct precheck_job pre = {.result = -EINTR};
+        if (!full) {
+            precheck_slices(&pre);
+        }
+        struct sample_job q = {.full = full, .answers = answers, .pre = &pre};
         int r = run_python(job_sample, &q);
         if (r < 0 && r != -ECANCELED && r != -EINTR) {
             log_msg("sample failed: %s", strerror(-r));

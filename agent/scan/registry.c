@@ -24,7 +24,8 @@ static struct {
     PyObject *type; /* the hooked type (pyc.lru_type); never dereferenced after uninstall */
     /* cache_clear(): its PyMethodDef in the type's method table (NULL when
      * that table is not writable memory), the type's own function, and how
-     * many times it ran while the hooks were in. */
+     * many times a cache lost its entries while the hooks were in (it ran,
+     * or a wrapper was freed). */
     struct pyapi_method_def *clear_def;
     PyObject *(*orig_clear)(PyObject *self, PyObject *args);
     atomic_uint_least64_t clears;
@@ -58,6 +59,8 @@ forward_dealloc(PyObject *w)
     if (rg.set.len != 0) {
         objmap_remove(&rg.set, w);
     }
+    /* Its entries go too (and its address may be a new wrapper's soon). */
+    atomic_fetch_add(&rg.clears, 1);
     rg.orig_dealloc(w);
 }
 

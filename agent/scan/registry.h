@@ -7,9 +7,11 @@
  * The agent puts two forwarding functions into the lru wrapper type's
  * tp_new and tp_dealloc slots (registry_install): each calls the type's own
  * function and adds or removes one address in a hash set. A third one, in
- * the method table entry of cache_clear(), counts the calls
- * (registry_clears): with the misses counters, that tells a sample that no
- * cache lost an entry since the last one (scan-steady.c). Nothing else
+ * the method table entry of cache_clear(), counts the calls, and the
+ * dealloc forwarder the wrappers freed (registry_clears): with the misses
+ * counters, that tells a sample that no cache lost an entry since the last
+ * one and that every wrapper it knew is still the same live object
+ * (scan-steady.c). Nothing else
  * changes: the same objects are made and freed, by the same code, and no
  * Python object is created, held or called. Wrappers made before the hooks
  * went in are added by the first full heap walk after them
@@ -73,7 +75,8 @@ size_t registry_count(void);
 size_t registry_bytes(void);
 /* A wrapper's classification; false when it is not in the set. */
 bool registry_info(PyObject *wrapper, uint32_t *ret_info);
-/* Calls of cache_clear() since the hooks first went in, into *ret_clears;
+/* Calls of cache_clear() and wrappers freed since the hooks first went in
+ * (each time a cache lost its entries), into *ret_clears;
  * false when they are not counted (not installed, or the method table is
  * not writable memory: then nothing tells a clear apart). */
 bool registry_clears(uint64_t *ret_clears);

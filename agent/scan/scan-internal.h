@@ -118,6 +118,35 @@ struct steady_group {
     bool self_only, any_key;
 };
 
+/* How a kept object's reference count must compare with the one the
+ * last complete sample read (scan-steady.c). */
+enum {
+    STEADY_EXACT,    /* pinned, dead, or held by a running call: the same count */
+    STEADY_OWN,      /* alive by its own outside references: still more than accounted */
+    STEADY_AT_LEAST, /* alive through another live object: no fewer */
+};
+#define WATCH_MODE 3u
+#define WATCH_PINNED 4u
+#define WATCH_ROW_SHIFT 3
+#define WATCH_ROW_MANY (UINT32_MAX >> WATCH_ROW_SHIFT)
+
+/* Whether a kept object still passes, with `now` its references less
+ * those that entries read since added. */
+static inline bool
+watch_holds(const struct steady_watch *k, Py_ssize_t now)
+{
+    uint32_t mode = k->row_mode & WATCH_MODE;
+
+    return mode == STEADY_EXACT ? now == k->refcnt
+           : mode == STEADY_OWN ? now > (Py_ssize_t)k->accounted
+                                : now >= k->refcnt;
+}
+
+struct u32vec {
+    uint32_t *v;
+    size_t n, cap;
+};
+
 struct steady {
     bool valid;
     size_t n_main; /* watch[0, n_main) and watch[n_main, n_watch) are sorted by address */
@@ -128,6 +157,12 @@ struct steady {
     size_t n_watch, cap_watch;
     struct steady_group *g;
     size_t n_g, cap_g;
+    /* Slices ahead of a sample (scan-precheck.c): watch[0, pre_next) was
+     * checked, with no added references; these of them failed. */
+    size_t pre_next;
+    struct u32vec pre_failed;
+    /* Per growth: the kept objects that new entries hold references to. */
+    struct u32vec touched;
 };
 
 struct scan {
@@ -236,6 +271,15 @@ int scan_steady_pinned(struct scan *s, PyObject *out);
  * sample a complete one. */
 void scan_steady_save(struct scan *s);
 void scan_steady_forget(struct scan *s);
+/* Push onto a u32vec; 0 or -ENOMEM. */
+int u32vec_push(struct u32vec *v, uint32_t x);
+
+/* ---- scan-precheck.c -------------------------------------------------------------- */
+/* The caches still hold every object the steady state keeps: the same
+ * live wrappers, cache dicts, no clear, each cache unchanged or only grown. */
+bool scan_precheck_caches_hold(const struct steady *st);
+/* Forget the slices' checks (the watch list changed, or a sample used them). */
+void scan_precheck_reset(struct steady *st);
 void scan_steady_free(struct scan *s);
 size_t scan_steady_bytes(const struct scan *s);
 

@@ -46,12 +46,6 @@
 #include "registry.h"
 #include "scan-internal.h"
 
-enum {
-    STEADY_EXACT,    /* pinned, dead, or held by a running call: the same count */
-    STEADY_OWN,      /* alive by its own outside references: still more than accounted */
-    STEADY_AT_LEAST, /* alive through another live object: no fewer */
-};
-
 static int
 grow(void **v, size_t *cap, size_t want, size_t size)
 {
@@ -116,10 +110,6 @@ compare_wrappers(struct scan *s)
 /* added: per watched object, references that entries read in this sample
  * added to it (NULL: none). */
 #define WATCH_ABSENT SIZE_MAX
-#define WATCH_MODE 3u
-#define WATCH_PINNED 4u
-#define WATCH_ROW_SHIFT 3
-#define WATCH_ROW_MANY (UINT32_MAX >> WATCH_ROW_SHIFT)
 
 static size_t
 bsearch_obj(const struct steady_watch *v, size_t n, const PyObject *obj)
@@ -162,15 +152,42 @@ refs_hold(const struct steady *st, const uint32_t *added)
         }
         const struct steady_watch *k = &st->watch[i];
         Py_ssize_t now = pycompat_refcnt(k->obj) - (added != NULL ? (Py_ssize_t)added[i] : 0);
-        uint32_t mode = k->row_mode & WATCH_MODE;
-        bool ok = mode == STEADY_EXACT ? now == k->refcnt
-                  : mode == STEADY_OWN ? now > (Py_ssize_t)k->accounted
-                                       : now >= k->refcnt;
-        if (!ok) {
+        if (!watch_holds(k, now)) {
             return false;
         }
     }
     return true;
+}
+
+/* refs_hold after slices checked every kept object ahead of the sample
+ * (scan-precheck.c): only those that failed there, and those new entries
+ * hold references to, are checked again. */
+static bool
+listed_refs_hold(const struct steady *st, const uint32_t *added)
+{
+    const struct u32vec *lists[2] = {&st->pre_failed, &st->touched};
+
+    for (int l = 0; l < 2; l++) {
+        for (size_t j = 0; j < lists[l]->n; j++) {
+            size_t i = lists[l]->v[j];
+            Py_ssize_t now =
+                pycompat_refcnt(st->watch[i].obj) - (added != NULL ? (Py_ssize_t)added[i] : 0);
+            if (!watch_holds(&st->watch[i], now)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+int
+u32vec_push(struct u32vec *v, uint32_t x)
+{
+    if (grow((void **)&v->v, &v->cap, v->n + 1, sizeof(*v->v)) < 0) {
+        return -ENOMEM;
+    }
+    v->v[v->n++] = x;
+    return 0;
 }
 
 static void
@@ -222,20 +239,26 @@ undo_growth(struct scan *s)
         g->self_only = true;
     }
     s->steady.valid = false;
+    scan_precheck_reset(&s->steady);
 }
 
 /* The new entries' selves that a row had already: not new to it, and not
- * walked. 1 when they can be told apart (each new self of a row is either
- * one of its own or an object no kept entry holds), else 0. */
+ * walked; the kept objects they hold references to in st->touched. 1 when
+ * they can be told apart (each new self of a row is either one of its own
+ * or an object no kept entry holds), else 0, or -ENOMEM. */
 static int
 known_selves(struct scan *s, uint32_t *added)
 {
     struct steady *st = &s->steady;
 
+    st->touched.n = 0;
     for (size_t i = 0; i < s->n_nodes; i++) {
         struct node *n = &s->nodes[i];
         size_t wi = n->cache_refs != 0 ? watch_find(st, n->obj) : WATCH_ABSENT;
         if (wi != WATCH_ABSENT) {
+            if (added[wi] == 0 && u32vec_push(&st->touched, (uint32_t)wi) < 0) {
+                return -ENOMEM;
+            }
             added[wi] += n->cache_refs;
             n->stamp = 1; /* known: see below */
         } else {
@@ -344,8 +367,13 @@ scan_steady_try(struct scan *s)
         undo_growth(s);
         return STEADY_NONE;
     }
+    /* Slices checked every kept object ahead of this sample (the caches
+     * held still or only grew meanwhile: compare_wrappers says so now). */
+    bool pre = opt->prechecked && st->pre_next == st->n_watch;
     if (cmp == 1) {
-        if (!refs_hold(st, NULL) || (opt->pinned_out != NULL && !pinned_marks_complete(s))) {
+        st->touched.n = 0;
+        bool held = pre ? listed_refs_hold(st, NULL) : refs_hold(st, NULL);
+        if (!held || (opt->pinned_out != NULL && !pinned_marks_complete(s))) {
             return STEADY_NONE;
         }
         fill_rows(s);
@@ -363,8 +391,14 @@ scan_steady_try(struct scan *s)
             r = scan_wrapper_entries(s, &s->wrappers[i]);
         }
     }
-    if (r >= 0 && (known_selves(s, added) == 0 || !refs_hold(st, added))) {
-        r = 1;
+    if (r >= 0) {
+        r = known_selves(s, added); /* 1: told apart */
+        if (r == 1) {
+            bool held = pre ? listed_refs_hold(st, added) : refs_hold(st, added);
+            r = held ? 0 : 1;
+        } else if (r == 0) {
+            r = 1;
+        }
     }
     if (r == 0) {
         r = scan_graph(s);
@@ -590,6 +624,7 @@ scan_steady_save(struct scan *s)
     st->valid = false;
     st->n_watch = 0;
     st->n_main = 0;
+    scan_precheck_reset(st);
     if (s->truncated || !registry_complete() || !registry_clears(&st->clears) ||
         grow((void **)&st->w, &st->cap_w, s->n_wrappers, sizeof(*st->w)) < 0 ||
         grow((void **)&st->g, &st->cap_g, s->n_groups, sizeof(*st->g)) < 0) {
@@ -605,12 +640,13 @@ static void
 save_growth(struct scan *s, const uint32_t *added)
 {
     struct steady *st = &s->steady;
-    size_t old = st->n_watch;
 
-    for (size_t i = 0; i < old; i++) {
+    for (size_t j = 0; j < st->touched.n; j++) {
+        size_t i = st->touched.v[j];
         st->watch[i].refcnt += (Py_ssize_t)added[i];
         st->watch[i].accounted += added[i];
     }
+    scan_precheck_reset(st);
     if (s->truncated) {
         st->valid = false;
         return;
@@ -628,6 +664,7 @@ void
 scan_steady_forget(struct scan *s)
 {
     s->steady.valid = false;
+    scan_precheck_reset(&s->steady);
 }
 
 void
@@ -636,6 +673,8 @@ scan_steady_free(struct scan *s)
     free(s->steady.w);
     free(s->steady.watch);
     free(s->steady.g);
+    free(s->steady.pre_failed.v);
+    free(s->steady.touched.v);
     s->steady = (struct steady){0};
 }
 
@@ -644,7 +683,8 @@ scan_steady_bytes(const struct scan *s)
 {
     size_t n = s->steady.cap_w * sizeof(*s->steady.w) +
                s->steady.cap_watch * sizeof(*s->steady.watch) +
-               s->steady.cap_g * sizeof(*s->steady.g);
+               s->steady.cap_g * sizeof(*s->steady.g) +
+               (s->steady.pre_failed.cap + s->steady.touched.cap) * sizeof(uint32_t);
 
     return n;
 }

@@ -457,10 +457,13 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
     out->full = opt->full;
     out->steady = steady;
     out->truncated = s->truncated;
-    out->scan_ms = ms_since(&start);
-    out->scan_cpu_ms = thread_cpu_ms() - cpu0;
-    out->max_gil_hold_ms = out->scan_ms; /* one hold (scan.h) */
-    out->gil_holds = 1;
+    /* The slices' checks served this sample or are stale now. */
+    scan_precheck_reset(&s->steady);
+    double hold_ms = ms_since(&start); /* this call is one hold (scan.h) */
+    out->scan_ms = hold_ms + opt->pre_wall_ms;
+    out->scan_cpu_ms = thread_cpu_ms() - cpu0 + opt->pre_cpu_ms;
+    out->max_gil_hold_ms = hold_ms > opt->pre_max_hold_ms ? hold_ms : opt->pre_max_hold_ms;
+    out->gil_holds = 1 + opt->pre_holds;
     trim(s);
     out->agent_mem_bytes = memory_bytes(s);
     return r;

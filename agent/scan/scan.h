@@ -43,6 +43,11 @@ struct scan_options {
     /* Look up where the pinned objects were created (tracemalloc must
      * trace: scan_alloc_start). */
     bool trace_alloc;
+    /* scan_precheck's slices ran up to this sample and said 0; their GIL
+     * holds, for the snapshot's figures. */
+    bool prechecked;
+    int pre_holds;
+    double pre_max_hold_ms, pre_cpu_ms, pre_wall_ms;
 };
 
 /* Returns a scanner (buffers are reused between samples) or NULL (ENOMEM).
@@ -61,6 +66,17 @@ void scan_forget(struct scan *s);
  * The GIL must be held on entry; it is held on return.
  */
 int scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out);
+
+/*
+ * One slice of the next sample's reference checks, ahead of it (see
+ * scan-precheck.c), for about budget_ms. The GIL must be held, as for
+ * scan_run; between slices it is released. Returns 1 when more slices are
+ * needed, 0 when every kept object was checked (then scan_run with
+ * opt->prechecked skips those checks), -EAGAIN when slices cannot help
+ * (no steady state, or the caches changed beyond growth: the sample is
+ * taken as before). No reference is taken; no Python code runs.
+ */
+int scan_precheck(struct scan *s, double budget_ms);
 
 /*
  * Start tracemalloc with this many frames, unless it traces already (then
