@@ -103,6 +103,7 @@ struct steady_wrapper {
     Py_ssize_t end_pos; /* PyDict_Next position after the last entry read */
     uint32_t group;
     bool grows; /* named, read by PyDict_Next to a dict without holes: misses append */
+    bool dead; /* inner, and the last complete sample found it among what goes with pinned selves */
 };
 
 struct steady_watch {

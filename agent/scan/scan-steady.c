@@ -585,14 +585,18 @@ dead_wrapper_walked(const struct scan *s)
     return false;
 }
 
+/* complete: after a complete sample; else after a growth, whose walk saw
+ * only the new entries' objects (st->w still holds the same wrappers, in
+ * the same order: compare_wrappers checked). */
 static void
-keep_wrappers_and_rows(struct scan *s)
+keep_wrappers_and_rows(struct scan *s, bool complete)
 {
     struct steady *st = &s->steady;
 
     for (size_t i = 0; i < s->n_wrappers; i++) {
         const struct wrapper *w = &s->wrappers[i];
         PyObject *cache = pycompat_lru_object(w->obj, PYCOMPAT_LRU_CACHE);
+        bool dead = goes_with_selves(s, w) || (!complete && st->w[i].dead);
         st->w[i] = (struct steady_wrapper){
             .obj = w->obj,
             .cache = cache,
@@ -604,7 +608,8 @@ keep_wrappers_and_rows(struct scan *s)
              * resize keeps the positions): later entries follow end_pos.
              * A bounded cache too, as long as no miss evicts. */
             .grows = w->valid && (w->maxsize < 0 || pyc.lru_links) && w->maxsize != 0 &&
-                     w->end_pos > 0 && w->end_pos == cache_size(cache) && !goes_with_selves(s, w),
+                     w->end_pos > 0 && w->end_pos == cache_size(cache) && !dead,
+            .dead = dead,
         };
     }
     st->n_w = s->n_wrappers;
@@ -630,7 +635,7 @@ scan_steady_save(struct scan *s)
         grow((void **)&st->g, &st->cap_g, s->n_groups, sizeof(*st->g)) < 0) {
         return;
     }
-    keep_wrappers_and_rows(s);
+    keep_wrappers_and_rows(s, true);
     st->valid = keep_nodes(s) == 0;
 }
 
@@ -656,7 +661,7 @@ save_growth(struct scan *s, const uint32_t *added)
             s->wrappers[i].end_pos = st->w[i].end_pos; /* not read this time */
         }
     }
-    keep_wrappers_and_rows(s);
+    keep_wrappers_and_rows(s, false);
     st->valid = keep_nodes(s) == 0;
 }
 
