@@ -34,6 +34,10 @@
  * cheap (its longest GIL stretch stayed under SAMPLER_FULL_CHEAP_MS). */
 #define SAMPLER_FULL_EVERY_S 30.0
 #define SAMPLER_FULL_CHEAP_MS 5.0
+/* A periodic sample's reference checks run ahead of it in slices this
+ * long, this far apart (precheck_slices). */
+#define SAMPLER_SLICE_MS 1.0
+#define SAMPLER_SLICE_GAP_MS 2.0
 /* Samples keep the agent's share of wall time under 1/N, over time: a
  * credit of sampling time grows by 1/N of the wall time that passes (up to
  * SAMPLER_DUTY_BURST_S) and each sample spends its own wall time; while the
@@ -44,10 +48,6 @@
  * snapshot after snapshot must not turn the sampler into a busy loop over
  * the host's GIL), but a request never waits more than
  * SAMPLER_REQUEST_WAIT_MAX_S for its turn. */
-/* A periodic sample's reference checks run ahead of it in slices this
- * long, this far apart (precheck_slices). */
-#define SAMPLER_SLICE_MS 1.0
-#define SAMPLER_SLICE_GAP_MS 2.0
 #define SAMPLER_DUTY_FACTOR 20.0
 #define SAMPLER_DUTY_BURST_S 0.5
 #define SAMPLER_REQUEST_WAIT_MAX_S 5.0
@@ -267,9 +267,6 @@ credit_wait_s(void)
     return c < 0 ? -c * SAMPLER_DUTY_FACTOR : 0;
 }
 
-/* scan_lock and the GIL held. `answers`: see agent_publish. A sample that
- * hands its pinned objects to pinned_out is the caller's own: it is not
- * published and answers nothing. */
 /* What the slices ahead of a periodic sample did (see precheck_slices). */
 struct precheck_job {
     int result; /* of the last slice: scan_precheck's, or -EINTR when none ran */
@@ -277,6 +274,10 @@ struct precheck_job {
     double max_hold_ms, cpu_ms, wall_ms;
 };
 
+/* scan_lock and the GIL held. `answers`: see agent_publish. A sample that
+ * hands its pinned objects to pinned_out is the caller's own: it is not
+ * published and answers nothing. pre: the slices that ran ahead of it, or
+ * NULL. */
 static int
 sample(bool full, bool final, bool main_thread, atomic_int *stop, uint64_t answers,
        PyObject *pinned_out, const struct precheck_job *pre)
