@@ -272,6 +272,21 @@ int scan_steady_pinned(struct scan *s, PyObject *out);
  * sample a complete one. */
 void scan_steady_save(struct scan *s);
 void scan_steady_forget(struct scan *s);
+/* A cache the steady state kept is unchanged (1), or only grew since (2):
+ * as many entries more as misses more (an unbounded cache appends one per
+ * miss, a bounded one too until a miss evicts), in a dict read to an end
+ * without holes (k->grows); else 0. */
+static inline int
+steady_cache_change(const struct steady_wrapper *k, Py_ssize_t misses, Py_ssize_t size)
+{
+    if (misses == k->misses && size == k->size) {
+        return 1;
+    }
+    return k->grows && misses > k->misses && size - k->size == misses - k->misses ? 2 : 0;
+}
+
+/* A cache dict's size, or -1 when it is not a dict. */
+Py_ssize_t scan_cache_size(PyObject *cache);
 /* Push onto a u32vec; 0 or -ENOMEM. */
 int u32vec_push(struct u32vec *v, uint32_t x);
 

@@ -47,12 +47,6 @@ now_ms(void)
     return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
-static Py_ssize_t
-dict_size(PyObject *cache)
-{
-    return cache != NULL && pycompat_type(cache) == py.PyDict_Type ? py.PyDict_Size(cache) : -1;
-}
-
 bool
 scan_precheck_caches_hold(const struct steady *st)
 {
@@ -69,11 +63,7 @@ scan_precheck_caches_hold(const struct steady *st)
             return false;
         }
         Py_ssize_t misses = pycompat_lru_ssize(k->obj, PYCOMPAT_LRU_MISSES);
-        Py_ssize_t size = dict_size(cache);
-        if (misses == k->misses && size == k->size) {
-            continue;
-        }
-        if (!k->grows || misses <= k->misses || size - k->size != misses - k->misses) {
+        if (steady_cache_change(k, misses, scan_cache_size(cache)) == 0) {
             return false;
         }
     }

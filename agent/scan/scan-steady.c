@@ -67,8 +67,8 @@ grow(void **v, size_t *cap, size_t want, size_t size)
     return 0;
 }
 
-static Py_ssize_t
-cache_size(PyObject *cache)
+Py_ssize_t
+scan_cache_size(PyObject *cache)
 {
     return cache != NULL && pycompat_type(cache) == py.PyDict_Type ? py.PyDict_Size(cache) : -1;
 }
@@ -93,13 +93,12 @@ compare_wrappers(struct scan *s)
             return 0;
         }
         Py_ssize_t misses = pycompat_lru_ssize(w->obj, PYCOMPAT_LRU_MISSES);
-        Py_ssize_t size = cache_size(cache);
-        if (misses == k->misses && size == k->size) {
+        Py_ssize_t size = scan_cache_size(cache);
+        int change = steady_cache_change(k, misses, size);
+        if (change == 1) {
             continue;
         }
-        /* An unbounded cache only appends, one entry per miss; a bounded
-         * one too, until a miss evicts (then size and misses part). */
-        if (!k->grows || !w->valid || misses <= k->misses || size - k->size != misses - k->misses) {
+        if (change == 0 || !w->valid) {
             return 0;
         }
         w->from_pos = k->end_pos;
@@ -603,14 +602,14 @@ keep_wrappers_and_rows(struct scan *s, bool complete)
             .obj = w->obj,
             .cache = cache,
             .misses = pycompat_lru_ssize(w->obj, PYCOMPAT_LRU_MISSES),
-            .size = cache_size(cache),
+            .size = scan_cache_size(cache),
             .end_pos = w->end_pos,
             .group = w->group,
             /* Read through the dict to its end, which has no holes (so a
              * resize keeps the positions): later entries follow end_pos.
              * A bounded cache too, as long as no miss evicts. */
             .grows = w->valid && (w->maxsize < 0 || pyc.lru_links) && w->maxsize != 0 &&
-                     w->end_pos > 0 && w->end_pos == cache_size(cache) && !dead,
+                     w->end_pos > 0 && w->end_pos == scan_cache_size(cache) && !dead,
             .dead = dead,
         };
     }
