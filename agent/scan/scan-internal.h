@@ -285,6 +285,8 @@ steady_cache_change(const struct steady_wrapper *k, Py_ssize_t misses, Py_ssize_
     return k->grows && misses > k->misses && size - k->size == misses - k->misses ? 2 : 0;
 }
 
+/* Milliseconds of CLOCK_MONOTONIC since *a (scan.c). */
+double scan_ms_since(const struct timespec *a);
 /* A cache dict's size, or -1 when it is not a dict. */
 Py_ssize_t scan_cache_size(PyObject *cache);
 /* Push onto a u32vec; 0 or -ENOMEM. */

@@ -38,15 +38,6 @@
  * sample is what comes anyway. */
 #define PRECHECK_FAILED_MAX 4096
 
-static double
-now_ms(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
 bool
 scan_precheck_caches_hold(const struct steady *st)
 {
@@ -81,8 +72,9 @@ int
 scan_precheck(struct scan *s, double budget_ms)
 {
     struct steady *st = &s->steady;
-    double until = now_ms() + budget_ms;
+    struct timespec start;
 
+    clock_gettime(CLOCK_MONOTONIC, &start);
     if (!scan_precheck_caches_hold(st)) {
         scan_precheck_reset(st);
         return -EAGAIN;
@@ -105,7 +97,7 @@ scan_precheck(struct scan *s, double budget_ms)
             }
         }
         st->pre_next = end;
-        if (now_ms() >= until) {
+        if (scan_ms_since(&start) >= budget_ms) {
             break;
         }
     }

@@ -23,8 +23,8 @@
 
 /* ---- small helpers ---------------------------------------------------------- */
 
-static double
-ms_since(const struct timespec *a)
+double
+scan_ms_since(const struct timespec *a)
 {
     struct timespec b;
     clock_gettime(CLOCK_MONOTONIC, &b);
@@ -444,7 +444,7 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
         clock_gettime(CLOCK_MONOTONIC, &a0);
         r = scan_alloc_sites(s, &frames);
         out->alloc_frames = frames;
-        out->alloc_ms = ms_since(&a0);
+        out->alloc_ms = scan_ms_since(&a0);
     }
     out->cached_method = has_cached_method();
     out->wrappers = (int64_t)s->n_wrappers;
@@ -459,7 +459,7 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
     out->truncated = s->truncated;
     /* The slices' checks served this sample or are stale now. */
     scan_precheck_reset(&s->steady);
-    double hold_ms = ms_since(&start); /* this call is one hold (scan.h) */
+    double hold_ms = scan_ms_since(&start); /* this call is one hold (scan.h) */
     out->scan_ms = hold_ms + opt->pre_wall_ms;
     out->scan_cpu_ms = thread_cpu_ms() - cpu0 + opt->pre_cpu_ms;
     out->max_gil_hold_ms = hold_ms > opt->pre_max_hold_ms ? hold_ms : opt->pre_max_hold_ms;
