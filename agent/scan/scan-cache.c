@@ -194,29 +194,35 @@ str_of(PyObject *o, char *buf, size_t size, const char *dflt)
  * functools.wraps' __wrapped__ chains through plain functions only (their
  * attributes are C getters: no user code). */
 static void
-code_location(PyObject *func, char *file, size_t size, long *ret_line)
+code_location(struct scan *s, PyObject *func, char *file, size_t size, long *ret_line)
 {
     PyObject *f = func; /* borrowed or owned in `owned` */
     PyObject *owned = NULL;
+    PyObject *k_func = scan_name(s, NAME_FUNC), *k_dict = scan_name(s, NAME_DICT);
+    PyObject *k_wrapped = scan_name(s, NAME_WRAPPED), *k_code = scan_name(s, NAME_CODE);
+    PyObject *k_file = scan_name(s, NAME_FILENAME), *k_line = scan_name(s, NAME_FIRSTLINENO);
 
     *ret_line = 0;
     file[0] = '\0';
+    if (k_func == NULL || k_dict == NULL || k_wrapped == NULL || k_code == NULL || k_file == NULL ||
+        k_line == NULL) {
+        return;
+    }
     for (int depth = 0; f != NULL && depth < 8; depth++) {
         PyObject *t = pycompat_type(f);
         PyObject *next = NULL;
         if (t == py.PyMethod_Type) {
-            next = py.PyObject_GetAttrString(f, "__func__");
+            next = py.PyObject_GetAttr(f, k_func);
         } else if (t == py.PyFunction_Type) {
-            PyObject *d = py.PyObject_GetAttrString(f, "__dict__"); /* owned */
-            PyObject *w = d != NULL ? py.PyDict_GetItemString(d, "__wrapped__") : NULL;
+            PyObject *d = py.PyObject_GetAttr(f, k_dict); /* owned */
+            PyObject *w = d != NULL ? py.PyDict_GetItem(d, k_wrapped) : NULL;
             if (w != NULL) {
                 py.Py_IncRef(w);
                 next = w;
             } else {
-                PyObject *code = py.PyObject_GetAttrString(f, "__code__");
-                PyObject *fn = code != NULL ? py.PyObject_GetAttrString(code, "co_filename") : NULL;
-                PyObject *ln =
-                    code != NULL ? py.PyObject_GetAttrString(code, "co_firstlineno") : NULL;
+                PyObject *code = py.PyObject_GetAttr(f, k_code);
+                PyObject *fn = code != NULL ? py.PyObject_GetAttr(code, k_file) : NULL;
+                PyObject *ln = code != NULL ? py.PyObject_GetAttr(code, k_line) : NULL;
                 str_of(fn, file, size, NULL);
                 if (ln != NULL) {
                     *ret_line = (long)py.PyLong_AsSsize_t(ln);
@@ -586,11 +592,14 @@ names(struct scan *s, struct wrapper *w, PyObject *dict, PyObject *func)
     const char *q = "?", *m = "?";
     long line = 0;
 
-    if (dict != NULL && pycompat_type(dict) == py.PyDict_Type) {
-        q = str_of(py.PyDict_GetItemString(dict, "__qualname__"), qualname, sizeof(qualname), "?");
-        m = str_of(py.PyDict_GetItemString(dict, "__module__"), module, sizeof(module), "?");
+    PyObject *k_qualname = scan_name(s, NAME_QUALNAME), *k_module = scan_name(s, NAME_MODULE);
+
+    if (dict != NULL && pycompat_type(dict) == py.PyDict_Type && k_qualname != NULL &&
+        k_module != NULL) {
+        q = str_of(py.PyDict_GetItem(dict, k_qualname), qualname, sizeof(qualname), "?");
+        m = str_of(py.PyDict_GetItem(dict, k_module), module, sizeof(module), "?");
     }
-    code_location(func, file, sizeof(file), &line);
+    code_location(s, func, file, sizeof(file), &line);
     if (pycompat_type(func) == py.PyMethod_Type) {
         w->kind = SNAPSHOT_PER_INSTANCE; /* lru_cache()(self._f): bound method */
     }

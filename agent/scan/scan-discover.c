@@ -158,6 +158,7 @@ walk_modules(struct scan *s)
     if (modules == NULL || pycompat_type(modules) != py.PyDict_Type) {
         return 0;
     }
+    s->modules_stopped = true; /* every module dict goes into s->stop below */
     while (r >= 0 && py.PyDict_Next(modules, &pos, &k, &v)) {
         if (is_module(v)) {
             r = scan_hold(s, v);
@@ -466,14 +467,19 @@ remember(struct scan *s)
 
 /* Module dicts stop the graph walk (module globals are alive by
  * definition); walk_modules adds them while it looks for wrappers, this
- * only adds them: O(modules). */
-static int
-stop_module_dicts(struct scan *s)
+ * only adds them: O(modules), once a sample, when a walk needs them (a
+ * steady sample walks nothing). */
+int
+scan_stop_modules(struct scan *s)
 {
     PyObject *modules = py.PySys_GetObject("modules"); /* borrowed */
     Py_ssize_t pos = 0;
     PyObject *k, *v;
 
+    if (s->modules_stopped) {
+        return 0;
+    }
+    s->modules_stopped = true;
     if (modules == NULL || pycompat_type(modules) != py.PyDict_Type) {
         return 0;
     }
@@ -487,6 +493,7 @@ stop_module_dicts(struct scan *s)
             continue;
         }
         if (objmap_put(&s->stop, dict, 0) == OBJMAP_ABSENT) {
+            s->modules_stopped = false;
             return -ENOMEM;
         }
     }
@@ -610,8 +617,6 @@ scan_discover(struct scan *s, bool full)
         for (size_t i = 0; i < s->n_wrappers; i++) {
             s->wrappers[i].named = true;
         }
-    } else {
-        r = stop_module_dicts(s);
     }
     if (r >= 0 && registry) {
         r = walk_registry(s, walk);

@@ -404,6 +404,10 @@ scan_graph(struct scan *s)
 {
     int r;
 
+    r = scan_stop_modules(s);
+    if (r < 0) {
+        return r;
+    }
     /* s->wrappers was sorted by row since discovery: index it again. */
     objmap_clear(&s->wrapper_index);
     for (size_t i = 0; i < s->n_wrappers; i++) {

@@ -95,6 +95,19 @@ struct ptrvec {
     size_t n, cap;
 };
 
+/* Attribute and key names a sample looks up once per wrapper (scan_name). */
+enum scan_name {
+    NAME_FUNC,
+    NAME_DICT,
+    NAME_WRAPPED,
+    NAME_CODE,
+    NAME_FILENAME,
+    NAME_FIRSTLINENO,
+    NAME_QUALNAME,
+    NAME_MODULE,
+    SCAN_NAMES,
+};
+
 /* What the last complete sample read, kept for the next (scan-steady.c):
  * raw addresses only, never a reference. */
 struct steady_wrapper {
@@ -183,17 +196,19 @@ struct scan {
     size_t n_groups, cap_groups;
     struct objmap group_index; /* key: hash value (never dereferenced) */
     struct objmap stop;        /* module dicts, cache dicts: never expanded */
+    bool modules_stopped;      /* the module dicts are in it (scan_stop_modules) */
     uint32_t *queue;           /* graph walk order */
     size_t n_queue, cap_queue;
     struct objmap type_class; /* type -> TC_* bits */
     struct {
         PyObject *type;
         unsigned tc;
-    } tc_cache[64];           /* direct-mapped front of type_class */
-    struct objmap size_mode;  /* type -> index into size_descr, + 1 */
-    struct ptrvec size_descr; /* strong: size functions of static types (persistent) */
-    struct ptrvec held;       /* strong refs that are not nodes */
-    struct ptrvec visit;      /* scratch: objects a tp_traverse visited */
+    } tc_cache[64];              /* direct-mapped front of type_class */
+    struct objmap size_mode;     /* type -> index into size_descr, + 1 */
+    struct ptrvec size_descr;    /* strong: size functions of static types (persistent) */
+    struct ptrvec held;          /* strong refs that are not nodes */
+    PyObject *names[SCAN_NAMES]; /* interned, this sample's (in held): scan_name */
+    struct ptrvec visit;         /* scratch: objects a tp_traverse visited */
     bool truncated;
     /* persistent across samples */
     PyObject *known; /* strong list of weakrefs to wrappers found by a full walk */
@@ -211,6 +226,11 @@ enum {
  * else 0. Checked between units of work; the GIL stays held. */
 int scan_check_stop(struct scan *s);
 int scan_hold(struct scan *s, PyObject *obj); /* keep a strong ref until the end */
+/* An attribute or key name as an interned str, made at its first use in a
+ * sample and dropped with the sample's references: a lookup with it hashes
+ * nothing and compares by identity, where PyObject_GetAttrString made a
+ * new str per call. NULL (no exception left) when it cannot be made. */
+PyObject *scan_name(struct scan *s, enum scan_name which);
 /* Drop a strong reference taken in this sample (never the last one: see
  * scan.h). */
 void scan_release(struct scan *s, PyObject *obj);
@@ -227,6 +247,8 @@ void scan_own(struct scan *s, struct node *n);
 /* Fill s->wrappers (strong refs) from classes, modules, known weakrefs and,
  * when full, the GC heap. Adds module dicts to s->stop. */
 int scan_discover(struct scan *s, bool full);
+/* Put every module dict into s->stop, unless this sample did. 0 or -ENOMEM. */
+int scan_stop_modules(struct scan *s);
 
 /* ---- scan-cache.c ------------------------------------------------------------ */
 

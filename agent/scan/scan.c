@@ -158,6 +158,29 @@ scan_release(struct scan *s, PyObject *obj)
     py.Py_DecRef(obj);
 }
 
+PyObject *
+scan_name(struct scan *s, enum scan_name which)
+{
+    static const char *const text[SCAN_NAMES] = {
+        [NAME_FUNC] = "__func__",         [NAME_DICT] = "__dict__",
+        [NAME_WRAPPED] = "__wrapped__",   [NAME_CODE] = "__code__",
+        [NAME_FILENAME] = "co_filename",  [NAME_FIRSTLINENO] = "co_firstlineno",
+        [NAME_QUALNAME] = "__qualname__", [NAME_MODULE] = "__module__",
+    };
+
+    if (s->names[which] == NULL) {
+        PyObject *o = py.PyUnicode_InternFromString(text[which]); /* owned */
+        int r = o != NULL ? scan_hold(s, o) : -ENOMEM;
+        py.Py_DecRef(o); /* the hold keeps it, if it could */
+        if (r < 0) {
+            scan_clear_error();
+            return NULL;
+        }
+        s->names[which] = o;
+    }
+    return s->names[which];
+}
+
 static void
 release_all(struct scan *s)
 {
@@ -177,6 +200,7 @@ release_all(struct scan *s)
         scan_release(s, s->held.v[i]);
     }
     s->held.n = 0;
+    memset(s->names, 0, sizeof(s->names));
     s->n_wrappers = 0;
     s->n_nodes = 0;
 }
@@ -393,6 +417,7 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
     objmap_clear(&s->wrapper_index);
     objmap_clear(&s->group_index);
     objmap_clear(&s->stop);
+    s->modules_stopped = false;
     objmap_clear(&s->type_class);
     memset(s->tc_cache, 0, sizeof(s->tc_cache));
     snapshot_clear(out);
