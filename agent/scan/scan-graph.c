@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pycompat.h"
 #include "scan-internal.h"
@@ -52,6 +53,9 @@ edge_push(struct scan *s, uint32_t idx)
 {
     if (s->n_edges == s->cap_edges) {
         size_t cap = s->cap_edges != 0 ? s->cap_edges * 2 : 8192;
+        if (cap < s->edges_hint + s->edges_hint / 8) {
+            cap = s->edges_hint + s->edges_hint / 8;
+        }
         uint32_t *p = realloc(s->edges, cap * sizeof(*p));
         if (p == NULL) {
             return -ENOMEM;
@@ -154,10 +158,17 @@ expand(struct scan *s, uint32_t idx)
 static uint32_t
 size_mode(struct scan *s, PyObject *type)
 {
-    uint32_t m = objmap_get(&s->size_mode, type);
+    size_t slot = ((uintptr_t)type >> 4) & 63;
+    uint32_t m;
     PyObject *base = type;
 
+    if (s->sm_cache[slot].type == type) {
+        return s->sm_cache[slot].mode;
+    }
+    m = objmap_get(&s->size_mode, type);
     if (m != OBJMAP_ABSENT) {
+        s->sm_cache[slot].type = type;
+        s->sm_cache[slot].mode = m;
         return m;
     }
     /* The nearest static base decides: user overrides of __sizeof__ are
@@ -176,7 +187,10 @@ size_mode(struct scan *s, PyObject *type)
         py.Py_DecRef(fn);
         scan_clear_error();
     }
-    objmap_put(&s->size_mode, type, m);
+    if (objmap_put(&s->size_mode, type, m) != OBJMAP_ABSENT) {
+        s->sm_cache[slot].type = type;
+        s->sm_cache[slot].mode = m;
+    }
     return m;
 }
 
@@ -235,6 +249,7 @@ clear_size_modes(struct scan *s)
     }
     s->size_descr.n = 0;
     objmap_clear(&s->size_mode);
+    memset(s->sm_cache, 0, sizeof(s->sm_cache));
 }
 
 /* ---- the walk ------------------------------------------------------------------------------- */

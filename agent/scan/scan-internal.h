@@ -203,14 +203,23 @@ struct scan {
     struct {
         PyObject *type;
         unsigned tc;
-    } tc_cache[64];              /* direct-mapped front of type_class */
-    struct objmap size_mode;     /* type -> index into size_descr, + 1 */
+    } tc_cache[64];          /* direct-mapped front of type_class */
+    struct objmap size_mode; /* type -> index into size_descr, + 1 */
+    struct {
+        PyObject *type;
+        uint32_t mode;
+    } sm_cache[64];              /* direct-mapped front of size_mode */
     struct ptrvec size_descr;    /* strong: size functions of static types (persistent) */
     struct ptrvec held;          /* strong refs that are not nodes */
     PyObject *names[SCAN_NAMES]; /* interned, this sample's (in held): scan_name */
     struct ptrvec visit;         /* scratch: objects a tp_traverse visited */
     bool truncated;
     /* persistent across samples */
+    /* Nodes and edges of the last complete sample: the next one makes
+     * room for as many at once, instead of doubling its way there (each
+     * doubling rehashes the node map; the tables are freed between
+     * samples: trim in scan.c). */
+    size_t nodes_hint, edges_hint;
     PyObject *known; /* strong list of weakrefs to wrappers found by a full walk */
     struct steady steady;
 };

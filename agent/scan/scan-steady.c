@@ -510,7 +510,19 @@ merge_back(struct steady_watch *out, const struct steady_watch *a, size_t na,
     }
 }
 
-/* Mark the selves of every row in their watch entries. */
+/* A self of row gi, pinned or not, into a watch entry's row_mode. */
+static uint32_t
+row_marked(uint32_t row_mode, size_t gi, bool pinned)
+{
+    uint32_t row = row_mode >> WATCH_ROW_SHIFT;
+    uint32_t bits = row_mode & (WATCH_MODE | WATCH_PINNED);
+
+    row = row == 0 || row == gi + 1 ? (uint32_t)gi + 1 : WATCH_ROW_MANY;
+    return row << WATCH_ROW_SHIFT | bits | (pinned ? WATCH_PINNED : 0);
+}
+
+/* Mark the selves of every row in their watch entries (found by address:
+ * after a growth, old entries are selves of new rows too). */
 static void
 mark_rows(struct scan *s)
 {
@@ -520,18 +532,29 @@ mark_rows(struct scan *s)
         const struct group *g = &s->groups[gi];
         for (size_t k = 0; k < g->n_selfs; k++) {
             size_t wi = watch_find(st, s->nodes[g->selfs[k]].obj);
-            if (wi == WATCH_ABSENT) {
-                continue;
+            if (wi != WATCH_ABSENT) {
+                st->watch[wi].row_mode = row_marked(st->watch[wi].row_mode, gi,
+                                                    scan_node_pinned(&s->nodes[g->selfs[k]]));
             }
-            uint32_t row = st->watch[wi].row_mode >> WATCH_ROW_SHIFT;
-            uint32_t bits = st->watch[wi].row_mode & (WATCH_MODE | WATCH_PINNED);
-            row = row == 0 || row == gi + 1 ? (uint32_t)gi + 1 : WATCH_ROW_MANY;
-            if (scan_node_pinned(&s->nodes[g->selfs[k]])) {
-                bits |= WATCH_PINNED;
-            }
-            st->watch[wi].row_mode = row << WATCH_ROW_SHIFT | bits;
         }
     }
+}
+
+/* After a complete sample, the same marks by node index, before the
+ * entries exist: no search. NULL when there is no memory for it. */
+static uint32_t *
+node_rows(const struct scan *s)
+{
+    uint32_t *marks = calloc(s->n_nodes > 0 ? s->n_nodes : 1, sizeof(*marks));
+
+    for (size_t gi = 0; marks != NULL && gi < s->n_groups; gi++) {
+        const struct group *g = &s->groups[gi];
+        for (size_t k = 0; k < g->n_selfs; k++) {
+            uint32_t i = g->selfs[k];
+            marks[i] = row_marked(marks[i], gi, scan_node_pinned(&s->nodes[i]));
+        }
+    }
+    return marks;
 }
 
 static bool
@@ -566,6 +589,7 @@ keep_nodes(struct scan *s)
         st->cap_watch = cap;
     }
     size_t at = n0;
+    uint32_t *marks = n0 == 0 ? node_rows(s) : NULL;
     for (size_t i = 0; i < s->n_nodes; i++) {
         const struct node *nd = &s->nodes[i];
         if (is_new(st, nd, n0)) {
@@ -573,7 +597,7 @@ keep_nodes(struct scan *s)
                 .obj = nd->obj,
                 .refcnt = nd->refcnt,
                 .accounted = nd->cache_refs + nd->internal,
-                .row_mode = mode_of(nd),
+                .row_mode = mode_of(nd) | (marks != NULL ? marks[i] : 0),
             };
         }
     }
@@ -582,6 +606,7 @@ keep_nodes(struct scan *s)
     size_t tail = n0 - st->n_main;
     struct steady_watch *tmp = k > 0 ? malloc((tail + k) * sizeof(*tmp)) : NULL;
     if (k > 0 && tmp == NULL) {
+        free(marks);
         return -ENOMEM;
     }
     if (k > 1) {
@@ -603,7 +628,11 @@ keep_nodes(struct scan *s)
     }
     free(tmp);
     st->n_watch = n;
-    mark_rows(s);
+    if (marks != NULL) {
+        free(marks);
+    } else {
+        mark_rows(s);
+    }
     return 0;
 }
 

@@ -445,6 +445,9 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
         r = st;
     }
     bool steady = st == STEADY_SAME || st == STEADY_GREW;
+    if (r >= 0 && !steady && s->nodes_hint > 0) {
+        r = scan_reserve(s, s->nodes_hint + s->nodes_hint / 8);
+    }
     for (size_t i = 0; r >= 0 && !steady && i < s->n_wrappers; i++) {
         r = scan_wrapper_entries(s, &s->wrappers[i]);
         if (r >= 0) {
@@ -474,6 +477,10 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
     out->cached_method = has_cached_method();
     out->wrappers = (int64_t)s->n_wrappers;
     out->entries_read = entries_read(s, st);
+    if (r >= 0 && !steady) {
+        s->nodes_hint = s->n_nodes;
+        s->edges_hint = s->n_edges;
+    }
     release_all(s);
     scan_clear_error();
     if (r >= 0) {
