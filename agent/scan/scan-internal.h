@@ -316,6 +316,9 @@ steady_cache_change(const struct steady_wrapper *k, Py_ssize_t misses, Py_ssize_
     return k->grows && misses > k->misses && size - k->size == misses - k->misses ? 2 : 0;
 }
 
+/* Sort v[0, n) by address (no two alike), with tmp[0, n) as scratch
+ * (watch-sort.c). */
+void watch_sort(struct steady_watch *v, size_t n, struct steady_watch *tmp);
 /* Milliseconds of CLOCK_MONOTONIC since *a (scan.c). */
 double scan_ms_since(const struct timespec *a);
 /* A cache dict's size, or -1 when it is not a dict. */
