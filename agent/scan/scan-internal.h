@@ -123,8 +123,8 @@ struct steady_watch {
     PyObject *obj;      /* held by a cache entry (a key item or a result) */
     Py_ssize_t refcnt;  /* the program's references, as that sample read them */
     uint32_t accounted; /* of those, from cache entries and walked objects */
-    uint32_t row_mode;  /* (row + 1 it is a self of; 0: none; all ones: several) << 3
-                         * | pinned self (4) | STEADY_* mode */
+    uint32_t row_mode;  /* (row + 1 it is a self of; 0: none; all ones: several) << 4
+                         * | alone (8) | pinned self (4) | STEADY_* mode */
 };
 
 struct steady_group {
@@ -141,7 +141,11 @@ enum {
 };
 #define WATCH_MODE 3u
 #define WATCH_PINNED 4u
-#define WATCH_ROW_SHIFT 3
+/* No walked object referenced it: entries and the program's own references
+ * were all it had (scan-steady.c: a self the program let go of). */
+#define WATCH_ALONE 8u
+#define WATCH_FLAGS (WATCH_MODE | WATCH_PINNED | WATCH_ALONE)
+#define WATCH_ROW_SHIFT 4
 #define WATCH_ROW_MANY (UINT32_MAX >> WATCH_ROW_SHIFT)
 
 /* Whether a kept object still passes, with `now` its references less
@@ -177,6 +181,8 @@ struct steady {
     struct u32vec pre_failed;
     /* Per growth: the kept objects that new entries hold references to. */
     struct u32vec touched;
+    /* Per sample: the kept selves the program let go of since (released). */
+    struct u32vec released;
 };
 
 struct scan {

@@ -111,6 +111,8 @@ compare_wrappers(struct scan *s)
 /* added: per watched object, references that entries read in this sample
  * added to it (NULL: none). */
 #define WATCH_ABSENT SIZE_MAX
+/* Released selves one sample walks from; more make it a complete one. */
+#define STEADY_RELEASED_MAX 4096
 
 static size_t
 bsearch_obj(const struct steady_watch *v, size_t n, const PyObject *obj)
@@ -144,16 +146,45 @@ watch_find(const struct steady *st, const PyObject *obj)
     return i == WATCH_ABSENT ? i : st->n_main + i;
 }
 
+/* A kept self that failed its check only because the program let go of
+ * it: alive by references of its own at the last sample, none but its
+ * entries' now (no walked object referenced it then, no new entry does
+ * now), and a self of one row. It is pinned now; a walk from it tells
+ * what goes with it (scan_steady_try). A frame that held the object while
+ * that sample ran (a request in flight) leaves exactly this behind. */
 static bool
-refs_hold(const struct steady *st, const uint32_t *added)
+released(const struct steady_watch *k, Py_ssize_t now, uint32_t added)
+{
+    uint32_t row = k->row_mode >> WATCH_ROW_SHIFT;
+
+    return (k->row_mode & WATCH_MODE) == STEADY_OWN && (k->row_mode & WATCH_ALONE) != 0 &&
+           row != 0 && row != WATCH_ROW_MANY && added == 0 && now == (Py_ssize_t)k->accounted;
+}
+
+/* One kept object's check: true when it holds or was released (noted in
+ * st->released, up to a cap: each costs a walk). */
+static bool
+watch_check(struct steady *st, size_t i, const uint32_t *added)
+{
+    const struct steady_watch *k = &st->watch[i];
+    uint32_t more = added != NULL ? added[i] : 0;
+    Py_ssize_t now = pycompat_refcnt(k->obj) - (Py_ssize_t)more;
+
+    if (watch_holds(k, now)) {
+        return true;
+    }
+    return released(k, now, more) && st->released.n < STEADY_RELEASED_MAX &&
+           u32vec_push(&st->released, (uint32_t)i) == 0;
+}
+
+static bool
+refs_hold(struct steady *st, const uint32_t *added)
 {
     for (size_t i = 0; i < st->n_watch; i++) {
         if (i + 16 < st->n_watch) {
             __builtin_prefetch(st->watch[i + 16].obj);
         }
-        const struct steady_watch *k = &st->watch[i];
-        Py_ssize_t now = pycompat_refcnt(k->obj) - (added != NULL ? (Py_ssize_t)added[i] : 0);
-        if (!watch_holds(k, now)) {
+        if (!watch_check(st, i, added)) {
             return false;
         }
     }
@@ -164,16 +195,14 @@ refs_hold(const struct steady *st, const uint32_t *added)
  * (scan-precheck.c): only those that failed there, and those new entries
  * hold references to, are checked again. */
 static bool
-listed_refs_hold(const struct steady *st, const uint32_t *added)
+listed_refs_hold(struct steady *st, const uint32_t *added)
 {
     const struct u32vec *lists[2] = {&st->pre_failed, &st->touched};
 
     for (int l = 0; l < 2; l++) {
         for (size_t j = 0; j < lists[l]->n; j++) {
-            size_t i = lists[l]->v[j];
-            Py_ssize_t now =
-                pycompat_refcnt(st->watch[i].obj) - (added != NULL ? (Py_ssize_t)added[i] : 0);
-            if (!watch_holds(&st->watch[i], now)) {
+            /* One index in both lists has entries added: never released twice. */
+            if (!watch_check(st, lists[l]->v[j], added)) {
                 return false;
             }
         }
@@ -351,6 +380,67 @@ scan_steady_pinned(struct scan *s, PyObject *out)
     return r;
 }
 
+/* Nodes for the released selves, roots of this sample's walk: every
+ * reference they have is an entry's (no new self of their rows counted
+ * them: the rows keep the last sample's selves). 0, 1 (cannot) or -ENOMEM. */
+static int
+add_released(struct scan *s)
+{
+    struct steady *st = &s->steady;
+    int r = scan_reserve(s, st->released.n);
+
+    for (size_t j = 0; r == 0 && j < st->released.n; j++) {
+        const struct steady_watch *k = &st->watch[st->released.v[j]];
+        struct group *g = &s->groups[(k->row_mode >> WATCH_ROW_SHIFT) - 1];
+        bool fresh;
+        uint32_t idx = scan_node(s, k->obj, &fresh);
+        if (idx == OBJMAP_ABSENT) {
+            return -ENOMEM;
+        }
+        if (!fresh) {
+            return 1; /* a new entry's object after all */
+        }
+        s->nodes[idx].cache_refs = k->accounted;
+        s->nodes[idx].flags |= NODE_SELF | NODE_CANDIDATE;
+        scan_own(s, &s->nodes[idx]);
+        if (g->n_selfs == g->cap_selfs) {
+            size_t cap = g->cap_selfs != 0 ? g->cap_selfs * 2 : 16;
+            uint32_t *p = realloc(g->selfs, cap * sizeof(*p));
+            if (p == NULL) {
+                return -ENOMEM;
+            }
+            g->selfs = p;
+            g->cap_selfs = cap;
+        }
+        g->selfs[g->n_selfs++] = idx;
+    }
+    return r;
+}
+
+/* After the walk from released selves: each is pinned (nothing alive
+ * reaches it), and the walk met no other kept object (one that was alive
+ * through a released self may go with it now, which only a complete
+ * sample, seeing the entries' references to it, can tell). */
+static bool
+released_walk_alone(const struct scan *s)
+{
+    const struct steady *st = &s->steady;
+    size_t released = 0;
+
+    for (size_t i = 0; i < s->n_nodes; i++) {
+        const struct node *n = &s->nodes[i];
+        if (n->cache_refs != 0 || watch_find(st, n->obj) == WATCH_ABSENT) {
+            continue; /* a new entry's object, or one no entry held */
+        }
+        return false;
+    }
+    for (size_t j = 0; j < st->released.n; j++) {
+        uint32_t idx = objmap_get(&s->node_index, st->watch[st->released.v[j]].obj);
+        released += idx != OBJMAP_ABSENT && scan_node_pinned(&s->nodes[idx]);
+    }
+    return released == st->released.n;
+}
+
 int
 scan_steady_try(struct scan *s)
 {
@@ -371,14 +461,19 @@ scan_steady_try(struct scan *s)
     /* Slices checked every kept object ahead of this sample (the caches
      * held still or only grew meanwhile: compare_wrappers says so now). */
     bool pre = opt->prechecked && st->pre_next == st->n_watch;
+    st->released.n = 0;
     if (cmp == 1) {
         st->touched.n = 0;
         bool held = pre ? listed_refs_hold(st, NULL) : refs_hold(st, NULL);
         if (!held || (opt->pinned_out != NULL && !pinned_marks_complete(s))) {
             return STEADY_NONE;
         }
-        fill_rows(s);
-        return STEADY_SAME;
+        if (st->released.n == 0) {
+            fill_rows(s);
+            return STEADY_SAME;
+        }
+        /* Selves the program let go of: the growth path below, with no new
+         * entry to read, walks from them (their checks are done). */
     }
     /* Growth: read the new entries only, and walk from their new selves. */
     uint32_t *added = calloc(st->n_watch + 1, sizeof(*added));
@@ -392,7 +487,7 @@ scan_steady_try(struct scan *s)
             r = scan_wrapper_entries(s, &s->wrappers[i]);
         }
     }
-    if (r >= 0) {
+    if (r >= 0 && cmp == 2) {
         r = known_selves(s, added); /* 1: told apart */
         if (r == 1) {
             bool held = pre ? listed_refs_hold(st, added) : refs_hold(st, added);
@@ -401,10 +496,16 @@ scan_steady_try(struct scan *s)
             r = 1;
         }
     }
+    if (r == 0 && st->released.n > 0) {
+        r = add_released(s);
+    }
     if (r == 0) {
         r = scan_graph(s);
     }
     if (r == 0 && dead_wrapper_walked(s)) {
+        r = 1;
+    }
+    if (r == 0 && st->released.n > 0 && !released_walk_alone(s)) {
         r = 1;
     }
     if (r != 0) {
@@ -423,6 +524,12 @@ scan_steady_try(struct scan *s)
     }
     save_growth(s, added);
     free(added);
+    for (size_t j = 0; j < st->released.n; j++) {
+        /* Pinned now: its count must stay as it is. */
+        struct steady_watch *k = &st->watch[st->released.v[j]];
+        k->refcnt = (Py_ssize_t)k->accounted;
+        k->row_mode = (k->row_mode & ~WATCH_MODE) | STEADY_EXACT;
+    }
     if (opt->pinned_out != NULL && (!st->valid || !pinned_marks_complete(s))) {
         undo_growth(s); /* the selves are handed over by a complete sample */
         return STEADY_NONE;
@@ -463,7 +570,7 @@ static uint32_t
 row_marked(uint32_t row_mode, size_t gi, bool pinned)
 {
     uint32_t row = row_mode >> WATCH_ROW_SHIFT;
-    uint32_t bits = row_mode & (WATCH_MODE | WATCH_PINNED);
+    uint32_t bits = row_mode & WATCH_FLAGS;
 
     row = row == 0 || row == gi + 1 ? (uint32_t)gi + 1 : WATCH_ROW_MANY;
     return row << WATCH_ROW_SHIFT | bits | (pinned ? WATCH_PINNED : 0);
@@ -545,7 +652,8 @@ keep_nodes(struct scan *s)
                 .obj = nd->obj,
                 .refcnt = nd->refcnt,
                 .accounted = nd->cache_refs + nd->internal,
-                .row_mode = mode_of(nd) | (marks != NULL ? marks[i] : 0),
+                .row_mode = mode_of(nd) | (nd->internal == 0 ? WATCH_ALONE : 0) |
+                            (marks != NULL ? marks[i] : 0),
             };
         }
     }
@@ -703,6 +811,7 @@ scan_steady_free(struct scan *s)
     free(s->steady.g);
     free(s->steady.pre_failed.v);
     free(s->steady.touched.v);
+    free(s->steady.released.v);
     s->steady = (struct steady){0};
 }
 
@@ -712,7 +821,8 @@ scan_steady_bytes(const struct scan *s)
     size_t n = s->steady.cap_w * sizeof(*s->steady.w) +
                s->steady.cap_watch * sizeof(*s->steady.watch) +
                s->steady.cap_g * sizeof(*s->steady.g) +
-               (s->steady.pre_failed.cap + s->steady.touched.cap) * sizeof(uint32_t);
+               (s->steady.pre_failed.cap + s->steady.touched.cap + s->steady.released.cap) *
+                   sizeof(uint32_t);
 
     return n;
 }

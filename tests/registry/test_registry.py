@@ -101,8 +101,8 @@ def test_detach_gives_the_type_its_own_slots_back(sockdir):
 # ---- steady samples: the last complete sample's counts, when nothing changed ----
 
 STEADY_STEPS = ["grow", "few", "hits", "leak", "grow", "drop", "leak", "hits", "evict", "hits",
-                "revive", "leak", "drop", "grow", "clear", "leak", "hits", "grow", "evict",
-                "drop", "leak", "hits"]
+                "revive", "leak", "drop", "hold", "let", "grow", "clear", "leak", "hits", "grow",
+                "evict", "drop", "hold", "leak", "let", "hits"]
 COMPARED = ("entries", "hits", "misses", "selves", "pinned", "retained_bytes", "wrappers")
 
 
@@ -169,6 +169,25 @@ def test_bounded_and_closure_caches_that_only_grow(sockdir):
         for step in ["grow", "few", "hits", "drop", "few"]:  # near: 40 entries, none evicted
             quick = compare_quick_and_complete(v, sockdir, step)
             if step == "few":
+                assert quick.get("steady") is True, \
+                    "after %r, the quick snapshot was a complete sample" % step
+        v.p.stdin.write("quit\n")
+        v.p.stdin.flush()
+        assert v.p.wait(DEADLINE_S) == 0, v.p.stderr.read()
+    finally:
+        v.kill()
+
+
+def test_selves_the_program_lets_go_of(sockdir):
+    """Objects the program kept while a sample ran, then let go of (they are
+    pinned now, by one cache): the quick snapshot after that is still a
+    steady sample - it walks from those selves only - and says what a
+    complete one and the truth do. No periodic sample in between."""
+    v = Victim("steady_phases.py", sockdir, interval="3600")
+    try:
+        for step in ["grow", "hold", "let", "hits", "hold", "leak", "let"]:
+            quick = compare_quick_and_complete(v, sockdir, step)
+            if step == "let":
                 assert quick.get("steady") is True, \
                     "after %r, the quick snapshot was a complete sample" % step
         v.p.stdin.write("quit\n")

@@ -20,6 +20,8 @@ still references are `kept`; every other tracked object alive is pinned):
   evict   20 new Items through the bounded cache only (it evicts the oldest)
   few     5 new Items through both bounded caches (near and tag), none kept
           (after one grow: no eviction, the caches only grow)
+  hold    30 new Items through the unbounded cache only, all kept apart
+  let     the program lets go of those (each becomes pinned, in one row)
   clear   Item.calc.cache_clear()
   quit    exits 0
 """
@@ -67,6 +69,7 @@ def main():
     truth.cache(Item.near, "method")
     truth.cache(Item.tag.__closure__[0].cell_contents, "function")
     kept = []
+    held = []
     made = 0
     print("READY", flush=True)
     for line in sys.stdin:
@@ -104,6 +107,13 @@ def main():
                 item.tag(5)
                 made += 1
             item = None
+        elif cmd == "hold":
+            for _ in range(30):
+                held.append(truth.track(Item(made)))
+                held[-1].calc(4)
+                made += 1
+        elif cmd == "let":
+            held = []
         elif cmd == "clear":
             Item.calc.cache_clear()
         elif cmd == "quit":
@@ -111,7 +121,7 @@ def main():
         else:
             raise SystemExit("unknown command %r" % cmd)
         time.sleep(0.3)
-        print(json.dumps(truth.compute_live(*kept), sort_keys=True), flush=True)
+        print(json.dumps(truth.compute_live(*kept, *held), sort_keys=True), flush=True)
 
 
 if __name__ == "__main__":
