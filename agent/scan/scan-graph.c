@@ -53,9 +53,6 @@ edge_push(struct scan *s, uint32_t idx)
 {
     if (s->n_edges == s->cap_edges) {
         size_t cap = s->cap_edges != 0 ? s->cap_edges * 2 : 8192;
-        if (cap < s->edges_hint + s->edges_hint / 8) {
-            cap = s->edges_hint + s->edges_hint / 8;
-        }
         uint32_t *p = realloc(s->edges, cap * sizeof(*p));
         if (p == NULL) {
             return -ENOMEM;
@@ -412,6 +409,21 @@ count_groups(struct scan *s)
             }
         }
     }
+}
+
+int
+scan_graph_reserve(struct scan *s, size_t edges)
+{
+    if (edges <= s->cap_edges) {
+        return 0;
+    }
+    uint32_t *p = realloc(s->edges, edges * sizeof(*p));
+    if (p == NULL) {
+        return -ENOMEM;
+    }
+    s->edges = p;
+    s->cap_edges = edges;
+    return 0;
 }
 
 int

@@ -278,6 +278,8 @@ int scan_traverse_collect(struct scan *s, PyObject *obj);
 /* ---- scan-graph.c ---------------------------------------------------------------- */
 /* Walk from the selves and result containers, decide pinned, sum retained. */
 int scan_graph(struct scan *s);
+/* Room for this many edges (a complete sample, before its walk). 0 or -ENOMEM. */
+int scan_graph_reserve(struct scan *s, size_t edges);
 /* Bytes of one object as sys.getsizeof counts them: through the nearest
  * static base's __sizeof__ (never user code; GIL held), or, for
  * scan_size_plain, from the type's basic and item sizes alone (no call:

@@ -447,6 +447,9 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
     bool steady = st == STEADY_SAME || st == STEADY_GREW;
     if (r >= 0 && !steady && s->nodes_hint > 0) {
         r = scan_reserve(s, s->nodes_hint + s->nodes_hint / 8);
+        if (r >= 0) {
+            r = scan_graph_reserve(s, s->edges_hint + s->edges_hint / 8);
+        }
     }
     for (size_t i = 0; r >= 0 && !steady && i < s->n_wrappers; i++) {
         r = scan_wrapper_entries(s, &s->wrappers[i]);
