@@ -29,14 +29,17 @@
  * no holes so that positions survive a resize), the new entries are read
  * from where the last read stopped and walked from their new selves; a
  * closure's cache (an inner wrapper) too, unless the walk finds it among
- * what would go with the pinned selves. What this does not see - a walked
- * object that is no entry's (a self's __dict__) changing its references
- * while every entry object keeps its count, e.g. a cycle through a self
- * that lost its outside reference on the far side - the next complete
- * sample does: full samples (the first, on request, every
- * SAMPLER_FULL_EVERY_S in sampler.c) never take this path. The reference
- * checks of a periodic sample may have run ahead of it, in slices
- * (scan-precheck.c: opt->prechecked). Runs with the GIL, inside scan_run.
+ * what would go with the pinned selves. A self the program let go of since
+ * (released: alive by references of its own then, none but its entries'
+ * now, no walked object referencing it) is walked from too, and kept as
+ * pinned from then on. What this does not see - a walked object that is
+ * no entry's (a self's __dict__) changing its references while every entry
+ * object keeps its count, e.g. a cycle through a self that lost its outside
+ * reference on the far side - the next complete sample does: full samples
+ * (the first, on request, every SAMPLER_FULL_EVERY_S in sampler.c) never
+ * take this path. The reference checks of a periodic sample may have run
+ * ahead of it, in slices (scan-precheck.c: opt->prechecked). Runs with the
+ * GIL, inside scan_run.
  */
 #include "config.h"
 
