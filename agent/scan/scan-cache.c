@@ -270,6 +270,22 @@ countable(struct scan *s, PyObject *o, unsigned need)
            (need == TC_SELF || !pycompat_is_immortal(o));
 }
 
+int
+scan_group_add_self(struct group *g, uint32_t idx)
+{
+    if (g->n_selfs == g->cap_selfs) {
+        size_t cap = g->cap_selfs != 0 ? g->cap_selfs * 2 : 16;
+        uint32_t *p = realloc(g->selfs, cap * sizeof(*p));
+        if (p == NULL) {
+            return -ENOMEM;
+        }
+        g->selfs = p;
+        g->cap_selfs = cap;
+    }
+    g->selfs[g->n_selfs++] = idx;
+    return 0;
+}
+
 static int
 cedge_push(struct scan *s, uint32_t idx)
 {
@@ -395,16 +411,10 @@ entry(struct scan *s, struct wrapper *w, struct group *g, uint32_t gstamp, PyObj
                 if (nd->stamp != gstamp) {
                     nd->stamp = gstamp;
                     g->selves++;
-                    if (g->n_selfs == g->cap_selfs) {
-                        size_t cap = g->cap_selfs != 0 ? g->cap_selfs * 2 : 16;
-                        uint32_t *p = realloc(g->selfs, cap * sizeof(*p));
-                        if (p == NULL) {
-                            return -ENOMEM;
-                        }
-                        g->selfs = p;
-                        g->cap_selfs = cap;
+                    r = scan_group_add_self(g, idx);
+                    if (r < 0) {
+                        return r;
                     }
-                    g->selfs[g->n_selfs++] = idx;
                 }
             }
         }

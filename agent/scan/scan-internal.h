@@ -272,6 +272,8 @@ int scan_wrapper_prepare(struct scan *s, struct wrapper *w);
 /* Read a prepared wrapper's entries into nodes and its row. All wrappers of
  * one row must be read one after another (distinct selves use row stamps). */
 int scan_wrapper_entries(struct scan *s, struct wrapper *w);
+/* Append a node index to a row's selves. 0 or -ENOMEM. */
+int scan_group_add_self(struct group *g, uint32_t idx);
 /* Collect what tp_traverse of obj visits into s->visit (cleared first). */
 int scan_traverse_collect(struct scan *s, PyObject *obj);
 

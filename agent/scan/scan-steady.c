@@ -406,16 +406,7 @@ add_released(struct scan *s)
         s->nodes[idx].cache_refs = k->accounted;
         s->nodes[idx].flags |= NODE_SELF | NODE_CANDIDATE;
         scan_own(s, &s->nodes[idx]);
-        if (g->n_selfs == g->cap_selfs) {
-            size_t cap = g->cap_selfs != 0 ? g->cap_selfs * 2 : 16;
-            uint32_t *p = realloc(g->selfs, cap * sizeof(*p));
-            if (p == NULL) {
-                return -ENOMEM;
-            }
-            g->selfs = p;
-            g->cap_selfs = cap;
-        }
-        g->selfs[g->n_selfs++] = idx;
+        r = scan_group_add_self(g, idx);
     }
     return r;
 }

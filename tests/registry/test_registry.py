@@ -164,11 +164,20 @@ def test_bounded_and_closure_caches_that_only_grow(sockdir):
     step is a growth sample (no periodic sample in between: it is the only
     sample that sees the change) and says what a complete one and the truth
     do."""
+    # near: 40 entries, none evicted
+    steps_without_periodic_samples(sockdir, ["grow", "few", "hits", "drop", "few"], "few")
+
+
+def steps_without_periodic_samples(sockdir, steps, steady_after):
+    """Run steady_phases.py's steps with no periodic sample (the quick
+    snapshot is the only one that sees a step), each compared with a
+    complete snapshot and the truth; after each `steady_after` step the
+    quick one must have carried the counts on."""
     v = Victim("steady_phases.py", sockdir, interval="3600")
     try:
-        for step in ["grow", "few", "hits", "drop", "few"]:  # near: 40 entries, none evicted
+        for step in steps:
             quick = compare_quick_and_complete(v, sockdir, step)
-            if step == "few":
+            if step == steady_after:
                 assert quick.get("steady") is True, \
                     "after %r, the quick snapshot was a complete sample" % step
         v.p.stdin.write("quit\n")
@@ -183,18 +192,8 @@ def test_selves_the_program_lets_go_of(sockdir):
     pinned now, by one cache): the quick snapshot after that is still a
     steady sample - it walks from those selves only - and says what a
     complete one and the truth do. No periodic sample in between."""
-    v = Victim("steady_phases.py", sockdir, interval="3600")
-    try:
-        for step in ["grow", "hold", "let", "hits", "hold", "leak", "let"]:
-            quick = compare_quick_and_complete(v, sockdir, step)
-            if step == "let":
-                assert quick.get("steady") is True, \
-                    "after %r, the quick snapshot was a complete sample" % step
-        v.p.stdin.write("quit\n")
-        v.p.stdin.flush()
-        assert v.p.wait(DEADLINE_S) == 0, v.p.stderr.read()
-    finally:
-        v.kill()
+    steps_without_periodic_samples(
+        sockdir, ["grow", "hold", "let", "hits", "hold", "leak", "let"], "let")
 
 
 def test_steady_samples_of_a_big_heap_hold_the_gil_in_slices(sockdir, tmp_path):

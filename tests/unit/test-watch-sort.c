@@ -92,13 +92,23 @@ START_TEST(watch_sort_matches_qsort_on_heap_like_addresses)
 }
 END_TEST
 
+/* n zeroed entries and as much scratch. */
+static struct steady_watch *
+zeroed(size_t n, struct steady_watch **ret_tmp)
+{
+    struct steady_watch *v = calloc(n, sizeof(*v));
+
+    *ret_tmp = calloc(n, sizeof(**ret_tmp));
+    ck_assert_ptr_nonnull(v);
+    ck_assert_ptr_nonnull(*ret_tmp);
+    return v;
+}
+
 START_TEST(watch_sort_keeps_sorted_and_reversed_input)
 {
     size_t n = 5000;
-    struct steady_watch *v = calloc(n, sizeof(*v)), *tmp = calloc(n, sizeof(*tmp));
+    struct steady_watch *tmp, *v = zeroed(n, &tmp);
 
-    ck_assert_ptr_nonnull(v);
-    ck_assert_ptr_nonnull(tmp);
     for (int reversed = 0; reversed < 2; reversed++) {
         for (size_t i = 0; i < n; i++) {
             size_t k = reversed ? n - 1 - i : i;
@@ -119,10 +129,8 @@ START_TEST(watch_sort_skips_only_digits_that_are_all_alike)
     /* Bytes 1 and 2 of every address alike, bytes 0 and 3.. not: a sort
      * that stopped at the first uniform digit would leave them unsorted. */
     size_t n = 4096;
-    struct steady_watch *v = calloc(n, sizeof(*v)), *tmp = calloc(n, sizeof(*tmp));
+    struct steady_watch *tmp, *v = zeroed(n, &tmp);
 
-    ck_assert_ptr_nonnull(v);
-    ck_assert_ptr_nonnull(tmp);
     for (size_t i = 0; i < n; i++) {
         uint64_t k = (i * 2654435761ULL) % n;
         v[i].obj = (PyObject *)(0x7f0000000000ULL + (k << 24) + ((k % 16) << 4));
