@@ -394,7 +394,11 @@ add_released(struct scan *s)
 
     for (size_t j = 0; r == 0 && j < st->released.n; j++) {
         const struct steady_watch *k = &st->watch[st->released.v[j]];
-        struct group *g = &s->groups[(k->row_mode >> WATCH_ROW_SHIFT) - 1];
+        uint32_t row = k->row_mode >> WATCH_ROW_SHIFT; /* one row: released() */
+        if (row > s->n_groups) {
+            return 1;
+        }
+        struct group *g = &s->groups[row - 1];
         bool fresh;
         uint32_t idx = scan_node(s, k->obj, &fresh);
         if (idx == OBJMAP_ABSENT) {

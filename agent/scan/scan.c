@@ -420,6 +420,7 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
     s->modules_stopped = false;
     objmap_clear(&s->type_class);
     memset(s->tc_cache, 0, sizeof(s->tc_cache));
+    memset(s->sm_cache, 0, sizeof(s->sm_cache));
     snapshot_clear(out);
 
     r = scan_discover(s, opt->full);
