@@ -520,14 +520,16 @@ scan_steady_try(struct scan *s)
         g->self_only = g->self_only && k->self_only;
         g->any_key = g->any_key || k->any_key;
     }
-    save_growth(s, added);
-    free(added);
     for (size_t j = 0; j < st->released.n; j++) {
-        /* Pinned now: its count must stay as it is. */
+        /* Pinned now: its count must stay as it is. (Before save_growth,
+         * whose merge of new entries moves the indexes.) */
         struct steady_watch *k = &st->watch[st->released.v[j]];
         k->refcnt = (Py_ssize_t)k->accounted;
         k->row_mode = (k->row_mode & ~WATCH_MODE) | STEADY_EXACT;
     }
+    st->released.n = 0;
+    save_growth(s, added);
+    free(added);
     if (opt->pinned_out != NULL && (!st->valid || !pinned_marks_complete(s))) {
         undo_growth(s); /* the selves are handed over by a complete sample */
         return STEADY_NONE;

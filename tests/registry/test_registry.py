@@ -196,6 +196,34 @@ def test_selves_the_program_lets_go_of(sockdir):
         sockdir, ["grow", "hold", "let", "hits", "hold", "leak", "let"], "let")
 
 
+def test_released_selves_stay_pinned_across_growth(sockdir):
+    """Selves let go of in the same step as new entries arrive, kept by a
+    growth sample (not a complete one) before: that sample walks from them
+    and keeps them as pinned, and the quick snapshots after it count each
+    of them once (the growth merges its new entries among the kept ones,
+    moving them). No periodic sample in between; a complete snapshot and
+    the truth at the end."""
+    v = Victim("steady_phases.py", sockdir, interval="3600")
+    try:
+        compare_quick_and_complete(v, sockdir, "grow")
+        for step in ["hold 400", "swap 400"]:
+            v.p.stdin.write(step + "\n")
+            v.p.stdin.flush()
+            truth = json.loads(v.readline())
+            quick, _ = snapshot_rows(v.p.pid, sockdir, quick=True)
+            assert quick.get("steady") is True, "after %r: a complete sample" % step
+        for _ in range(2):  # the second would count a released self twice
+            quick, qrows = snapshot_rows(v.p.pid, sockdir, quick=True)
+            check_against_truth(list(qrows.values()), truth, "quick snapshot after swap")
+        _, frows = snapshot_rows(v.p.pid, sockdir, quick=False)
+        check_against_truth(list(frows.values()), truth, "complete snapshot after swap")
+        v.p.stdin.write("quit\n")
+        v.p.stdin.flush()
+        assert v.p.wait(DEADLINE_S) == 0, v.p.stderr.read()
+    finally:
+        v.kill()
+
+
 def test_steady_samples_of_a_big_heap_hold_the_gil_in_slices(sockdir, tmp_path):
     """300,000 cached selves: the periodic steady samples check their
     reference counts in slices, each its own GIL hold (the recording says

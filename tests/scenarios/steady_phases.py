@@ -21,7 +21,9 @@ still references are `kept`; every other tracked object alive is pinned):
   few     5 new Items through both bounded caches (near and tag), none kept
           (after one grow: no eviction, the caches only grow)
   hold    30 new Items through the unbounded cache only, all kept apart
+          (`hold N`: N of them)
   let     the program lets go of those (each becomes pinned, in one row)
+  swap    let, and `leak` in the same step (`swap N`: N new Items)
   clear   Item.calc.cache_clear()
   quit    exits 0
 """
@@ -73,7 +75,8 @@ def main():
     made = 0
     print("READY", flush=True)
     for line in sys.stdin:
-        cmd = line.strip()
+        cmd, _, count = line.strip().partition(" ")
+        count = int(count or 30)
         if cmd == "grow":
             for _ in range(30):
                 item = truth.track(Item(made))
@@ -108,12 +111,17 @@ def main():
                 made += 1
             item = None
         elif cmd == "hold":
-            for _ in range(30):
+            for _ in range(count):
                 held.append(truth.track(Item(made)))
                 held[-1].calc(4)
                 made += 1
         elif cmd == "let":
             held = []
+        elif cmd == "swap":
+            held = []
+            for _ in range(count):
+                truth.track(Item(made)).calc(3)
+                made += 1
         elif cmd == "clear":
             Item.calc.cache_clear()
         elif cmd == "quit":
