@@ -28,7 +28,8 @@ objmap_done(struct objmap *m)
 void
 objmap_clear(struct objmap *m)
 {
-    if (m->slots != NULL) {
+    /* Empty already (a sample that used no map): nothing to write. */
+    if (m->slots != NULL && m->len > 0) {
         memset(m->slots, 0, m->cap * sizeof(*m->slots));
     }
     m->len = 0;

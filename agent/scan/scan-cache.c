@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * scan-cache: read one lru_cache wrapper - its layout, its names, its
- * counters and every cache entry - into nodes and its row (group).
+ * scan-cache: read one lru_cache wrapper - its layout, its counters and
+ * every cache entry - into nodes and its row (group; which row:
+ * scan-names.c).
  *
  * The wrapper's fields (cache dict, function, counters, kwd_mark) are read
  * at offsets pycompat verified on a private wrapper of the same type; any
@@ -100,145 +101,6 @@ scan_traverse_collect(struct scan *s, PyObject *obj)
         return 0;
     }
     return traverse(obj, collect_visit, s) == 0 ? 0 : -ENOMEM;
-}
-
-/* ---- rows ---------------------------------------------------------------------------------- */
-
-static uint64_t
-hash_str(uint64_t h, const char *p)
-{
-    for (; p != NULL && *p != '\0'; p++) {
-        h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
-    }
-    return (h ^ 0xff) * 0x100000001b3ULL;
-}
-
-static bool
-same_str(const char *a, const char *b)
-{
-    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
-/* Find or create the row for these names. Returns its index or -ENOMEM. */
-static long
-group_for(struct scan *s, const char *qualname, const char *module, const char *file, long line,
-          enum snapshot_kind kind)
-{
-    uint64_t h = hash_str(hash_str(hash_str(0xcbf29ce484222325ULL, qualname), module), file);
-    h = (h ^ (uint64_t)line) * 0x100000001b3ULL;
-    h = (h ^ (uint64_t)kind) * 0x100000001b3ULL;
-    h |= 1; /* never 0: the map's empty key */
-
-    /* Linear probe on the hash for the (rare) collision of two rows. */
-    for (uint64_t probe = h;; probe += 2) {
-        uint32_t idx = objmap_get(&s->group_index, (const void *)(uintptr_t)probe);
-        if (idx == OBJMAP_ABSENT) {
-            h = probe;
-            break;
-        }
-        struct group *g = &s->groups[idx];
-        if (g->kind == kind && g->line == line && same_str(g->qualname, qualname) &&
-            same_str(g->module, module) && same_str(g->file, file)) {
-            return idx;
-        }
-    }
-    if (s->n_groups == s->cap_groups) {
-        size_t cap = s->cap_groups != 0 ? s->cap_groups * 2 : 64;
-        struct group *p = realloc(s->groups, cap * sizeof(*p));
-        if (p == NULL) {
-            return -ENOMEM;
-        }
-        s->groups = p;
-        s->cap_groups = cap;
-    }
-    struct group *g = &s->groups[s->n_groups];
-    memset(g, 0, sizeof(*g));
-    g->hash = h;
-    g->qualname = strdup(qualname);
-    g->module = strdup(module);
-    g->file = file != NULL ? strdup(file) : NULL;
-    g->line = line;
-    g->kind = kind;
-    g->self_only = true;
-    if (g->qualname == NULL || g->module == NULL || (file != NULL && g->file == NULL) ||
-        objmap_put(&s->group_index, (const void *)(uintptr_t)h, (uint32_t)s->n_groups) ==
-            OBJMAP_ABSENT) {
-        free(g->qualname);
-        free(g->module);
-        free(g->file);
-        return -ENOMEM;
-    }
-    return (long)s->n_groups++;
-}
-
-/* Exact str -> UTF-8 copy into buf; anything else -> dflt. */
-static const char *
-str_of(PyObject *o, char *buf, size_t size, const char *dflt)
-{
-    Py_ssize_t n;
-    const char *p;
-
-    if (o == NULL || pycompat_type(o) != py.PyUnicode_Type) {
-        return dflt;
-    }
-    p = py.PyUnicode_AsUTF8AndSize(o, &n);
-    if (p == NULL) {
-        scan_clear_error();
-        return dflt;
-    }
-    snprintf(buf, size, "%.*s", (int)(n < (Py_ssize_t)size ? n : (Py_ssize_t)size - 1), p);
-    return buf;
-}
-
-/* File and first line of the wrapped function, following bound methods and
- * functools.wraps' __wrapped__ chains through plain functions only (their
- * attributes are C getters: no user code). */
-static void
-code_location(struct scan *s, PyObject *func, char *file, size_t size, long *ret_line)
-{
-    PyObject *f = func; /* borrowed or owned in `owned` */
-    PyObject *owned = NULL;
-    PyObject *k_func = scan_name(s, NAME_FUNC), *k_dict = scan_name(s, NAME_DICT);
-    PyObject *k_wrapped = scan_name(s, NAME_WRAPPED), *k_code = scan_name(s, NAME_CODE);
-    PyObject *k_file = scan_name(s, NAME_FILENAME), *k_line = scan_name(s, NAME_FIRSTLINENO);
-
-    *ret_line = 0;
-    file[0] = '\0';
-    if (k_func == NULL || k_dict == NULL || k_wrapped == NULL || k_code == NULL || k_file == NULL ||
-        k_line == NULL) {
-        return;
-    }
-    for (int depth = 0; f != NULL && depth < 8; depth++) {
-        PyObject *t = pycompat_type(f);
-        PyObject *next = NULL;
-        if (t == py.PyMethod_Type) {
-            next = py.PyObject_GetAttr(f, k_func);
-        } else if (t == py.PyFunction_Type) {
-            PyObject *d = py.PyObject_GetAttr(f, k_dict); /* owned */
-            PyObject *w = d != NULL ? py.PyDict_GetItem(d, k_wrapped) : NULL;
-            if (w != NULL) {
-                py.Py_IncRef(w);
-                next = w;
-            } else {
-                PyObject *code = py.PyObject_GetAttr(f, k_code);
-                PyObject *fn = code != NULL ? py.PyObject_GetAttr(code, k_file) : NULL;
-                PyObject *ln = code != NULL ? py.PyObject_GetAttr(code, k_line) : NULL;
-                str_of(fn, file, size, NULL);
-                if (ln != NULL) {
-                    *ret_line = (long)py.PyLong_AsSsize_t(ln);
-                }
-                py.Py_DecRef(code);
-                py.Py_DecRef(fn);
-                py.Py_DecRef(ln);
-            }
-            py.Py_DecRef(d);
-        }
-        py.Py_DecRef(owned);
-        owned = next;
-        f = next;
-    }
-    py.Py_DecRef(owned);
-    scan_clear_error();
 }
 
 /* ---- entries --------------------------------------------------------------------------------- */
@@ -605,32 +467,6 @@ check_layout(struct scan *s, struct wrapper *w, PyObject *dict)
 #undef V
 }
 
-static int
-names(struct scan *s, struct wrapper *w, PyObject *dict, PyObject *func)
-{
-    char qualname[512], module[256], file[1024];
-    const char *q = "?", *m = "?";
-    long line = 0;
-
-    PyObject *k_qualname = scan_name(s, NAME_QUALNAME), *k_module = scan_name(s, NAME_MODULE);
-
-    if (dict != NULL && pycompat_type(dict) == py.PyDict_Type && k_qualname != NULL &&
-        k_module != NULL) {
-        q = str_of(py.PyDict_GetItem(dict, k_qualname), qualname, sizeof(qualname), "?");
-        m = str_of(py.PyDict_GetItem(dict, k_module), module, sizeof(module), "?");
-    }
-    code_location(s, func, file, sizeof(file), &line);
-    if (pycompat_type(func) == py.PyMethod_Type) {
-        w->kind = SNAPSHOT_PER_INSTANCE; /* lru_cache()(self._f): bound method */
-    }
-    long gi = group_for(s, q, m, file[0] != '\0' ? file : NULL, line, w->kind);
-    if (gi < 0) {
-        return (int)gi;
-    }
-    w->group = (uint32_t)gi;
-    return 0;
-}
-
 int
 scan_wrapper_prepare(struct scan *s, struct wrapper *w)
 {
@@ -657,7 +493,7 @@ scan_wrapper_prepare(struct scan *s, struct wrapper *w)
     Py_ssize_t misses = pycompat_lru_ssize(w->obj, PYCOMPAT_LRU_MISSES);
     int typed = pycompat_lru_typed(w->obj);
 
-    r = names(s, w, dict, func);
+    r = scan_wrapper_row(s, w, dict, func);
     if (r < 0) {
         return r;
     }

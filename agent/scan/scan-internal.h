@@ -185,6 +185,16 @@ struct steady {
     struct u32vec released;
 };
 
+/* Each wrapper's row names, kept between samples (scan-names.c). */
+struct name_memo;
+struct name_memos {
+    struct objmap index; /* wrapper address -> v[] */
+    struct name_memo *v;
+    size_t n, cap;
+    uint64_t clears; /* registry_clears when they were made */
+    bool usable;     /* in this sample (scan_names_start) */
+};
+
 struct scan {
     const struct scan_options *opt;
     /* per sample */
@@ -228,6 +238,8 @@ struct scan {
     size_t nodes_hint, edges_hint;
     PyObject *known; /* strong list of weakrefs to wrappers found by a full walk */
     struct steady steady;
+    struct name_memos memos;
+    bool cached_method; /* functools.cached_method, as the last complete sample saw */
 };
 
 /* Type classification bits (scan-cache.c). */
@@ -276,6 +288,19 @@ int scan_wrapper_entries(struct scan *s, struct wrapper *w);
 int scan_group_add_self(struct group *g, uint32_t idx);
 /* Collect what tp_traverse of obj visits into s->visit (cleared first). */
 int scan_traverse_collect(struct scan *s, PyObject *obj);
+
+/* ---- scan-names.c ------------------------------------------------------------ */
+/* Before the sample's first scan_wrapper_row: whether the names kept from
+ * earlier samples may be used (the registry is complete, no wrapper was
+ * freed and no cache cleared since they were kept), else forget them. */
+void scan_names_start(struct scan *s);
+/* Find or create w's row (its names: remembered, or read from dict, the
+ * wrapper's __dict__, and func, the wrapped callable); sets w->group and,
+ * for a bound method, w->kind. 0 or -ENOMEM. */
+int scan_wrapper_row(struct scan *s, struct wrapper *w, PyObject *dict, PyObject *func);
+void scan_names_forget(struct scan *s);
+void scan_names_free(struct scan *s);
+size_t scan_names_bytes(const struct scan *s);
 
 /* ---- scan-graph.c ---------------------------------------------------------------- */
 /* Walk from the selves and result containers, decide pinned, sum retained. */

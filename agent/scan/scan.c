@@ -252,6 +252,7 @@ scan_free(struct scan *s)
     objmap_done(&s->type_class);
     objmap_done(&s->size_mode);
     scan_steady_free(s);
+    scan_names_free(s);
     free(s);
     return NULL;
 }
@@ -262,6 +263,7 @@ scan_forget(struct scan *s)
     py.Py_DecRef(s->known); /* a list of weak references: no finaliser of the host's */
     s->known = NULL;
     scan_steady_forget(s);
+    scan_names_forget(s);
 }
 
 /* Between samples the scanner keeps the steady state (scan-steady.c), not a
@@ -297,15 +299,15 @@ trim(struct scan *s)
 static int64_t
 memory_bytes(const struct scan *s)
 {
-    return (int64_t)(s->cap_nodes * sizeof(struct node) +
-                     (s->cap_edges + s->cap_cedges) * sizeof(uint32_t) +
-                     s->cap_wrappers * sizeof(struct wrapper) +
-                     s->cap_groups * sizeof(struct group) +
-                     (s->held.cap + s->visit.cap) * sizeof(PyObject *) +
-                     objmap_bytes(&s->node_index) + objmap_bytes(&s->wrapper_index) +
-                     objmap_bytes(&s->group_index) + objmap_bytes(&s->stop) +
-                     s->cap_queue * sizeof(uint32_t) + objmap_bytes(&s->type_class) +
-                     objmap_bytes(&s->size_mode) + registry_bytes() + scan_steady_bytes(s));
+    return (
+        int64_t)(s->cap_nodes * sizeof(struct node) +
+                 (s->cap_edges + s->cap_cedges) * sizeof(uint32_t) +
+                 s->cap_wrappers * sizeof(struct wrapper) + s->cap_groups * sizeof(struct group) +
+                 (s->held.cap + s->visit.cap) * sizeof(PyObject *) + objmap_bytes(&s->node_index) +
+                 objmap_bytes(&s->wrapper_index) + objmap_bytes(&s->group_index) +
+                 objmap_bytes(&s->stop) + s->cap_queue * sizeof(uint32_t) +
+                 objmap_bytes(&s->type_class) + objmap_bytes(&s->size_mode) + registry_bytes() +
+                 scan_steady_bytes(s) + scan_names_bytes(s));
 }
 
 static int
@@ -424,6 +426,7 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
     snapshot_clear(out);
 
     r = scan_discover(s, opt->full);
+    scan_names_start(s);
     /* Rows are numbered in wrapper order: make that order the same whatever
      * found the wrappers (a class walk or the registry), so that a steady
      * sample meets the rows of the last complete one (scan-steady.c). */
@@ -478,7 +481,11 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
         out->alloc_frames = frames;
         out->alloc_ms = scan_ms_since(&a0);
     }
-    out->cached_method = has_cached_method();
+    /* A hint, not a count: a steady sample carries it on. */
+    if (!steady) {
+        s->cached_method = has_cached_method();
+    }
+    out->cached_method = s->cached_method;
     out->wrappers = (int64_t)s->n_wrappers;
     out->entries_read = entries_read(s, st);
     if (r >= 0 && !steady) {

@@ -224,6 +224,18 @@ def test_released_selves_stay_pinned_across_growth(sockdir):
         v.kill()
 
 
+def test_rows_follow_renamed_and_remade_wrappers(sockdir):
+    """The agent remembers each wrapper's names between samples
+    (agent/scan/scan-names.c): a wrapper's new __qualname__ shows in the
+    next quick snapshot, which is still a steady sample, and a wrapper made
+    where a freed one lived, around another function of the same name,
+    gets its own file and line, not the freed one's. No periodic sample
+    in between; each quick snapshot against a complete one and the truth."""
+    steps_without_periodic_samples(
+        sockdir, ["grow", "rename", "hits", "rename", "remake", "remake", "hits", "remake",
+                  "rename"], "rename")
+
+
 def test_steady_samples_of_a_big_heap_hold_the_gil_in_slices(sockdir, tmp_path):
     """300,000 cached selves: the periodic steady samples check their
     reference counts in slices, each its own GIL hold (the recording says

@@ -25,6 +25,11 @@ still references are `kept`; every other tracked object alive is pinned):
   let     the program lets go of those (each becomes pinned, in one row)
   swap    let, and `leak` in the same step (`swap N`: N new Items)
   clear   Item.calc.cache_clear()
+  rename  Item.calc.__qualname__ becomes Item.calc_renamed, or back
+  remake  the module's `remade` cache is dropped and a new one made (most
+          likely at the freed wrapper's address) around the other one of two
+          functions of the same name, defined at different lines, called
+          with up to five kept Items
   quit    exits 0
 """
 import functools
@@ -65,7 +70,22 @@ class Item:
         return (self.n, k)
 
 
+remade = None
+
+
+def remade_first(item):
+    return item.n
+
+
+def remade_second(item):
+    return -item.n
+
+
+remade_first.__qualname__ = remade_second.__qualname__ = "remade"
+
+
 def main():
+    global remade
     truth = Truth()
     truth.cache(Item.calc, "method")
     truth.cache(Item.near, "method")
@@ -124,6 +144,17 @@ def main():
                 made += 1
         elif cmd == "clear":
             Item.calc.cache_clear()
+        elif cmd == "rename":
+            renamed = Item.calc.__qualname__ == "Item.calc"
+            Item.calc.__qualname__ = "Item.calc_renamed" if renamed else "Item.calc"
+        elif cmd == "remake":
+            func = remade_second if remade is not None and remade.__wrapped__ is remade_first \
+                else remade_first
+            remade = None
+            remade = functools.lru_cache(maxsize=None)(func)
+            truth.cache(remade, "function")
+            for item in kept[:5]:
+                remade(item)
         elif cmd == "quit":
             return
         else:
