@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """bench-complete.py: what a complete sample costs (a benchmark, not a timed
-test), for one or more builds of the agent side by side.
+test), for one or more builds of the agent side by side, and what a steady
+per-test check costs.
 
 A complete sample reads every entry and walks the graph; the agent takes
 one when it cannot carry the last one's counts on, e.g. after a bounded
-cache evicted. Two heaps, each in a fresh process per build, the builds
+cache evicted. Three cases, each in a fresh process per build, the builds
 alternated --rounds times:
 
   heap    scripts/bench.py's heap (1,000,000 entries on 140,000 selves);
@@ -16,13 +17,15 @@ alternated --rounds times:
           then before each sample a new typing.List[C]: a miss in one of
           typing's full 128-entry caches (what per-test attribution meets
           after most of test_typing's tests)
+  steady  the same heap, nothing changed before each sample (a per-test
+          check after a test that changed no cache: a steady sample)
 
 Each sample is _lruleak.snapshot(False) (heap) or _lruleak.pinned(False)
-(typing, as the pytest plugin calls it), timed in CPU time of the calling
+(typing and steady, as the pytest plugin calls it), timed in CPU time of the calling
 thread; the median and quartiles per build are printed.
 
 Usage: scripts/bench-complete.py [--python /usr/bin/python3.11] [--rounds 4]
-                                 [--heap heap|typing|both] BUILD_DIR [BUILD_DIR ...]
+                                 [--heap heap|typing|steady|all] BUILD_DIR [BUILD_DIR ...]
 """
 import argparse
 import os
@@ -57,7 +60,8 @@ else:
     agent.pinned(False)
     classes = [type("C%d" % i, (), {}) for i in range(n)]
     for c in classes:
-        typing.List[c]
+        if kind == "typing":
+            typing.List[c]
         t = time.thread_time()
         agent.pinned(False)
         cpu.append(time.thread_time() - t)
@@ -79,13 +83,13 @@ def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument("--python", default="/usr/bin/python3.11")
     ap.add_argument("--rounds", type=int, default=4)
-    ap.add_argument("--heap", choices=["heap", "typing", "both"], default="both")
+    ap.add_argument("--heap", choices=["heap", "typing", "steady", "all"], default="all")
     ap.add_argument("builds", nargs="+", help="meson build directories holding agent/liblruleak.so")
     args = ap.parse_args(argv)
     for b in args.builds:
         if not os.path.isfile(os.path.join(b, "agent", "liblruleak.so")):
             raise SystemExit("bench-complete: no agent/liblruleak.so in %s" % b)
-    kinds = ["heap", "typing"] if args.heap == "both" else [args.heap]
+    kinds = ["heap", "typing", "steady"] if args.heap == "all" else [args.heap]
     print("%-8s %-40s %8s %8s %8s %8s" % ("heap", "build", "samples", "p25 ms", "median", "p75"))
     for kind in kinds:
         n = 8 if kind == "heap" else 300
