@@ -10,7 +10,13 @@ each, alternating, and prints per module the median wall time of the
 command and the median time pytest reports for the suite itself ("in X s"),
 side by side, with the slowdown.
 
+A module named pinned-N is made here instead: 500 trivial tests after a
+setup_module that leaves N objects pinned by a method cache (what per-test
+attribution meets once a suite has leaked: each check must cost what its
+test changed, not what is pinned).
+
 Usage: scripts/bench-pytest.py [--cli build/cli/lruleak] [--repeats 5] [MODULE ...]
+       e.g. scripts/bench-pytest.py test_typing pinned-20000
 """
 import argparse
 import os
@@ -24,6 +30,38 @@ import time
 MODULES = ["test_typing", "test_enum", "test_ipaddress", "test_pathlib"]
 TESTS = "/usr/lib/python3.11/test"
 SUITE_TIME = re.compile(rb"in ([0-9.]+)s")
+PINNED_SUITE = """import functools
+import pytest
+
+
+class Obj:
+    def __init__(self, n):
+        self.n = n
+
+    @functools.lru_cache(maxsize=None)
+    def val(self):
+        return self.n
+
+
+def setup_module():
+    for i in range(%d):
+        Obj(i).val()
+
+
+@pytest.mark.parametrize("i", range(500))
+def test_trivial(i):
+    assert i >= 0
+"""
+
+
+def module_path(m, cwd):
+    """CPython's test module m, or the pinned-N suite written into cwd."""
+    if m.startswith("pinned-"):
+        path = os.path.join(cwd, "test_%s.py" % m.replace("-", "_"))
+        with open(path, "w") as f:
+            f.write(PINNED_SUITE % int(m[len("pinned-"):]))
+        return path
+    return os.path.join(TESTS, m + ".py")
 
 
 def once(cmd, cwd):
@@ -54,7 +92,7 @@ def main(argv):
     cwd = tempfile.mkdtemp(prefix="lruleak-bench-pytest.")
     for m in args.modules:
         base = [args.python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                os.path.join(TESTS, m + ".py")]
+                module_path(m, cwd)]
         plain, agent = [], []
         for _ in range(args.repeats):
             plain.append(once(base, cwd))

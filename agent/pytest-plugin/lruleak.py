@@ -7,7 +7,7 @@ with `-p lruleak` when this directory is on the path.
 
 Around every test (setup, call and teardown: pytest_runtest_protocol) it
 asks the lruleak agent in this process for the objects that lru caches pin
-(_lruleak.pinned(False): a synchronous sample on this thread that is not
+(_lruleak.pinned_new(): a synchronous sample on this thread that is not
 published; the agent learns of every lru wrapper as it is made, so it walks
 no heap for it), and notes, per cache, the pinned objects that appeared during
 the test and were still pinned at its end. An object counts as the same
@@ -16,6 +16,12 @@ still point to it (ids are reused once an object dies, e.g. after
 cache_clear() or an eviction); objects that take no weak reference are
 compared by id. Between two tests nothing else runs, so the end of one
 test is the start of the next: one sample per test.
+
+A check costs what the test changed, not what is pinned: when no cache lost
+an entry since the last check (the agent's steady and growth samples),
+pinned_new() returns only the objects pinned since, all of them new, and
+every object pinned before is still pinned; only otherwise does it return
+every pinned object, compared with the start one by one.
 
 Each test becomes one "test" record in the agent's recording (nodeid,
 outcome, duration, and per cache the new pinned objects, with the reason
@@ -75,14 +81,19 @@ class _Pinned:
 
     def __init__(self, rows):
         self.caches = {}
+        self.add(rows)
+
+    def add(self, rows):
+        """These rows' objects too (after pinned_new() said they are the
+        ones pinned since: then self becomes the new end)."""
         for row in rows:
-            refs = {}
+            refs = self.caches.setdefault(_row_key(row), {})
             for obj in row["objects"]:
                 try:
                     refs[id(obj)] = weakref.ref(obj)
                 except TypeError:
                     refs[id(obj)] = None
-            self.caches[_row_key(row)] = refs
+        return self
 
     def is_same(self, key, obj):
         refs = self.caches.get(key)
@@ -133,12 +144,16 @@ class _Tracker:
             return "config"
         return None
 
-    def _new_pinned(self, item, start, rows):
-        """Per cache, the pinned objects of rows that start did not have."""
+    def _new_pinned(self, item, start, rows, delta):
+        """Per cache, the pinned objects of rows that start did not have
+        (delta: rows hold only objects pinned since start, all new)."""
         caches = []
         for row in rows:
             key = _row_key(row)
-            new = sum(1 for obj in row["objects"] if not start.is_same(key, obj))
+            if delta:
+                new = len(row["objects"])
+            else:
+                new = sum(1 for obj in row["objects"] if not start.is_same(key, obj))
             if new == 0:
                 continue
             entry = {"module": row["module"], "qualname": row["qualname"],
@@ -169,16 +184,18 @@ class _Tracker:
         start = self.last
         if start is None and self.error is None:
             try:
-                start = _Pinned(self.agent.pinned(False))
+                # Every pinned object, whatever an earlier session in this
+                # process was handed.
+                start = _Pinned(self.agent.pinned_new(True)[1])
             except Exception as exc:
                 self._fail("sample before %s" % item.nodeid, exc)
         yield
         if self.error is not None:
             return
         try:
-            rows = self.agent.pinned(False)
-            self.last = _Pinned(rows)
-            caches = self._new_pinned(item, start, rows)
+            every, rows = self.agent.pinned_new()
+            caches = self._new_pinned(item, start, rows, not every)
+            self.last = _Pinned(rows) if every else start.add(rows)
             # The objects go now: the plugin keeps identities only.
             del rows
             outcome, duration = self.outcomes.pop(item.nodeid, ("passed", 0.0))

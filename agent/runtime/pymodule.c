@@ -87,8 +87,8 @@ mod_start(PyObject *self, PyObject *args)
     return none();
 }
 
-/* The optional positional `full` of snapshot() and pinned(). Returns 0, or
- * -1 with an exception set. */
+/* The optional positional `full` of snapshot() and pinned() (`all` of
+ * pinned_new()). Returns 0, or -1 with an exception set. */
 static int
 parse_full(PyObject *args, const char *usage, bool *full)
 {
@@ -117,7 +117,7 @@ mod_snapshot(PyObject *self, PyObject *args)
     if (parse_full(args, "snapshot(full=False) takes one argument", &full) < 0) {
         return NULL;
     }
-    if (sampler_sample_here(full, NULL, why, sizeof(why)) < 0) {
+    if (sampler_sample_here(full, NULL, NULL, why, sizeof(why)) < 0) {
         py.PyErr_SetString(py.PyExc_RuntimeError, why);
         return NULL;
     }
@@ -153,12 +153,46 @@ mod_pinned(PyObject *self, PyObject *args)
     if (out == NULL) {
         return NULL;
     }
-    if (sampler_sample_here(full, out, why, sizeof(why)) < 0) {
+    if (sampler_sample_here(full, out, NULL, why, sizeof(why)) < 0) {
         py.Py_DecRef(out);
         py.PyErr_SetString(py.PyExc_RuntimeError, why);
         return NULL;
     }
     return out;
+}
+
+/* pinned_new(all=False) -> (all, rows): rows as pinned(False); when all
+ * is False they hold only the objects no earlier pinned_new() call
+ * returned, and every object those calls returned is still pinned, in the
+ * same row. pinned_new(True) returns every pinned object. */
+static PyObject *
+mod_pinned_new(PyObject *self, PyObject *args)
+{
+    char why[256];
+    bool all = false;
+    PyObject *out; /* owned */
+
+    if (parse_full(args, "pinned_new(all=False) takes one argument", &all) < 0) {
+        return NULL;
+    }
+    out = py.PyList_New(0);
+    if (out == NULL) {
+        return NULL;
+    }
+    if (sampler_sample_here(false, out, &all, why, sizeof(why)) < 0) {
+        py.Py_DecRef(out);
+        py.PyErr_SetString(py.PyExc_RuntimeError, why);
+        return NULL;
+    }
+    PyObject *pair = py.PyTuple_New(2);
+    if (pair == NULL) {
+        py.Py_DecRef(out);
+        return NULL;
+    }
+    /* A new 2-tuple: each SetItem takes its item and cannot fail. */
+    py.PyTuple_SetItem(pair, 0, bool_value(all));
+    py.PyTuple_SetItem(pair, 1, out);
+    return pair;
 }
 
 static PyObject *
@@ -194,6 +228,11 @@ static struct pyapi_method_def methods[] = {
      "pinned(full=True) -> list: take a sample now and return, per cache with pinned\n"
      "objects, a dict (qualname, module, file, line, kind, maxsize, objects). The\n"
      "sample is not published; drop the objects once their identities are noted."},
+    {"pinned_new", mod_pinned_new, METH_VARARGS,
+     "pinned_new(all=False) -> (all, list): pinned(False), but when all is False the\n"
+     "rows hold only the objects no earlier pinned_new() call returned (every one of\n"
+     "those is still pinned, in the same row). For one caller per process: the pytest\n"
+     "plugin."},
     {"record", mod_record, METH_VARARGS,
      "record(line) -> bool: append a JSON object of type test or session (one line,\n"
      "pid = this process) to the agent's recording; False when not recording."},

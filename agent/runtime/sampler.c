@@ -280,7 +280,7 @@ struct precheck_job {
  * NULL. */
 static int
 sample(bool full, bool final, bool main_thread, atomic_int *stop, uint64_t answers,
-       PyObject *pinned_out, const struct precheck_job *pre)
+       PyObject *pinned_out, bool *pinned_all, const struct precheck_job *pre)
 {
     struct scan_options opt = {
         .full = full,
@@ -288,6 +288,7 @@ sample(bool full, bool final, bool main_thread, atomic_int *stop, uint64_t answe
         .max_nodes = agent.max_nodes,
         .stop = stop,
         .pinned_out = pinned_out,
+        .pinned_all = pinned_all,
         .trace_alloc = agent.trace_alloc > 0,
         .prechecked = pre != NULL && pre->result == 0,
         .pre_holds = pre != NULL ? pre->holds : 0,
@@ -330,7 +331,7 @@ sample(bool full, bool final, bool main_thread, atomic_int *stop, uint64_t answe
 }
 
 int
-sampler_sample_here(bool full, PyObject *pinned_out, char *why, size_t whylen)
+sampler_sample_here(bool full, PyObject *pinned_out, bool *pinned_all, char *why, size_t whylen)
 {
     void *ts;
     int r;
@@ -351,7 +352,7 @@ sampler_sample_here(bool full, PyObject *pinned_out, char *why, size_t whylen)
     r = prepare(why, whylen);
     if (r == 0) {
         r = sample(full, false, true, NULL, full && pinned_out == NULL ? requests_now() : 0,
-                   pinned_out, NULL);
+                   pinned_out, pinned_all, NULL);
         if (r < 0) {
             snprintf(why, whylen, "sample failed: %s", strerror(-r));
         }
@@ -445,7 +446,7 @@ sampler_final(void)
         }
     }
     if (sm.prepared) {
-        int r = sample(final_is_full(), true, true, NULL, requests_now(), NULL, NULL);
+        int r = sample(final_is_full(), true, true, NULL, requests_now(), NULL, NULL, NULL);
         if (r < 0) {
             log_msg("final sample failed: %s", strerror(-r));
         }
@@ -660,7 +661,7 @@ job_sample(void *arg)
 {
     const struct sample_job *q = arg;
 
-    return sample(q->full, q->final, false, &sm.scan_stop, q->answers, NULL, q->pre);
+    return sample(q->full, q->final, false, &sm.scan_stop, q->answers, NULL, NULL, q->pre);
 }
 
 static double

@@ -27,9 +27,11 @@ void *sampler_main(void *arg);
  * sample is published (latest, recording); otherwise it is the caller's:
  * the pinned selves of each row are appended to the list pinned_out (see
  * scan_options) and nothing is published (refused with -ESHUTDOWN while
- * the agent is detached). Returns 0 or -errno with a reason in why.
+ * the agent is detached). pinned_all: see scan_options (NULL: every pinned
+ * self). Returns 0 or -errno with a reason in why.
  */
-int sampler_sample_here(bool full, PyObject *pinned_out, char *why, size_t whylen);
+int sampler_sample_here(bool full, PyObject *pinned_out, bool *pinned_all, char *why,
+                        size_t whylen);
 
 /* The atexit hook's work: stop the thread, take the final sample (none
  * when detached). GIL held. */

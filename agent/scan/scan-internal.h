@@ -123,8 +123,8 @@ struct steady_watch {
     PyObject *obj;      /* held by a cache entry (a key item or a result) */
     Py_ssize_t refcnt;  /* the program's references, as that sample read them */
     uint32_t accounted; /* of those, from cache entries and walked objects */
-    uint32_t row_mode;  /* (row + 1 it is a self of; 0: none; all ones: several) << 4
-                         * | alone (8) | pinned self (4) | STEADY_* mode */
+    uint32_t row_mode;  /* (row + 1 it is a self of; 0: none; all ones: several) << 5
+                         * | handed over (16) | alone (8) | pinned self (4) | STEADY_* mode */
 };
 
 struct steady_group {
@@ -144,8 +144,11 @@ enum {
 /* No walked object referenced it: entries and the program's own references
  * were all it had (scan-steady.c: a self the program let go of). */
 #define WATCH_ALONE 8u
-#define WATCH_FLAGS (WATCH_MODE | WATCH_PINNED | WATCH_ALONE)
-#define WATCH_ROW_SHIFT 4
+/* A pinned self handed over to an only-new _lruleak.pinned_new() call
+ * (scan-steady.c: scan_steady_pinned). */
+#define WATCH_HANDED 16u
+#define WATCH_FLAGS (WATCH_MODE | WATCH_PINNED | WATCH_ALONE | WATCH_HANDED)
+#define WATCH_ROW_SHIFT 5
 #define WATCH_ROW_MANY (UINT32_MAX >> WATCH_ROW_SHIFT)
 
 /* Whether a kept object still passes, with `now` its references less
@@ -183,6 +186,16 @@ struct steady {
     struct u32vec touched;
     /* Per sample: the kept selves the program let go of since (released). */
     struct u32vec released;
+    /* Complete samples saved (each makes the kept objects anew), and the
+     * one whose pinned selves were all handed over to pinned_new() since:
+     * while the two are equal, the WATCH_HANDED marks say which pinned
+     * selves the caller has. 0: none handed over. */
+    uint64_t generation, handed;
+    int64_t handed_pinned; /* the rows' pinned selves when they were handed over */
+    /* Pinned marks of one row each (pinned_marks_complete), counted when
+     * the kept objects last changed (marks_version == version). */
+    uint64_t version, marks_version;
+    int64_t marks;
 };
 
 /* Each wrapper's row names, kept between samples (scan-names.c). */
@@ -330,9 +343,14 @@ scan_node_pinned(const struct node *n)
  * (nothing read yet). Or -ECANCELED. */
 enum { STEADY_NONE, STEADY_SAME, STEADY_GREW };
 int scan_steady_try(struct scan *s);
-/* After STEADY_SAME, for opt->pinned_out: the pinned selves of every row,
- * as scan_collect_pinned. Returns 0 or -ENOMEM. */
+/* After STEADY_SAME or STEADY_GREW, for opt->pinned_out: the pinned
+ * selves of every row, as scan_collect_pinned; with opt->pinned_all, only
+ * those not handed over before when the marks can tell. Returns 0 or
+ * -ENOMEM. */
 int scan_steady_pinned(struct scan *s, PyObject *out);
+/* After a complete sample handed every pinned self over (opt->pinned_all):
+ * mark them all handed. */
+void scan_steady_handed_all(struct scan *s);
 /* After a complete sample's scan_graph, before the references are
  * released: keep what the next sample checks. ENOMEM only makes the next
  * sample a complete one. */

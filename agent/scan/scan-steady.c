@@ -330,35 +330,89 @@ static bool dead_wrapper_walked(const struct scan *s);
 /* Can the pinned selves be handed over from the marks? A pinned self of
  * several rows is marked with none of them: such a row counts more pinned
  * than it has marks, and a complete sample hands them over instead. */
-static bool
-pinned_marks_complete(const struct scan *s)
+static int64_t
+rows_pinned(const struct steady *st)
 {
-    const struct steady *st = &s->steady;
-    int64_t marked = 0, pinned = 0;
+    int64_t pinned = 0;
 
-    for (size_t i = 0; i < st->n_watch; i++) {
-        uint32_t rm = st->watch[i].row_mode;
-        uint32_t row = rm >> WATCH_ROW_SHIFT;
-        marked += (rm & WATCH_PINNED) != 0 && row != 0 && row != WATCH_ROW_MANY;
-    }
     for (size_t gi = 0; gi < st->n_g; gi++) {
         pinned += st->g[gi].pinned;
     }
-    return marked == pinned;
+    return pinned;
+}
+
+static bool
+pinned_marks_complete(struct scan *s)
+{
+    struct steady *st = &s->steady;
+
+    if (st->marks_version != st->version || st->version == 0) {
+        st->marks = 0;
+        for (size_t i = 0; i < st->n_watch; i++) {
+            uint32_t rm = st->watch[i].row_mode;
+            uint32_t row = rm >> WATCH_ROW_SHIFT;
+            st->marks += (rm & WATCH_PINNED) != 0 && row != 0 && row != WATCH_ROW_MANY;
+        }
+        st->marks_version = st->version;
+    }
+    return st->marks == rows_pinned(st);
+}
+
+void
+scan_steady_handed_all(struct scan *s)
+{
+    struct steady *st = &s->steady;
+
+    if (!st->valid) {
+        return; /* no marks to keep: the next hand-over is a complete one */
+    }
+    for (size_t i = 0; i < st->n_watch; i++) {
+        if (st->watch[i].row_mode & WATCH_PINNED) {
+            st->watch[i].row_mode |= WATCH_HANDED;
+        }
+    }
+    st->handed = st->generation;
+    st->handed_pinned = rows_pinned(st);
+}
+
+/* A kept object that this hand-over gives, as a self of row `row` (index
+ * + 1), or 0. */
+static uint32_t
+handed_row(const struct scan *s, uint32_t rm, bool only_new)
+{
+    uint32_t row = rm >> WATCH_ROW_SHIFT;
+
+    if ((rm & WATCH_PINNED) == 0 || row == 0 || row > s->n_groups ||
+        (only_new && (rm & WATCH_HANDED) != 0)) {
+        return 0;
+    }
+    return row;
 }
 
 int
 scan_steady_pinned(struct scan *s, PyObject *out)
 {
-    const struct steady *st = &s->steady;
+    struct steady *st = &s->steady;
+    /* Only what no earlier pinned_new() call has: every pinned self stayed
+     * pinned since (a change to one is a complete sample), and the new
+     * ones - a growth's, released selves - are not marked handed yet. */
+    bool only_new = s->opt->pinned_all != NULL && !*s->opt->pinned_all && st->handed != 0 &&
+                    st->handed == st->generation;
+
+    if (only_new && rows_pinned(st) == st->handed_pinned) {
+        /* Pinned selves only come (they stay pinned until a complete
+         * sample): as many as were handed over, so none is new. */
+        *s->opt->pinned_all = false;
+        return 0;
+    }
     size_t *first = calloc(s->n_groups + 1, sizeof(*first)); /* row -> start in objs */
     PyObject **objs = malloc((st->n_watch + 1) * sizeof(*objs));
     int r = first != NULL && objs != NULL ? 0 : -ENOMEM;
 
     /* One pass to count the marks per row, one to place them, row by row. */
     for (size_t i = 0; r == 0 && i < st->n_watch; i++) {
-        uint32_t rm = st->watch[i].row_mode, row = rm >> WATCH_ROW_SHIFT;
-        if ((rm & WATCH_PINNED) != 0 && row != 0 && row <= s->n_groups) {
+        uint32_t row = handed_row(s, st->watch[i].row_mode, only_new);
+        if (row != 0) {
             first[row]++; /* row = index + 1: counts land one to the right */
         }
     }
@@ -366,20 +420,31 @@ scan_steady_pinned(struct scan *s, PyObject *out)
         first[gi + 1] += first[gi];
     }
     for (size_t i = 0; r == 0 && i < st->n_watch; i++) {
-        uint32_t rm = st->watch[i].row_mode, row = rm >> WATCH_ROW_SHIFT;
-        if ((rm & WATCH_PINNED) != 0 && row != 0 && row <= s->n_groups) {
+        uint32_t row = handed_row(s, st->watch[i].row_mode, only_new);
+        if (row != 0) {
             objs[first[row - 1]++] = st->watch[i].obj;
+            if (s->opt->pinned_all != NULL) {
+                st->watch[i].row_mode |= WATCH_HANDED; /* undone below if not handed */
+            }
         }
     }
     /* first[gi] is now the end of row gi, the start of row gi + 1. */
     for (size_t gi = 0, start = 0; r == 0 && gi < s->n_groups; start = first[gi], gi++) {
-        if (s->groups[gi].pinned > 0) {
+        if (only_new ? first[gi] > start : s->groups[gi].pinned > 0) {
             r = scan_pinned_row(&s->groups[gi], objs + start, first[gi] - start, out);
         }
     }
     free(first);
     free(objs);
     scan_clear_error();
+    if (s->opt->pinned_all != NULL) {
+        /* Every pinned self is marked now (the marks are complete: see
+         * scan_steady_try); when the rows could not be made, the marks are
+         * wrong and the next call hands over everything. */
+        st->handed = r == 0 && st->valid ? st->generation : 0;
+        st->handed_pinned = rows_pinned(st);
+        *s->opt->pinned_all = !only_new;
+    }
     return r;
 }
 
@@ -630,6 +695,7 @@ keep_nodes(struct scan *s)
     struct steady *st = &s->steady;
     size_t n0 = st->n_watch, k = 0;
 
+    st->version++; /* the marks pinned_marks_complete counted change */
     for (size_t i = 0; i < s->n_nodes; i++) {
         k += is_new(st, &s->nodes[i], n0);
     }
@@ -760,6 +826,7 @@ scan_steady_save(struct scan *s)
     st->valid = false;
     st->n_watch = 0;
     st->n_main = 0;
+    st->generation++; /* the kept objects are made anew: no handed marks */
     scan_precheck_reset(st);
     if (s->truncated || !registry_complete() || !registry_clears(&st->clears) ||
         grow((void **)&st->w, &st->cap_w, s->n_wrappers, sizeof(*st->w)) < 0 ||

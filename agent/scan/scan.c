@@ -471,6 +471,10 @@ scan_run(struct scan *s, const struct scan_options *opt, struct snapshot *out)
     if (r >= 0 && opt->pinned_out != NULL) {
         r = steady ? scan_steady_pinned(s, opt->pinned_out)
                    : scan_collect_pinned(s, opt->pinned_out);
+        if (r >= 0 && !steady && opt->pinned_all != NULL) {
+            scan_steady_handed_all(s);
+            *opt->pinned_all = true;
+        }
     }
     if (r >= 0 && opt->trace_alloc) {
         struct timespec a0;

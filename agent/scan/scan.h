@@ -40,6 +40,13 @@ struct scan_options {
      * "maxsize", "objects": [the pinned selves]} (the _lruleak.pinned()
      * API; the periodic sampler never asks for it). */
     PyObject *pinned_out;
+    /* With pinned_out, when non-NULL (_lruleak.pinned_new()): unless
+     * *pinned_all is true on entry, append only the pinned selves that no
+     * earlier such call handed over, when the agent can tell (a steady or
+     * growth sample since the last complete one that handed them all);
+     * on return *pinned_all says whether every pinned self was appended.
+     * One caller per process: the marks are the agent's. */
+    bool *pinned_all;
     /* Look up where the pinned objects were created (tracemalloc must
      * trace: scan_alloc_start). */
     bool trace_alloc;

@@ -236,6 +236,25 @@ def test_rows_follow_renamed_and_remade_wrappers(sockdir):
                   "rename"], "rename")
 
 
+def test_pinned_new_hands_over_what_pinned_hands_over(sockdir):
+    """_lruleak.pinned_new(), the pytest plugin's per-test check, returns
+    only the objects pinned since its last call when no cache lost an entry
+    (steady and growth samples, released selves included), else all of
+    them; the agent's own samples every 5 ms come in between. After each of
+    77 steps (scenarios/pinned_new.py) what it handed over so far is, row by
+    row and by identity, what _lruleak.pinned(False) returns, no object is
+    handed over twice, and both kinds of answer occurred."""
+    env = clean_env(LD_PRELOAD=AGENT, LRULEAK_DIR=sockdir, LRULEAK_INTERVAL="0.005")
+    p = subprocess.run([PYTHON, os.path.join(SCENARIOS, "pinned_new.py"), os.path.dirname(AGENT)],
+                       env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=DEADLINE_S)
+    assert p.returncode == 0, p.stderr
+    stats = json.loads(p.stdout.strip().splitlines()[-1])
+    assert not stats["mismatches"], "\n".join(stats["mismatches"][:20])
+    assert stats["delta"] >= stats["checks"] // 4, stats
+    assert stats["delta_new"] > 0 and stats["all_again"] > 0, stats
+
+
 def test_steady_samples_of_a_big_heap_hold_the_gil_in_slices(sockdir, tmp_path):
     """300,000 cached selves: the periodic steady samples check their
     reference counts in slices, each its own GIL hold (the recording says
