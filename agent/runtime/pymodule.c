@@ -139,26 +139,31 @@ mod_snapshot(PyObject *self, PyObject *args)
     return result;
 }
 
+/* A sample on this thread whose pinned selves go into a new list, or NULL
+ * with an exception set. all: see sampler_sample_here. */
 static PyObject *
-mod_pinned(PyObject *self, PyObject *args)
+pinned_rows(bool full, bool *all)
 {
     char why[256];
-    bool full = true;
-    PyObject *out; /* owned */
+    PyObject *out = py.PyList_New(0); /* owned */
 
-    if (parse_full(args, "pinned(full=True) takes one argument", &full) < 0) {
-        return NULL;
-    }
-    out = py.PyList_New(0);
-    if (out == NULL) {
-        return NULL;
-    }
-    if (sampler_sample_here(full, out, NULL, why, sizeof(why)) < 0) {
+    if (out != NULL && sampler_sample_here(full, out, all, why, sizeof(why)) < 0) {
         py.Py_DecRef(out);
         py.PyErr_SetString(py.PyExc_RuntimeError, why);
         return NULL;
     }
     return out;
+}
+
+static PyObject *
+mod_pinned(PyObject *self, PyObject *args)
+{
+    bool full = true;
+
+    if (parse_full(args, "pinned(full=True) takes one argument", &full) < 0) {
+        return NULL;
+    }
+    return pinned_rows(full, NULL);
 }
 
 /* pinned_new(all=False) -> (all, rows): rows as pinned(False); when all
@@ -168,23 +173,13 @@ mod_pinned(PyObject *self, PyObject *args)
 static PyObject *
 mod_pinned_new(PyObject *self, PyObject *args)
 {
-    char why[256];
     bool all = false;
-    PyObject *out; /* owned */
 
     if (parse_full(args, "pinned_new(all=False) takes one argument", &all) < 0) {
         return NULL;
     }
-    out = py.PyList_New(0);
-    if (out == NULL) {
-        return NULL;
-    }
-    if (sampler_sample_here(false, out, &all, why, sizeof(why)) < 0) {
-        py.Py_DecRef(out);
-        py.PyErr_SetString(py.PyExc_RuntimeError, why);
-        return NULL;
-    }
-    PyObject *pair = py.PyTuple_New(2);
+    PyObject *out = pinned_rows(false, &all); /* owned */
+    PyObject *pair = out != NULL ? py.PyTuple_New(2) : NULL;
     if (pair == NULL) {
         py.Py_DecRef(out);
         return NULL;
