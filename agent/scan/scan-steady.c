@@ -327,9 +327,7 @@ known_selves(struct scan *s, uint32_t *added)
 static void save_growth(struct scan *s, const uint32_t *added);
 static bool dead_wrapper_walked(const struct scan *s);
 
-/* Can the pinned selves be handed over from the marks? A pinned self of
- * several rows is marked with none of them: such a row counts more pinned
- * than it has marks, and a complete sample hands them over instead. */
+/* The kept rows' pinned selves, all rows together. */
 static int64_t
 rows_pinned(const struct steady *st)
 {
@@ -341,6 +339,10 @@ rows_pinned(const struct steady *st)
     return pinned;
 }
 
+/* Can the pinned selves be handed over from the marks? A pinned self of
+ * several rows is marked with none of them: such a row counts more pinned
+ * than it has marks, and a complete sample hands them over instead. The
+ * marks are counted again only when the kept objects changed. */
 static bool
 pinned_marks_complete(struct scan *s)
 {
@@ -424,7 +426,7 @@ scan_steady_pinned(struct scan *s, PyObject *out)
         if (row != 0) {
             objs[first[row - 1]++] = st->watch[i].obj;
             if (s->opt->pinned_all != NULL) {
-                st->watch[i].row_mode |= WATCH_HANDED; /* undone below if not handed */
+                st->watch[i].row_mode |= WATCH_HANDED; /* void below if not handed */
             }
         }
     }
