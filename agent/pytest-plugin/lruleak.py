@@ -21,7 +21,9 @@ A check costs what the test changed, not what is pinned: when no cache lost
 an entry since the last check (the agent's steady and growth samples),
 pinned_new() returns only the objects pinned since, all of them new, and
 every object pinned before is still pinned; only otherwise does it return
-every pinned object, compared with the start one by one.
+every pinned object, compared with the start one by one. The marks of what
+was handed over are one per process: a session run inside another's test
+(pytester's in-process runs) checks with pinned(False) instead.
 
 Each test becomes one "test" record in the agent's recording (nodeid,
 outcome, duration, and per cache the new pinned objects, with the reason
@@ -49,6 +51,10 @@ import weakref
 import pytest
 
 IGNORE_MARKER = "lruleak_ignore"
+# The session whose checks use pinned_new() (its marks of what was handed
+# over are one per process); a session run inside it (pytester's in-process
+# runs) checks with pinned(False), every object compared.
+_MARKS_OWNER = []
 
 
 def _load_agent():
@@ -144,6 +150,15 @@ class _Tracker:
             return "config"
         return None
 
+    def _sample(self, first):
+        """(every, rows): every pinned object (every True), or only those
+        pinned since this session's last check."""
+        if not _MARKS_OWNER:
+            _MARKS_OWNER.append(self)
+        if _MARKS_OWNER[0] is not self:
+            return True, self.agent.pinned(False)
+        return self.agent.pinned_new(first)
+
     def _new_pinned(self, item, start, rows, delta):
         """Per cache, the pinned objects of rows that start did not have
         (delta: rows hold only objects pinned since start, all new)."""
@@ -186,14 +201,14 @@ class _Tracker:
             try:
                 # Every pinned object, whatever an earlier session in this
                 # process was handed.
-                start = _Pinned(self.agent.pinned_new(True)[1])
+                start = _Pinned(self._sample(True)[1])
             except Exception as exc:
                 self._fail("sample before %s" % item.nodeid, exc)
         yield
         if self.error is not None:
             return
         try:
-            every, rows = self.agent.pinned_new()
+            every, rows = self._sample(False)
             caches = self._new_pinned(item, start, rows, not every)
             self.last = _Pinned(rows) if every else start.add(rows)
             # The objects go now: the plugin keeps identities only.
@@ -217,6 +232,8 @@ class _Tracker:
             state[0] = "skipped"
 
     def pytest_sessionfinish(self, session, exitstatus):
+        if _MARKS_OWNER and _MARKS_OWNER[0] is self:
+            _MARKS_OWNER.clear()
         if self.error is not None:
             return
         try:

@@ -24,8 +24,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from e2e import (AGENT, DEADLINE_S, PYTHON, SCENARIOS, Victim,  # noqa: E402,F401
+from e2e import (AGENT, CLI, DEADLINE_S, PYTHON, SCENARIOS, Victim,  # noqa: E402,F401
                  check_against_truth, clean_env, cli, sockdir)
 
 
@@ -253,6 +255,39 @@ def test_pinned_new_hands_over_what_pinned_hands_over(sockdir):
     assert not stats["mismatches"], "\n".join(stats["mismatches"][:20])
     assert stats["delta"] >= stats["checks"] // 4, stats
     assert stats["delta_new"] > 0 and stats["all_again"] > 0, stats
+
+
+def test_nested_pytest_session(sockdir, tmp_path):
+    """A test that runs another pytest session in its own process, the
+    plugin active in both (pytester's in-process runs): the inner session
+    checks with pinned(False), so the outer one's pinned_new() marks stay
+    its own, and every test is charged with what it made
+    (scenarios/pytest-nested). With one set of marks for both sessions the
+    outer test was charged with 2 of its 9 Outer objects."""
+    if subprocess.run([PYTHON, "-c", "import pytest"], capture_output=True).returncode != 0:
+        pytest.skip("%s has no pytest" % PYTHON)
+    out = tmp_path / "report.jsonl"
+    env = clean_env(LRULEAK_AGENT=AGENT, LRULEAK_DIR=sockdir)
+    p = subprocess.run([CLI, "run", "--output", str(out), "--", PYTHON, "-m", "pytest", "-q",
+                        "-p", "no:cacheprovider",
+                        os.path.join(SCENARIOS, "pytest-nested", "test_nest.py")],
+                       cwd=str(tmp_path), env=env, capture_output=True, text=True,
+                       timeout=DEADLINE_S)
+    assert p.returncode == 0, p.stdout + p.stderr
+    charged = {}
+    for line in out.read_text().splitlines():
+        rec = json.loads(line)
+        if rec.get("type") == "test":
+            # pytest's own caches (its _get_directory) pin what they pin.
+            charged[rec["nodeid"].split("::")[-1]] = {
+                c["qualname"]: c["new"] for c in rec["caches"]
+                if c["qualname"] in ("Outer.val", "Inner.val")}
+    assert charged == {
+        "test_outer_pins_five": {"Outer.val": 5},
+        "test_inner_pins_three": {"Inner.val": 3},
+        "test_outer_runs_a_session": {"Outer.val": 9, "Inner.val": 3},
+        "test_outer_pins_one": {"Outer.val": 1},
+    }, charged
 
 
 def test_steady_samples_of_a_big_heap_hold_the_gil_in_slices(sockdir, tmp_path):
